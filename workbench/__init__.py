@@ -1,0 +1,3 @@
+"""Oxfordshire homelessness research and evaluation workbench."""
+
+__version__ = "0.1.0"
