@@ -1,0 +1,244 @@
+"""Read an extract (CSV, Excel or Parquet) into text columns, with each row's number as it stands in the file.
+
+Everything is read as text so that validation, not the reader, decides what a value means: a
+reader that guessed types would silently turn "01/02/2021" into a number or drop leading zeros.
+A file that cannot be read at all (empty, not UTF-8, no recognisable header) raises
+:class:`FileRefused` with a message a non-programmer can act on.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.contracts.model import Contract
+
+SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
+#: How many rows at the top of a spreadsheet are searched for the header row.
+HEADER_SEARCH_ROWS = 20
+
+
+class FileRefused(Exception):
+    """The whole file is refused; the message says why in plain words."""
+
+
+@dataclass
+class RawExtract:
+    """An extract read as text, before validation."""
+
+    path: Path
+    frame: pd.DataFrame  # one column per contract field (missing optional ones all-blank), text or NA
+    row_numbers: np.ndarray  # the row (line) number of each record as it stands in the file
+    notes: list[str] = field(default_factory=list)  # file-level remarks (extra columns ignored...)
+    malformed_rows: list[tuple[int, str]] = field(default_factory=list)  # (row number, problem)
+    header_row: int = 1
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.frame) + len(self.malformed_rows)
+
+
+def _normalise_header(name: object) -> str:
+    return "_".join(str(name).strip().lower().replace("-", " ").split())
+
+
+def _decode(path: Path, data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1].hex().upper()
+        raise FileRefused(
+            f"{path.name} is not readable as {encoding.upper()} text: the byte 0x{bad} on line {line} "
+            "is not valid. Save the file as 'CSV UTF-8 (Comma delimited)' from Excel, or tell the "
+            "workbench the file's encoding with --encoding (for example --encoding cp1252)."
+        ) from None
+
+
+def _conform_columns(path: Path, frame: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, list[str]]:
+    """Match the file's header to the contract: refuse unusable headers, name missing and extra columns."""
+    notes: list[str] = []
+    original = list(frame.columns)
+    normalised = [_normalise_header(c) for c in original]
+    expected = contract.field_names
+    dupes = sorted({c for c in normalised if normalised.count(c) > 1 and c})
+    if dupes:
+        raise FileRefused(f"{path.name}: the header names these columns more than once: {', '.join(dupes)}.")
+    found = [c for c in normalised if c in expected]
+    if not found:
+        shown = ", ".join(str(c) for c in original[:6])
+        raise FileRefused(
+            f"{path.name}: the first row is not a usable header for {contract.title.lower()}: none of the "
+            f"expected columns ({', '.join(expected[:5])}, ...) were found; it starts: {shown}."
+        )
+    frame = frame.set_axis(normalised, axis=1)
+    missing_required = [f.name for f in contract.fields if f.required and f.name not in normalised]
+    if missing_required:
+        raise FileRefused(
+            f"{path.name}: required column(s) missing from the header: {', '.join(missing_required)}. "
+            "The file was not loaded; add the column(s) and send it again."
+        )
+    missing_optional = [c for c in expected if c not in normalised]
+    if missing_optional:
+        notes.append(
+            "Optional column(s) missing, treated as blank: " + ", ".join(missing_optional) + "."
+        )
+    extra = [o for o, n in zip(original, normalised, strict=True) if n not in expected]
+    if extra:
+        # Extra columns are never stored: they could carry identifiers the contract does not allow.
+        notes.append("Unexpected column(s) ignored and not stored: " + ", ".join(map(str, extra)) + ".")
+    renamed = [o for o, n in zip(original, normalised, strict=True) if n in expected and o != n]
+    if renamed:
+        notes.append("Column names matched ignoring case and spaces: " + ", ".join(map(str, renamed)) + ".")
+    for c in missing_optional:
+        frame[c] = pd.NA
+    return frame[expected], notes
+
+
+def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
+    # Whitespace-only cells are missing values; keep everything else as the exact text sent.
+    out = {}
+    for c in frame.columns:
+        s = frame[c].astype("string").str.strip()
+        out[c] = s.mask(s == "")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _read_csv(path: Path, contract: Contract, encoding: str) -> RawExtract:
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileRefused(f"{path.name} is empty: it has no header and no rows.")
+    text = _decode(path, data, "utf-8-sig" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else encoding)
+    malformed: list[tuple[int, str]] = []
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False
+        )
+        # With no quoted line breaks, record i sits on line i + 2 (the header is line 1).
+        row_numbers = np.arange(2, len(frame) + 2)
+    except pd.errors.EmptyDataError:
+        raise FileRefused(f"{path.name} is empty: it has no header and no rows.") from None
+    except pd.errors.ParserError:
+        # Some lines have the wrong number of values: read line by line so they can be quarantined.
+        frame, row_numbers, malformed = _read_ragged_csv(text)
+    # Fully blank lines are not records.
+    keep = ~(frame.apply(lambda s: s.str.strip() == "").all(axis=1)) if len(frame) else np.ones(0, bool)
+    frame, row_numbers = frame[keep].reset_index(drop=True), np.asarray(row_numbers)[np.asarray(keep)]
+    frame, notes = _conform_columns(path, frame, contract)
+    return RawExtract(path, _blank_to_na(frame), row_numbers, notes, malformed)
+
+
+def _read_ragged_csv(text: str) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    rows, numbers, malformed = [], [], []
+    for record in reader:
+        # reader.line_num is the file line on which this record ends.
+        if len(record) == len(header):
+            rows.append(record)
+            numbers.append(reader.line_num)
+        elif not any(v.strip() for v in record):
+            continue
+        else:
+            malformed.append(
+                (reader.line_num, f"the line has {len(record)} values but the header has {len(header)}")
+            )
+    return pd.DataFrame(rows, columns=header, dtype=str), np.asarray(numbers, dtype=int), malformed
+
+
+def _excel_cell_to_text(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return pd.NA
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_excel(path: Path, contract: Contract) -> RawExtract:
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for corrupt files
+        raise FileRefused(f"{path.name} could not be opened as an Excel workbook ({type(exc).__name__}).") from None
+    notes: list[str] = []
+    sheet_name, raw = next(iter(sheets.items())) if sheets else (None, pd.DataFrame())
+    if len(sheets) > 1:
+        notes.append(f"The workbook has {len(sheets)} sheets; only the first, '{sheet_name}', was read.")
+    if raw.dropna(how="all").empty:
+        raise FileRefused(f"{path.name} is empty: its first sheet has no header and no rows.")
+    expected = set(contract.field_names)
+    header_idx = None
+    for i in range(min(HEADER_SEARCH_ROWS, len(raw))):
+        names = [_normalise_header(v) for v in raw.iloc[i].tolist() if v is not None and not pd.isna(v)]
+        if names and sum(n in expected for n in names) >= max(1, len(names) // 2):
+            header_idx = i
+            break
+    if header_idx is None:
+        header_idx = int(np.flatnonzero(raw.notna().any(axis=1).to_numpy())[0])
+    elif header_idx > 0:
+        notes.append(
+            f"The header was found on row {header_idx + 1} of the sheet; the {header_idx} row(s) above it "
+            "(a title or notes) were ignored."
+        )
+    header = [str(v) if v is not None and not pd.isna(v) else f"unnamed_{j + 1}" for j, v in enumerate(raw.iloc[header_idx])]
+    body = raw.iloc[header_idx + 1 :]
+    body = body[body.notna().any(axis=1)]
+    # Row numbers as Excel shows them (1-based, counting the title rows above the header).
+    row_numbers = body.index.to_numpy() + 1
+    frame = body.map(_excel_cell_to_text).set_axis(header, axis=1).reset_index(drop=True)
+    frame = frame.loc[:, [not h.startswith("unnamed_") or frame[h].notna().any() for h in header]]
+    frame, more = _conform_columns(path, frame.astype("string"), contract)
+    return RawExtract(path, _blank_to_na(frame), row_numbers, notes + more, header_row=header_idx + 1)
+
+
+def _read_parquet(path: Path, contract: Contract) -> RawExtract:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:
+        raise FileRefused(f"{path.name} could not be read as a Parquet file ({type(exc).__name__}).") from None
+    if frame.shape[1] == 0:
+        raise FileRefused(f"{path.name} is empty: it has no columns.")
+    text = {}
+    for c in frame.columns:
+        s = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            text[c] = s.dt.strftime("%Y-%m-%d").astype("string")
+        elif pd.api.types.is_bool_dtype(s):
+            text[c] = s.map({True: "yes", False: "no"}).astype("string")
+        elif pd.api.types.is_float_dtype(s):
+            whole = s.dropna().apply(float.is_integer).all()
+            text[c] = (s.astype("Int64") if whole else s).astype("string")
+        else:
+            text[c] = s.map(_excel_cell_to_text).astype("string")
+    frame = pd.DataFrame(text)
+    frame, notes = _conform_columns(path, frame, contract)
+    # Parquet has no line numbers: row 1 is the first record.
+    return RawExtract(path, _blank_to_na(frame), np.arange(1, len(frame) + 1), notes, header_row=0)
+
+
+def read_extract(path: str | Path, contract: Contract, *, encoding: str = "utf-8") -> RawExtract:
+    """Read ``path`` as text columns matched to ``contract``; raise FileRefused if it cannot be used."""
+    path = Path(path)
+    if not path.exists():
+        raise FileRefused(f"{path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path, contract, encoding)
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_excel(path, contract)
+    if suffix == ".parquet":
+        return _read_parquet(path, contract)
+    raise FileRefused(
+        f"{path.name}: files of type '{suffix or 'none'}' are not read; send CSV (UTF-8), Excel (.xlsx) or Parquet."
+    )
