@@ -89,6 +89,7 @@ class Contract:
     grain: str
     supplied_by: str
     record_id: str
+    event_date: str  # the record's main date (approach, contact, start...): ages and periods use it
     fields: tuple[FieldSpec, ...]
     rules: tuple[Rule, ...] = ()
     path: Path | None = None
@@ -184,6 +185,8 @@ def _load_contract(path: Path, vocabularies: dict[str, Vocabulary]) -> Contract:
                     description=str(r["description"]),
                 )
             )
+        if raw["event_date"] not in names:
+            raise ContractError(f"{path.name}: event_date {raw['event_date']!r} is not a field")
         if raw["record_id"] not in names:
             raise ContractError(f"{path.name}: record_id {raw['record_id']!r} is not a field")
         return Contract(
@@ -194,6 +197,7 @@ def _load_contract(path: Path, vocabularies: dict[str, Vocabulary]) -> Contract:
             grain=str(raw.get("grain", "")),
             supplied_by=str(raw.get("supplied_by", "")),
             record_id=raw["record_id"],
+            event_date=raw["event_date"],
             fields=tuple(fields),
             rules=tuple(rules),
             path=path,

@@ -1,0 +1,380 @@
+"""Ingest a folder of extracts: validate, quarantine, link people, pseudonymise, store.
+
+``ingest_folder`` takes the folder a quarter's extracts arrive in (one file per source, and for
+statutory cases one per district), and builds a new store from it:
+
+1. match each file to its contract (from ``extract.yaml`` if present, else by file name);
+2. skip everything if this exact set of files (by content hash) is what the store already holds;
+3. validate every file; failing rows go to a quarantine file with their reasons;
+4. link records of the same person (``workbench.ingest.linkage``) while identifiers are present;
+5. replace identifiers by the keyed pseudonymous ``person_id`` and derived ages, then drop them;
+6. write the new store beside the old one and swap it in atomically, with the provenance of the
+   ingest (file names, sizes, hashes, contract versions, row counts, time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+from tqdm.auto import tqdm
+
+from workbench.contracts.model import Contract, ContractSet, load_contracts
+from workbench.ingest.linkage import LINKAGE_COLUMNS, link_people, person_ids
+from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
+from workbench.ingest.readers import SUPPORTED_SUFFIXES
+from workbench.ingest.validate import ValidationResult, validate_file
+from workbench.store import STORE_FILE, default_data_dir
+
+log = logging.getLogger("workbench.ingest")
+MANIFEST = "extract.yaml"
+
+
+class IngestError(Exception):
+    """The ingest cannot go ahead; the message says why in plain words."""
+
+
+@dataclass
+class IngestReport:
+    ingest_id: str
+    data_dir: Path
+    extract_date: dt.date
+    results: list[ValidationResult] = field(default_factory=list)
+    unmatched_files: list[str] = field(default_factory=list)
+    already_ingested: bool = False
+    persons: int = 0
+    seconds: float = 0.0
+    report_dir: Path | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return sum(r.rows_read for r in self.results)
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(r.rows_accepted for r in self.results)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(r.rows_quarantined for r in self.results)
+
+    @property
+    def refused(self) -> list[ValidationResult]:
+        return [r for r in self.results if r.refused]
+
+    def summary(self) -> str:
+        if self.already_ingested:
+            return "These extracts are already in the store (same files, same contents): nothing was added."
+        lines = [f"Ingest {self.ingest_id} of extracts dated {self.extract_date.isoformat()}:"]
+        lines += ["  " + r.counts_line() for r in self.results]
+        lines += [f"  {name}: not matched to any data contract; not read." for name in self.unmatched_files]
+        lines.append(
+            f"  Total: rows read {self.rows_read:,} = accepted {self.rows_accepted:,} "
+            f"+ quarantined {self.rows_quarantined:,}; {len(self.refused)} file(s) refused."
+        )
+        lines.append(f"  {self.persons:,} people after linkage. Store: {self.data_dir / STORE_FILE}")
+        if self.report_dir:
+            lines.append(f"  Validation report and quarantine files: {self.report_dir}")
+        return "\n".join(lines)
+
+
+def read_manifest(folder: Path) -> dict:
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise IngestError(f"{path.name} is not valid YAML: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise IngestError(f"{path.name} should be a set of 'key: value' lines.")
+    return manifest
+
+
+def match_files(folder: Path, contracts: ContractSet, manifest: dict) -> tuple[list[tuple[Path, Contract]], list[str]]:
+    """Pair each extract file with its contract: by the manifest, or by the file name's start."""
+    matched, unmatched = [], []
+    if manifest.get("files"):
+        for entry in manifest["files"]:
+            path = folder / entry["path"]
+            if entry.get("source") not in contracts.contracts:
+                unmatched.append(entry["path"])
+            else:
+                matched.append((path, contracts[entry["source"]]))
+        return matched, unmatched
+    names = sorted(contracts.contracts, key=len, reverse=True)  # longest first: no prefix clashes
+    for path in sorted(folder.iterdir()):
+        if path.name == MANIFEST or path.name.startswith(".") or path.is_dir():
+            continue
+        stem = path.stem.lower()
+        source = next((n for n in names if stem == n or stem.startswith(n + "_")), None)
+        if source is None or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            unmatched.append(path.name)
+        else:
+            matched.append((path, contracts[source]))
+    return matched, unmatched
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _column_or_na(frame: pd.DataFrame, name: str | None) -> pd.Series:
+    if name and name in frame.columns:
+        return frame[name]
+    return pd.Series(pd.NA, index=frame.index, dtype="object")
+
+
+# Which field of each source plays each identifier role in linkage.
+_NAME_ROLES = {"first": ("first_name", "given_name"), "last": ("last_name", "family_name")}
+
+
+def _role(contract: Contract, candidates: tuple[str, ...]) -> str | None:
+    return next((c for c in candidates if c in contract.field_names), None)
+
+
+def linkage_frame(accepted: list[tuple[Contract, pd.DataFrame]]) -> pd.DataFrame:
+    """One row per accepted record with the identifiers linkage needs."""
+    parts = []
+    for contract, frame in accepted:
+        parts.append(pd.DataFrame({
+            "source": contract.name,
+            "record_id": frame[contract.record_id].astype(str).to_numpy(),
+            "first_name": _column_or_na(frame, _role(contract, _NAME_ROLES["first"])).to_numpy(),
+            "last_name": _column_or_na(frame, _role(contract, _NAME_ROLES["last"])).to_numpy(),
+            "date_of_birth": pd.to_datetime(_column_or_na(frame, "date_of_birth")).to_numpy(),
+            "ni_number": _column_or_na(frame, "ni_number").to_numpy(),
+            "approximate_age": pd.to_numeric(_column_or_na(frame, "approximate_age")).to_numpy(),
+            "gender": _column_or_na(frame, "gender").to_numpy(),
+            "district": _column_or_na(frame, "district").to_numpy(),
+            "event_date": pd.to_datetime(frame[contract.event_date]).to_numpy(),
+        }))
+    if not parts:
+        return pd.DataFrame(columns=LINKAGE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _age_at(dob: pd.Series, on: pd.Series) -> pd.Series:
+    dob, on = pd.to_datetime(dob), pd.to_datetime(on)
+    years = on.dt.year - dob.dt.year
+    before_birthday = (on.dt.month < dob.dt.month) | ((on.dt.month == dob.dt.month) & (on.dt.day < dob.dt.day))
+    return (years - before_birthday.astype(int)).astype("Int64").where(dob.notna() & on.notna())
+
+
+def pseudonymised_table(contract: Contract, frame: pd.DataFrame, persons: pd.Series, file: str) -> pd.DataFrame:
+    """The stored form of a source: identifiers replaced by person_id and age at the event."""
+    out = frame.drop(columns=contract.identifier_fields + ["_row_number"]).copy()
+    age = _age_at(_column_or_na(frame, "date_of_birth"), frame[contract.event_date])
+    if "approximate_age" in frame.columns:
+        age = age.fillna(frame["approximate_age"].astype("Int64"))
+    out.insert(0, "person_id", persons.to_numpy())
+    out.insert(1, f"age_at_{contract.event_date}", age.to_numpy())
+    out["source_file"] = file
+    out["source_row"] = frame["_row_number"].to_numpy()
+    for c in out.columns:  # DuckDB stores pandas' nullable string/boolean types as plain columns
+        if isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def _previous_provenance(store_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if not store_path.exists():
+        return pd.DataFrame(), pd.DataFrame()
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        return con.execute("select * from ingests").df(), con.execute("select * from quarantine_log").df()
+
+
+def _write_reports(report_dir: Path, report: IngestReport) -> None:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    issues = pd.concat([r.issues for r in report.results if len(r.issues)], ignore_index=True) if any(
+        len(r.issues) for r in report.results) else pd.DataFrame(columns=["file", "row_number", "column", "rule", "message", "value"])
+    issues.to_csv(report_dir / "issues.csv", index=False)
+    for r in report.results:
+        if r.rows_quarantined:
+            r.quarantined.to_csv(report_dir / f"{Path(r.file).stem}.quarantine.csv", index=False)
+    (report_dir / "validation_report.md").write_text(render_report(report), encoding="utf-8")
+
+
+def render_report(report: IngestReport, max_problems_per_file: int = 200) -> str:
+    """The validation report in plain words, as Markdown."""
+    out = [f"# Validation report: ingest {report.ingest_id}", "",
+           f"Extracts dated {report.extract_date.isoformat()}.", "",
+           "| file | source | rows read | accepted | quarantined | status |", "|---|---|---|---|---|---|"]
+    for r in report.results:
+        status = "refused" if r.refused else ("all accepted" if not r.rows_quarantined else "some rows quarantined")
+        out.append(f"| {r.file} | {r.source} | {r.rows_read:,} | {r.rows_accepted:,} | {r.rows_quarantined:,} | {status} |")
+    for name in report.unmatched_files:
+        out.append(f"| {name} | (none) | - | - | - | not matched to any contract: not read |")
+    out += ["", f"Totals: {report.rows_read:,} rows read = {report.rows_accepted:,} accepted + "
+            f"{report.rows_quarantined:,} quarantined.", ""]
+    for r in report.results:
+        out.append(f"## {r.file}")
+        if r.refused:
+            out += ["", f"**Refused whole:** {r.refusal_reason}", ""]
+            continue
+        out += [""] + [f"- Note: {n}" for n in r.notes]
+        if not len(r.issues):
+            out += ["", "No problems found.", ""]
+            continue
+        by_rule = r.issues.groupby(["column", "rule"]).size().reset_index(name="n")
+        out += ["", "Problems by column and rule:", "", "| column | rule | rows |", "|---|---|---|"]
+        out += [f"| {c} | {ru} | {n:,} |" for c, ru, n in by_rule.itertuples(index=False)]
+        out += ["", "Each problem (row numbers as they stand in the file):", ""]
+        for p in r.issues.head(max_problems_per_file).itertuples(index=False):
+            out.append(f"- Row {p.row_number}, column {p.column}: {p.message} (rule: {p.rule})")
+        if len(r.issues) > max_problems_per_file:
+            out.append(f"- ... and {len(r.issues) - max_problems_per_file:,} more: see issues.csv.")
+        out.append("")
+    return "\n".join(out)
+
+
+def ingest_folder(
+    folder: str | Path,
+    data_dir: str | Path | None = None,
+    *,
+    key: PseudonymKey | None = None,
+    key_file: str | Path | None = None,
+    linkage: str = "deterministic",
+    truth_dir: str | Path | None = None,
+    extract_date: dt.date | None = None,
+    contracts: ContractSet | None = None,
+    encoding: str = "utf-8",
+    progress: bool = True,
+) -> IngestReport:
+    """Validate and ingest every extract in ``folder`` into a new store in ``data_dir``."""
+    started = time.perf_counter()
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise IngestError(f"{folder} is not a folder of extracts.")
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    contracts = contracts or load_contracts()
+    manifest = read_manifest(folder)
+    synthetic = bool(manifest.get("synthetic", False))
+    if extract_date is None:
+        if "extract_date" not in manifest:
+            raise IngestError(
+                f"No extract date: give --extract-date YYYY-MM-DD, or put 'extract_date: YYYY-MM-DD' in {folder / MANIFEST}."
+            )
+        extract_date = dt.date.fromisoformat(str(manifest["extract_date"]))
+    if key is None:
+        key = demo_key(data_dir) if synthetic and not key_file and not os.environ.get("WORKBENCH_PSEUDONYMISATION_KEY") else load_key(key_file)
+    if key.is_demo and not synthetic:
+        raise IngestError("The demo key can only be used for the synthetic county; these extracts are not marked synthetic.")
+    if linkage == "truth":
+        truth_dir = Path(truth_dir) if truth_dir else folder.parent / "truth"
+
+    matched, unmatched = match_files(folder, contracts, manifest)
+    missing = [p.name for p, _ in matched if not p.exists()]
+    if missing:
+        raise IngestError(f"The manifest lists file(s) that are not in {folder}: {', '.join(missing)}.")
+    if not matched:
+        raise IngestError(f"No extract in {folder} matches a data contract (file names should start with the source name, e.g. outreach_contacts.csv).")
+
+    ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    report = IngestReport(ingest_id=ingest_id, data_dir=data_dir, extract_date=extract_date, unmatched_files=unmatched)
+    store_path = data_dir / STORE_FILE
+    hashes = {p.name: sha256_of(p) for p, _ in tqdm(matched, desc="Hashing files", disable=not progress)}
+    old_ingests, old_quarantine = _previous_provenance(store_path)
+    if len(old_ingests):
+        last = old_ingests[old_ingests["ingest_id"] == old_ingests.sort_values("ingested_at")["ingest_id"].iloc[-1]]
+        if sorted(last["sha256"]) == sorted(hashes.values()) and last["key_fingerprint"].iloc[0] == key.fingerprint:
+            report.already_ingested = True
+            report.seconds = time.perf_counter() - started
+            return report
+
+    accepted: list[tuple[Contract, pd.DataFrame, str]] = []
+    for path, contract in tqdm(matched, desc="Validating", disable=not progress):
+        result = validate_file(path, contract, extract_date, encoding=encoding)
+        report.results.append(result)
+        log.info("validated %s", result.counts_line())
+        if not result.refused and result.rows_accepted:
+            accepted.append((contract, result.accepted, path.name))
+
+    frame = linkage_frame([(c, f) for c, f, _ in accepted])
+    if progress:
+        print(f"Linking {len(frame):,} records ({linkage})...", flush=True)
+    labels = link_people(frame, linkage, truth_dir=truth_dir)
+    pids = person_ids(frame, labels, key)
+    report.persons = int(pids.nunique())
+
+    tables: dict[str, list[pd.DataFrame]] = {}
+    offset = 0
+    for contract, f, file in accepted:
+        part = pids.iloc[offset : offset + len(f)]
+        offset += len(f)
+        tables.setdefault(contract.name, []).append(pseudonymised_table(contract, f, part, file))
+    # The linkage frame held the identifiers: drop it before anything is written.
+    del frame
+
+    sizes = {p.name: p.stat().st_size for p, _ in matched}
+    provenance = pd.DataFrame([
+        dict(ingest_id=ingest_id, ingested_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+             extract_date=pd.Timestamp(extract_date), file=r.file, source=r.source,
+             contract_version=r.contract_version, size_bytes=sizes[r.file], sha256=hashes[r.file], rows_read=r.rows_read, rows_accepted=r.rows_accepted,
+             rows_quarantined=r.rows_quarantined, refused=r.refused, linkage=linkage,
+             key_fingerprint=key.fingerprint, synthetic=synthetic)
+        for r in report.results
+    ])
+    quarantine_log = pd.concat(
+        [r.quarantined[["row_number", "reasons"]].assign(ingest_id=ingest_id, file=r.file, source=r.source)
+         for r in report.results if r.rows_quarantined],
+        ignore_index=True,
+    ) if report.rows_quarantined else pd.DataFrame(columns=["row_number", "reasons", "ingest_id", "file", "source"])
+
+    _write_store(store_path, tables, contracts, pids, provenance, old_ingests, quarantine_log, old_quarantine,
+                 meta=dict(extract_date=extract_date.isoformat(), synthetic=str(synthetic).lower(), linkage=linkage,
+                           key_fingerprint=key.fingerprint, key_origin=key.origin, ingest_id=ingest_id))
+    report.report_dir = data_dir / "reports" / ingest_id
+    _write_reports(report.report_dir, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write_store(store_path, tables, contracts, pids, provenance, old_ingests, quarantine_log, old_quarantine, meta) -> None:
+    """Write a complete new store to a temporary file, then swap it in atomically."""
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store_path.with_name(f".{store_path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for name in contracts.contracts:
+                parts = tables.get(name)
+                if parts:
+                    df = pd.concat(parts, ignore_index=True)  # noqa: F841 - read by DuckDB by name
+                    con.execute(f'create table "{name}" as select * from df')
+            persons = pd.DataFrame({"person_id": pids.to_numpy()}).value_counts().reset_index(name="n_records")  # noqa: F841
+            con.execute("create table persons as select * from persons order by person_id")
+            ingests = pd.concat([old_ingests, provenance], ignore_index=True) if len(old_ingests) else provenance  # noqa: F841
+            con.execute("create table ingests as select * from ingests")
+            qlog = pd.concat([old_quarantine, quarantine_log], ignore_index=True) if len(old_quarantine) else quarantine_log  # noqa: F841
+            con.execute("create table quarantine_log as select * from qlog")
+            meta_df = pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})  # noqa: F841
+            con.execute("create table store_meta as select * from meta_df")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        os.replace(tmp, store_path)  # atomic on POSIX: readers see the old store or the new, never half
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
+
+
+def rows_reconcile(report: IngestReport) -> bool:
+    return all(r.reconciles for r in report.results) and report.rows_read == report.rows_accepted + report.rows_quarantined
+
+
+__all__ = ["IngestError", "IngestReport", "ingest_folder", "match_files", "render_report"]
