@@ -120,8 +120,6 @@ class _CoxData:
     ) -> None:
         n, p = X.shape
         self.n, self.p = n, p
-        self.w = weights
-        self.status = status.astype(bool)
         self.ties = ties
         self.has_entry = entry is not None
 
@@ -129,45 +127,49 @@ class _CoxData:
         times = exit if entry is None else np.concatenate([exit, entry])
         uniq = np.unique(times)
         K = uniq.size + 2
-        self.K = K
         exit_rank = np.searchsorted(uniq, exit) + 1
         entry_rank = (
             np.zeros(n, dtype=np.int64) if entry is None else np.searchsorted(uniq, entry) + 1
         )
         s = strata.astype(np.int64)
-        self.key_exit = s * K + exit_rank
-        self.key_entry = s * K + entry_rank
+        status = status.astype(bool)
+
+        # Sort the data once by (stratum, exit, events first).  Then every risk set
+        # {exit >= t} is a contiguous suffix block and the tied events of a group are
+        # the first rows of their block, so S- and E-sums come from one suffix sum.
+        perm = np.lexsort((~status, exit_rank, s))
+        self.perm = perm
+        self.X = np.ascontiguousarray(X[perm])
+        self.w = weights[perm]
+        self.status = status[perm]
+        self.key_exit = s[perm] * K + exit_rank[perm]
+        self.key_entry = s[perm] * K + entry_rank[perm]
 
         ev = np.flatnonzero(self.status)
         if ev.size == 0:
             raise ValueError("no events in the data: the Cox model is not estimable")
-        gkeys, ev_group = np.unique(self.key_exit[ev], return_inverse=True)
+        gkeys, gstart, d = np.unique(self.key_exit[ev], return_index=True, return_counts=True)
         self.gkeys = gkeys
         self.G = gkeys.size
         self.gtime = uniq[gkeys % K - 1]
         self.gstrat = gkeys // K
-        d = np.bincount(ev_group, minlength=self.G)
         self.d = d
-        self.meanwt = np.bincount(ev_group, weights=weights[ev], minlength=self.G) / d
-
-        # Events sorted by group; death rows k = 0..d_g-1 share the same group starts.
-        o = np.argsort(ev_group, kind="stable")
-        self.ev_sorted = ev[o]
-        self.ev_group_sorted = ev_group[o]
-        self.gstart = np.concatenate([[0], np.cumsum(d)[:-1]])
-        self.row_group = self.ev_group_sorted
-        k = np.arange(ev.size) - self.gstart[self.row_group]
+        self.gstart = gstart  # start of each group among the (sorted) events
+        self.ev_sorted = ev
+        self.row_group = np.repeat(np.arange(self.G), d)
+        self.meanwt = np.add.reduceat(self.w[ev], gstart) / d
+        # Death rows k = 0..d_g-1 (Efron); Breslow uses f = 0 for every row.
+        k = np.arange(ev.size) - gstart[self.row_group]
         self.f = (k / d[self.row_group]) if ties == "efron" else np.zeros(ev.size)
         self.row_mw = self.meanwt[self.row_group]
         self.obs_group = np.full(n, -1, dtype=np.int64)
-        self.obs_group[self.ev_sorted] = self.ev_group_sorted
+        self.obs_group[ev] = self.row_group
+        self.wx_events = self.w[ev] @ self.X[ev]  # constant part of the score
 
-        # Risk-set sums at each group: rows with exit >= t_g in the stratum ...
-        self.ord_exit = np.argsort(self.key_exit, kind="stable")
-        kx = self.key_exit[self.ord_exit]
-        self.g_lo_exit = np.searchsorted(kx, gkeys, side="left")
-        self.g_hi_exit = np.searchsorted(kx, (self.gstrat + 1) * K, side="left")
-        # ... minus rows with entry >= t_g (not yet at risk: intervals are (entry, exit]).
+        # Risk-set block of each group in the sorted data: [g_lo, stratum end).
+        self.g_lo_exit = np.searchsorted(self.key_exit, gkeys, side="left")
+        self.g_hi_exit = np.searchsorted(self.key_exit, (self.gstrat + 1) * K, side="left")
+        # Rows with entry >= t_g are not yet at risk (intervals are (entry, exit]).
         if self.has_entry:
             self.ord_entry = np.argsort(self.key_entry, kind="stable")
             ke = self.key_entry[self.ord_entry]
@@ -178,21 +180,23 @@ class _CoxData:
         self.i_hi = np.searchsorted(gkeys, self.key_exit, side="right")
         self.i_lo = np.searchsorted(gkeys, self.key_entry, side="right")
 
-        self.X = X
-
     # ------------------------------------------------------------------ helpers
-    def risk_sum(self, v: np.ndarray) -> np.ndarray:
-        """``sum_{i in R_g} v_i`` for every group (``v`` may be n or n x p)."""
-        cs = _reverse_cumsum(v[self.ord_exit])
-        out = cs[self.g_lo_exit] - cs[self.g_hi_exit]
-        if self.has_entry:
-            ce = _reverse_cumsum(v[self.ord_entry])
-            out = out - (ce[self.g_lo_entry] - ce[self.g_hi_entry])
+    def unsort(self, a: np.ndarray) -> np.ndarray:
+        """Per-observation array back in the caller's row order."""
+        out = np.empty_like(a)
+        out[self.perm] = a
         return out
 
-    def group_sum_deaths(self, v: np.ndarray) -> np.ndarray:
-        """Sum of ``v`` over the events of each group."""
-        return np.add.reduceat(v[self.ev_sorted], self.gstart, axis=0)
+    def risk_and_event_sums(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(sum_{R_g} v, sum_{D_g} v)`` for every group (``v`` n or n x p, sorted)."""
+        cs = _reverse_cumsum(v)
+        lo = self.g_lo_exit
+        S = cs[lo] - cs[self.g_hi_exit]
+        E = cs[lo] - cs[lo + self.d]
+        if self.has_entry:
+            ce = _reverse_cumsum(v[self.ord_entry])
+            S = S - (ce[self.g_lo_entry] - ce[self.g_hi_entry])
+        return S, E
 
     def group_sum_rows(self, v: np.ndarray) -> np.ndarray:
         """Sum of a death-row quantity within each group."""
@@ -210,10 +214,8 @@ class _CoxData:
         er = np.exp(eta - shift)
         r = self.w * er
         rx = r[:, None] * self.X
-        S0 = self.risk_sum(r)
-        S1 = self.risk_sum(rx)
-        E0 = self.group_sum_deaths(r)
-        E1 = self.group_sum_deaths(rx)
+        S0, E0 = self.risk_and_event_sums(r)
+        S1, E1 = self.risk_and_event_sums(rx)
         g = self.row_group
         f = self.f
         d2 = S0[g] - f * E0[g]
@@ -222,13 +224,10 @@ class _CoxData:
 
     def loglik(self, st: _BetaState) -> float:
         ev = self.ev_sorted
-        return float(
-            np.dot(self.w[ev], st.eta[ev]) - np.dot(self.row_mw, np.log(st.d2) + st.shift)
-        )
+        return float(np.dot(self.w[ev], st.eta[ev]) - np.dot(self.row_mw, np.log(st.d2) + st.shift))
 
     def score(self, st: _BetaState) -> np.ndarray:
-        ev = self.ev_sorted
-        return self.w[ev] @ self.X[ev] - self.row_mw @ st.xbar
+        return self.wx_events - self.row_mw @ st.xbar
 
     def information(self, st: _BetaState, gmult: np.ndarray | None = None) -> np.ndarray:
         """``sum_g mult_g I_g`` (``mult = 1``: the observed information).
@@ -270,9 +269,7 @@ class _CoxData:
         """Per-group score contribution ``sum_{D_g} w_i x_i - sum_k m_g xbar_gk`` (G x p)."""
         ev = self.ev_sorted
         wx = self.w[ev, None] * self.X[ev]
-        return np.add.reduceat(wx, self.gstart, axis=0) - self.group_sum_rows(
-            self.row_mw[:, None] * st.xbar
-        )
+        return self.group_sum_rows(wx) - self.group_sum_rows(self.row_mw[:, None] * st.xbar)
 
 
 def _chol_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -494,7 +491,7 @@ class CoxPH:
             self.robust_variance_ = pd.DataFrame(rv, index=names, columns=names)
             # R's robust score test: score residuals at the initial beta, collapsed.
             st0 = data.state(np.zeros(p) if init is None else np.asarray(init, float))
-            L0 = _collapse(data.score_residuals(st0) * w[:, None], cl_codes)
+            L0 = _collapse(data.unsort(data.score_residuals(st0)) * w[:, None], cl_codes)
             rs = float(L0.sum(0) @ _chol_solve(L0.T @ L0, L0.sum(0)))
             self.robust_score_test_ = (rs, p, float(stats.chi2.sf(rs, p)))
             self.n_clusters_ = int(D.shape[0])
@@ -563,7 +560,7 @@ class CoxPH:
     def score_residuals(self, weighted: bool = False) -> np.ndarray:
         """R's ``residuals(fit, type="score")`` (n x p, rows in fitted-data order)."""
         self._check_fitted()
-        L = self._data.score_residuals(self._state)
+        L = self._data.unsort(self._data.score_residuals(self._state))
         return L * self.weights_[:, None] if weighted else L
 
     def dfbeta(self, weighted: bool = False) -> np.ndarray:
