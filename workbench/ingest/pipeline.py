@@ -350,19 +350,20 @@ def _write_store(store_path, tables, contracts, pids, provenance, old_ingests, q
     try:
         con = duckdb.connect(str(tmp))
         try:
+            def put(name: str, frame: pd.DataFrame) -> None:
+                # Explicit registration: no reliance on DuckDB finding Python variables by name.
+                con.register("incoming", frame)
+                con.execute(f'create table "{name}" as select * from incoming')
+                con.unregister("incoming")
+
             for name in contracts.contracts:
-                parts = tables.get(name)
-                if parts:
-                    df = pd.concat(parts, ignore_index=True)  # noqa: F841 - read by DuckDB by name
-                    con.execute(f'create table "{name}" as select * from df')
-            persons = pd.DataFrame({"person_id": pids.to_numpy()}).value_counts().reset_index(name="n_records")  # noqa: F841
-            con.execute("create table persons as select * from persons order by person_id")
-            ingests = pd.concat([old_ingests, provenance], ignore_index=True) if len(old_ingests) else provenance  # noqa: F841
-            con.execute("create table ingests as select * from ingests")
-            qlog = pd.concat([old_quarantine, quarantine_log], ignore_index=True) if len(old_quarantine) else quarantine_log  # noqa: F841
-            con.execute("create table quarantine_log as select * from qlog")
-            meta_df = pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})  # noqa: F841
-            con.execute("create table store_meta as select * from meta_df")
+                if tables.get(name):
+                    put(name, pd.concat(tables[name], ignore_index=True))
+            counts = pd.DataFrame({"person_id": pids.to_numpy()}).value_counts().reset_index(name="n_records")
+            put("persons", counts.sort_values("person_id", ignore_index=True))
+            put("ingests", pd.concat([old_ingests, provenance], ignore_index=True) if len(old_ingests) else provenance)
+            put("quarantine_log", pd.concat([old_quarantine, quarantine_log], ignore_index=True) if len(old_quarantine) else quarantine_log)
+            put("store_meta", pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]}))
             con.execute("checkpoint")
         finally:
             con.close()
