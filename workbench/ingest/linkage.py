@@ -35,17 +35,18 @@ class LinkageError(Exception):
     """Linkage cannot run with the settings given."""
 
 
+def _clean_name(v: str) -> object:
+    s = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^a-z]", "", s.lower())
+    return s or pd.NA
+
+
 def normalise_name(names: pd.Series) -> pd.Series:
     """Lower case, accents removed, letters only: 'O'Brien-Smith ' -> 'obriensmith'."""
-
-    def clean(v: object) -> object:
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            return pd.NA
-        s = unicodedata.normalize("NFKD", str(v)).encode("ascii", "ignore").decode()
-        s = re.sub(r"[^a-z]", "", s.lower())
-        return s or pd.NA
-
-    return names.map(clean).astype("string")
+    # Names repeat a great deal: clean each distinct spelling once.
+    codes, uniques = pd.factorize(names.astype("string"), use_na_sentinel=True)
+    cleaned = np.array([_clean_name(str(u)) for u in uniques] + [pd.NA], dtype=object)
+    return pd.Series(cleaned[codes], index=names.index, dtype="string")
 
 
 def normalise_ni(values: pd.Series) -> pd.Series:
@@ -65,11 +66,10 @@ def _components(n: int, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarra
 
 def _pairs_sharing(key: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Edges joining each record to the first record with the same (non-missing) key."""
-    k = key.reset_index(drop=True)
-    present = k.notna()
-    idx = np.arange(len(k))[present.to_numpy()]
-    first = k[present].groupby(k[present], sort=False).transform(lambda s: s.index[0])
-    return idx, first.to_numpy().astype(int)
+    codes, _ = pd.factorize(key.reset_index(drop=True), use_na_sentinel=True)
+    present = np.flatnonzero(codes >= 0)
+    _, first_of_code = np.unique(codes[present], return_index=True)
+    return present, present[first_of_code][codes[present]]
 
 
 def link_deterministic(frame: pd.DataFrame) -> np.ndarray:
