@@ -361,13 +361,18 @@ class CoxPH:
             mat = patsy.dmatrix(formula, df, return_type="dataframe", NA_action="drop")
             info = mat.design_info
             self._design_info = info
+            # patsy groups categorical terms first; R keeps the order written in the
+            # formula, so reorder the columns term by term in formula order.
+            written = [t.name() for t in patsy.ModelDesc.from_formula(formula).rhs_termlist]
+            slices = info.term_name_slices
+            order = [t for t in written if t in slices and t != "Intercept"]
+            order += [t for t in slices if t not in order and t != "Intercept"]
             terms: dict[str, list[int]] = {}
-            keep_cols = [c for c in mat.columns if c != "Intercept"]
-            for term, sl in info.term_name_slices.items():
-                if term == "Intercept":
-                    continue
-                cols = list(mat.columns[sl])
-                terms[term] = [keep_cols.index(c) for c in cols]
+            keep_cols: list[str] = []
+            for term in order:
+                cols = list(mat.columns[slices[term]])
+                terms[term] = list(range(len(keep_cols), len(keep_cols) + len(cols)))
+                keep_cols += cols
             mat = mat[keep_cols]
             return mat.to_numpy(dtype=float), keep_cols, mat.index, terms
         self._design_info = None
@@ -406,6 +411,9 @@ class CoxPH:
         special = [c for c in special if c is not None]
         if formula is None and covariates is None:
             covariates = [c for c in df.columns if c not in special]
+        # Positional index internally: the caller's index may have duplicate labels.
+        orig_index = df.index
+        df = df.reset_index(drop=True)
         X, names, idx, terms = self._design(df, formula, covariates)
         sub = df.loc[idx]
         ok = sub[special].notna().all(axis=1).to_numpy() if special else np.ones(len(idx), bool)
@@ -455,7 +463,7 @@ class CoxPH:
             strata_cols,
         )
         self._formula = formula
-        self._fit_rows = sub.index
+        self.fit_index_ = orig_index[sub.index.to_numpy()]  # caller's labels of rows used
         self.exit_ = exit_
         self.entry_ = entry
         self.event_ = status
