@@ -11,3 +11,29 @@ from workbench.contracts import load_contracts  # noqa: E402
 @pytest.fixture(scope="session")
 def contracts():
     return load_contracts()
+
+
+@pytest.fixture(scope="session")
+def synthetic_county(tmp_path_factory):
+    """The synthetic county at scale 1 with the default seed, generated once per test session.
+
+    Returns the folder holding ``extracts/`` and ``truth/``.
+    """
+    from workbench.synthetic import DEFAULT_SEED, generate_county
+
+    out = tmp_path_factory.mktemp("county")
+    generate_county(out, seed=DEFAULT_SEED, scale=1.0, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def county_store(synthetic_county, tmp_path_factory):
+    """The synthetic county ingested into a store with the TRUE linkage (studies test their
+    estimators against planted truths without linkage error; linkage error is measured separately)."""
+    from workbench.ingest.pipeline import ingest_folder
+    from workbench.store import Store
+
+    data_dir = tmp_path_factory.mktemp("store")
+    ingest_folder(synthetic_county / "extracts", data_dir, linkage="truth",
+                  truth_dir=synthetic_county / "truth", progress=False)
+    return Store(data_dir)
