@@ -190,6 +190,42 @@ def demo(
         serve_dashboards(data_dir, port=port)
 
 
+def _parse_parameters(pairs: list[str]) -> dict[str, object]:
+    import yaml
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise typer.BadParameter(f"{pair!r}: write parameters as name=value, e.g. period_start=2022-04-01.")
+        name, value = pair.split("=", 1)
+        parsed = yaml.safe_load(value)  # numbers, dates, lists as YAML
+        out[name.strip()] = parsed
+    return out
+
+
+@app.command()
+@friendly
+def study(
+    name: Annotated[str, typer.Argument(help="Study to run: returns, new_arrivals, supported_housing, system_performance.")],
+    data_dir: DataDir = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the exported tables, figures and summary.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Study parameter name=value (repeatable).")] = None,
+) -> None:
+    """Run one study on the store and export its tables, figures and plain-English findings."""
+    from workbench.store import Store
+    from workbench.studies import available, entry_point
+
+    if name not in available():
+        typer.echo(f"Error: no study called {name!r} is installed; available: {', '.join(available()) or 'none'}.", err=True)
+        raise typer.Exit(2)
+    store = Store(data_dir)
+    typer.echo(f"Running the {name} study on {store.path} ...")
+    result = entry_point(name)(store, **_parse_parameters(param or []))
+    folder = result.export(out or store.data_dir / "studies" / name)
+    typer.echo("\n".join(result.findings))
+    typer.echo(f"Tables, figures and summary written to {folder}")
+
+
 @app.command()
 @friendly
 def dictionary(
