@@ -1,0 +1,297 @@
+"""Turn simulated records into contract-shaped extract files, with realistic recording mess.
+
+Order of work per source: duplicates -> sort by date and number the records -> identifiers as each
+source records them (nicknames, typos, swapped or missing dates of birth, NI numbers sometimes) ->
+late-recorded end dates -> text -> planted contract breaks -> CSV. Every instance of mess is logged
+for the truth folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.synthetic.hazards import DAYS_PER_YEAR
+from workbench.synthetic.names import NAME_VARIANTS
+from workbench.synthetic.population import NEEDS
+from workbench.synthetic.settings import DISTRICT_PREFIX, DISTRICTS, CountySettings
+from workbench.synthetic.simulate import EPOCH, NA, SOURCES, Simulation
+
+# Main date (sort order) and record-id prefix of each source.
+MAIN_DATE = {
+    "statutory_cases": "approach",
+    "outreach_contacts": "contact_date",
+    "supported_accommodation": "start",
+    "settled_tenancies": "start",
+    "institutional_discharges": "discharge",
+    "deaths": "date",
+}
+ID_PREFIX = {
+    "outreach_contacts": "OR",
+    "supported_accommodation": "SA",
+    "settled_tenancies": "TN",
+    "institutional_discharges": "DC",
+    "deaths": "DT",
+}
+# Internal column -> contract field, for columns copied as they are.
+RENAME = {
+    "statutory_cases": {
+        "approach": "approach_date", "prev_start": "prevention_duty_start", "prev_end": "prevention_duty_end",
+        "prev_reason": "prevention_duty_end_reason", "rel_start": "relief_duty_start", "rel_end": "relief_duty_end",
+        "rel_reason": "relief_duty_end_reason", "main_decision": "main_duty_decision",
+        "main_date": "main_duty_decision_date", "acc_secured": "accommodation_secured",
+    },
+    "outreach_contacts": {"verified": "verified_bedded_down"},
+    "supported_accommodation": {"start": "start_date", "end": "end_date", "departure": "departure_reason"},
+    "settled_tenancies": {"start": "start_date", "end": "end_date"},
+    "institutional_discharges": {"admission": "admission_date", "discharge": "discharge_date",
+                                 "accommodation": "accommodation_on_release"},
+    "deaths": {"date": "date_of_death"},
+}
+# End dates that may be recorded late, with the columns blanked with them.
+LATE_END = {
+    "supported_accommodation": ("end_date", ("departure_reason", "destination")),
+    "settled_tenancies": ("end_date", ("end_reason",)),
+}
+
+
+@dataclass
+class ExtractTable:
+    source: str
+    frame: pd.DataFrame  # contract columns as text, in contract order
+    person: np.ndarray  # true person per row
+    key: np.ndarray  # internal key per row (-1 for nothing)
+    duplicate_of: np.ndarray  # internal key of the original for duplicate rows, else -1
+    file_of_row: np.ndarray  # file name per row
+
+
+@dataclass
+class MessLog:
+    rows: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, file, record_id, column, kind, true_value, recorded_value) -> None:
+        n = len(record_id)
+        if n:
+            self.rows.append(pd.DataFrame({
+                "file": np.broadcast_to(np.asarray(file, dtype=object), (n,)), "record_id": record_id,
+                "column": column, "kind": kind, "true_value": true_value, "recorded_value": recorded_value,
+            }))
+
+    def frame(self) -> pd.DataFrame:
+        cols = ["file", "record_id", "column", "kind", "true_value", "recorded_value"]
+        return pd.concat(self.rows, ignore_index=True) if self.rows else pd.DataFrame(columns=cols)
+
+
+def days_to_text(days: np.ndarray) -> np.ndarray:
+    days = np.asarray(days, dtype=np.int64)
+    missing = days == NA
+    text = (EPOCH + np.where(missing, 0, days).astype("timedelta64[D]")).astype(str).astype(object)
+    text[missing] = ""
+    return text
+
+
+def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+
+
+def typo(rng: np.random.Generator, name: str) -> str:
+    """One-character substitution, transposition or deletion (never empty, keeps capitals)."""
+    if len(name) < 3:
+        return name + "e"
+    kind = rng.integers(0, 3)
+    i = int(rng.integers(1, len(name) - 1))
+    if kind == 0:
+        letters = "aeiourstnlm"
+        c = letters[int(rng.integers(0, len(letters)))]
+        if c == name[i]:
+            c = "y"
+        return name[:i] + c + name[i + 1:]
+    if kind == 1:
+        return name[:i] + name[i + 1] + name[i] + name[i + 2:] if name[i] != name[i + 1] else name[:i] + name[i + 1:]
+    return name[:i] + name[i + 1:]
+
+
+def build_tables(sim: Simulation, settings: CountySettings, rng_for) -> tuple[dict[str, ExtractTable], MessLog, pd.DataFrame]:
+    """All extract tables (before planted errors), the mess log and the late end dates."""
+    mess = MessLog()
+    late_rows: list[pd.DataFrame] = []
+    tables: dict[str, ExtractTable] = {}
+    for source in SOURCES:
+        rng = rng_for()
+        chunks = sim.records[source]
+        rec = _concat(chunks) if chunks else None
+        if rec is None:
+            continue
+        n0 = len(rec["_key"])
+        # Duplicates: the same person and event recorded twice under two record ids.
+        dup = rng.random(n0) < settings.mess.duplicate_record
+        idx = np.concatenate([np.arange(n0), np.flatnonzero(dup)])
+        is_dup = np.concatenate([np.zeros(n0, dtype=bool), np.ones(int(dup.sum()), dtype=bool)])
+        rec = {k: v[idx] for k, v in rec.items()}
+        order = np.lexsort((is_dup, rec["_key"], rec["person"], rec[MAIN_DATE[source]]))
+        rec = {k: v[order] for k, v in rec.items()}
+        is_dup = is_dup[order]
+        n = len(order)
+        person = rec["person"]
+        if source == "statutory_cases":
+            record_id = np.empty(n, dtype=object)
+            files = np.empty(n, dtype=object)
+            for d in DISTRICTS:
+                sel = rec["district"] == d
+                nums = np.arange(1, int(sel.sum()) + 1) + 1000
+                record_id[sel] = DISTRICT_PREFIX[d] + "-" + np.char.zfill(nums.astype(str), 7).astype(object)
+                files[sel] = f"statutory_cases_{d}.csv"
+        else:
+            nums = np.arange(1, n + 1) + 100
+            record_id = ID_PREFIX[source] + "-" + np.char.zfill(nums.astype(str), 7).astype(object)
+            files = np.full(n, f"{source}.csv", dtype=object)
+        record_id = record_id.astype(object)
+        dup_of = np.where(is_dup, rec["_key"], -1)
+        key = np.where(is_dup, -1, rec["_key"])
+        mess.add(files[is_dup], record_id[is_dup], "", "duplicate_record", "", "")
+
+        out: dict[str, np.ndarray] = {}
+        ppl = sim.people
+        id_col = sim_contract_id(source)
+        out[id_col] = record_id
+        for k, v in rec.items():
+            if k in ("person", "_key"):
+                continue
+            name = RENAME[source].get(k, k)
+            if v.dtype == np.int64:
+                out[name] = days_to_text(v)
+            elif v.dtype == bool:
+                out[name] = np.where(v, "yes", "no").astype(object)
+            else:
+                out[name] = v.astype(object)
+        # ------------------------------------------------------------ identifiers as recorded
+        first = ppl["first_name"][person].astype(object)
+        last = ppl["last_name"][person].astype(object)
+        variant_rate = settings.mess.nickname_in_outreach if source == "outreach_contacts" else settings.mess.name_variant_elsewhere
+        has_variant = np.array([f in NAME_VARIANTS for f in first], dtype=bool)
+        use_variant = has_variant & (rng.random(n) < variant_rate)
+        rows = np.flatnonzero(use_variant)
+        before = first[rows].copy()
+        pick = rng.random(len(rows))
+        first[rows] = [NAME_VARIANTS[f][int(u * len(NAME_VARIANTS[f]))] for f, u in zip(before, pick, strict=True)]
+        mess.add(files[rows], record_id[rows], "first_name", "name_variant", before, first[rows])
+        typo_rows = np.flatnonzero(rng.random(n) < settings.mess.name_typo)
+        typo_last = rng.random(len(typo_rows)) < 0.5
+        for arr, col, rows in ((last, "last_name", typo_rows[typo_last]), (first, "first_name", typo_rows[~typo_last])):
+            before = arr[rows].copy()
+            arr[rows] = [typo(rng, x) for x in before]
+            mess.add(files[rows], record_id[rows], col, "typo", before, arr[rows])
+        dob = ppl["dob"][person].copy()
+        dob_text = days_to_text(dob)
+        day_part = np.array([t[8:10] for t in dob_text], dtype=object)
+        month_part = np.array([t[5:7] for t in dob_text], dtype=object)
+        swappable = (day_part.astype(int) <= 12) & (day_part != month_part)
+        swap = swappable & (rng.random(n) < settings.mess.dob_day_month_swap)
+        swapped = np.array([t[:5] + d + "-" + m for t, d, m in zip(dob_text, day_part, month_part, strict=True)], dtype=object)
+        mess.add(files[swap], record_id[swap], "date_of_birth", "dob_day_month_swap", dob_text[swap], swapped[swap])
+        dob_rec = np.where(swap, swapped, dob_text).astype(object)
+        if source == "outreach_contacts":
+            missing = rng.random(n) < settings.mess.outreach_dob_missing
+        elif source == "institutional_discharges":
+            missing = np.zeros(n, dtype=bool)  # institutions always hold it (required)
+        else:
+            missing = rng.random(n) < settings.mess.dob_missing_other
+        mess.add(files[missing], record_id[missing], "date_of_birth", "dob_missing", dob_text[missing], np.full(int(missing.sum()), "", dtype=object))
+        dob_rec[missing] = ""
+        gender = ppl["gender"][person].astype(object)
+        if source == "outreach_contacts":
+            out["given_name"] = first
+            fam_missing = rng.random(n) < settings.mess.outreach_family_name_missing
+            out["family_name"] = np.where(fam_missing, "", last).astype(object)
+            out["date_of_birth"] = dob_rec
+            contact = rec["contact_date"]
+            age = np.floor((contact - dob) / DAYS_PER_YEAR + rng.normal(0, 2.5, n)).astype(int)
+            age = np.clip(age, 16, 100)
+            age_text = age.astype(str).astype(object)
+            age_text[~missing & (rng.random(n) < 0.2)] = ""
+            out["approximate_age"] = age_text
+            out["gender"] = gender
+            out["nationality"] = ppl["nationality"][person].astype(object)
+        else:
+            out["first_name"] = first
+            out["last_name"] = last
+            out["date_of_birth"] = dob_rec
+            held = {"statutory_cases": settings.mess.ni_held_statutory, "supported_accommodation": settings.mess.ni_held_supported,
+                    "settled_tenancies": settings.mess.ni_held_tenancy, "institutional_discharges": settings.mess.ni_held_discharge,
+                    "deaths": settings.mess.ni_held_death}[source]
+            ni = ppl["ni_number"][person].astype(object)
+            # Share of records holding an NI number, given the person has one.
+            out["ni_number"] = np.where(rng.random(n) < held / 0.9, ni, "").astype(object)
+            out["gender"] = gender
+        if source in ("statutory_cases", "supported_accommodation"):
+            eth = ppl["ethnicity"][person].astype(object)
+            out["ethnicity"] = np.where(rng.random(n) < settings.mess.ethnicity_not_recorded, "", eth).astype(object)
+            needs = ppl["needs"][person]
+            needs_text = np.full(n, "", dtype=object)
+            for j, need in enumerate(NEEDS):
+                has = needs[:, j]
+                needs_text[has] = np.where(needs_text[has] == "", need, needs_text[has] + ";" + need)
+            out["support_needs"] = needs_text
+        if source == "statutory_cases":
+            disab = needs[:, NEEDS.index("physical_ill_health")] | needs[:, NEEDS.index("learning_disability")]
+            out["disability"] = np.where(rng.random(n) < 0.1, "", np.where(disab, "yes", "no")).astype(object)
+            out["sexual_orientation"] = np.where(
+                rng.random(n) < 0.3, "",
+                np.array(["heterosexual", "gay_lesbian", "bisexual", "other", "not_known"], dtype=object)[
+                    rng.choice(5, n, p=[0.82, 0.04, 0.04, 0.01, 0.09])],
+            ).astype(object)
+            out["nationality"] = ppl["nationality"][person].astype(object)
+            nat = ppl["nationality"][person]
+            nrpf = (nat == "non_eu") & (rng.random(n) < 0.2)
+            out["no_recourse_public_funds"] = np.where(rng.random(n) < 0.15, "", np.where(nrpf, "yes", "no")).astype(object)
+            out["household_type"] = ppl["household_type"][person].astype(object)
+
+        # ------------------------------------------------------------ late-recorded end dates
+        if source in LATE_END:
+            end_col, deps = LATE_END[source]
+            late = _late_mask(rng, rec["end"], sim.extract_day, settings)
+            for c in (end_col, *deps):
+                late_rows.append(pd.DataFrame({"file": files[late], "record_id": record_id[late], "column": c,
+                                               "true_value": out[c][late]}))
+                out[c] = out[c].copy()
+                out[c][late] = ""
+        elif source == "statutory_cases":
+            # The last stage's end may be recorded late (only when nothing was recorded after it).
+            rel_last = (rec["rel_end"] != NA) & (rec["main_date"] == NA)
+            prev_last = (rec["prev_end"] != NA) & (rec["rel_start"] == NA)
+            for end_col, deps, cand in (("relief_duty_end", ("relief_duty_end_reason", "accommodation_secured"), rel_last),
+                                        ("prevention_duty_end", ("prevention_duty_end_reason", "accommodation_secured"), prev_last)):
+                internal = "rel_end" if end_col.startswith("relief") else "prev_end"
+                late = cand & _late_mask(rng, rec[internal], sim.extract_day, settings)
+                for c in (end_col, *deps):
+                    late_rows.append(pd.DataFrame({"file": files[late], "record_id": record_id[late], "column": c,
+                                                   "true_value": out[c][late]}))
+                    out[c] = out[c].copy()
+                    out[c][late] = ""
+        contract_fields = settings_contract_fields(source)
+        frame = pd.DataFrame({f: out[f] for f in contract_fields})
+        tables[source] = ExtractTable(source, frame, person, key, dup_of, files)
+    late = pd.concat(late_rows, ignore_index=True) if late_rows else pd.DataFrame(columns=["file", "record_id", "column", "true_value"])
+    return tables, mess, late
+
+
+def _late_mask(rng: np.random.Generator, end: np.ndarray, extract_day: int, settings: CountySettings) -> np.ndarray:
+    m = settings.mess
+    has = end != NA
+    recent = has & (end > extract_day - m.late_end_recent_days)
+    u = rng.random(len(end))
+    return (recent & (u < m.late_end_recent)) | (has & ~recent & (u < m.late_end_older))
+
+
+def sim_contract_id(source: str) -> str:
+    from workbench.contracts import load_contracts
+
+    return load_contracts()[source].record_id
+
+
+def settings_contract_fields(source: str) -> list[str]:
+    from workbench.contracts import load_contracts
+
+    return load_contracts()[source].field_names
