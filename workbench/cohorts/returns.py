@@ -5,7 +5,8 @@ Definitions (``workbench/definitions.yaml``, section ``returns``):
 - **Cohort**: each move into settled accommodation (a row of ``settled_tenancies``) whose
   ``route_in`` is one of ``cohort_routes`` (rough sleeping, temporary accommodation, supported
   accommodation, relief duty). A person may enter the cohort more than once (one *spell* per
-  move-in); spells are numbered per person in date order.
+  move-in); spells are numbered per person in date order. A duplicate record of the same move-in
+  (same person, date and tenure) counts once.
 - **Return**: the first later homelessness event of the same person that falls MORE than
   ``grace_days`` (14) after the move-in: a verified bedded-down outreach contact, the start of a
   relief duty, a main duty accepted, or the start of a stay in supported accommodation. Events
@@ -118,6 +119,8 @@ def returns_cohort(
     })
     moves = moves[moves.route_in.isin(routes) & moves.person_id.notna()].copy()
     moves = moves.sort_values(["person_id", "move_in_date", "tenancy_id"], ignore_index=True)
+    # The same move-in recorded twice (same person, date and tenure under two record ids) counts once.
+    moves = moves.drop_duplicates(["person_id", "move_in_date", "tenure"], keep="first", ignore_index=True)
     moves["spell"] = moves.groupby("person_id").cumcount() + 1
     moves["support_needs"] = _needs_at_move_in(moves, tables, cfg["needs_lookback_days"])
 

@@ -113,6 +113,19 @@ def cumulative_incidence(cohort: pd.DataFrame, by: str | None = None, times_mont
     return pd.DataFrame(rows)
 
 
+def independent_terms(frame: pd.DataFrame, terms: list[str]) -> list[str]:
+    """Drop constant terms and terms that are exact linear combinations of earlier ones."""
+    kept: list[str] = []
+    for t in terms:
+        if frame[t].nunique() < 2:
+            continue
+        X = frame[kept + [t]].to_numpy(float)
+        X = np.column_stack([np.ones(len(X)), X])
+        if np.linalg.matrix_rank(X) == X.shape[1]:
+            kept.append(t)
+    return kept
+
+
 def _fit_cox(frame: pd.DataFrame, terms: list[str]) -> CoxPH:
     entry = "entry_days" if (frame["entry_days"] > 0).any() else None
     return CoxPH(ties="efron").fit(frame, duration_col="time_days", event_col="returned", entry_col=entry,
@@ -202,11 +215,15 @@ def run(
     result.tables["kaplan_meier_death_censored"] = pd.DataFrame(km_at)
 
     # Adjusted cause-specific Cox model, cluster-robust by person, left-truncated.
-    terms = [t for t, _ in MODEL_TERMS if frame[t].nunique() > 1]
+    terms = independent_terms(frame.dropna(subset=[t for t, _ in MODEL_TERMS]), [t for t, _ in MODEL_TERMS])
+    dropped = [dict(MODEL_TERMS)[t] for t, _ in MODEL_TERMS if t not in terms]
+    if dropped:
+        result.findings.append("Left out of the adjusted models because the data cannot separate them from "
+                               "the other factors: " + "; ".join(dropped) + ".")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cox = _fit_cox(frame.dropna(subset=terms), terms)
-    cox_table = cox.summary.reset_index().rename(columns={"index": "term"})
+    cox_table = cox.summary.reset_index().rename(columns={"covariate": "term"})
     cox_table.insert(1, "label", cox_table["term"].map(dict(MODEL_TERMS)))
     result.tables["cox_cause_specific"] = cox_table
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -244,7 +261,7 @@ def run(
             warnings.simplefilter("ignore")
             pwp = CoxPH().fit(rec, duration_col="time_days", event_col="returned", covariates=terms,
                               cluster_col="person_id", strata="spell_stratum")
-        result.tables["recurrent_pwp_gap_time"] = pwp.summary.reset_index().rename(columns={"index": "term"})
+        result.tables["recurrent_pwp_gap_time"] = pwp.summary.reset_index().rename(columns={"covariate": "term"})
 
     # Headline estimates and plain-English findings.
     ci = result.tables["cumulative_incidence"].set_index("months")
