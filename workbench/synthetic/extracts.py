@@ -188,7 +188,9 @@ def build_tables(sim: Simulation, settings: CountySettings, rng_for) -> tuple[di
         day_part = np.array([t[8:10] for t in dob_text], dtype=object)
         month_part = np.array([t[5:7] for t in dob_text], dtype=object)
         swappable = (day_part.astype(int) <= 12) & (day_part != month_part)
-        swap = swappable & (rng.random(n) < settings.mess.dob_day_month_swap)
+        # The rate is a share of all dates of birth, so it is applied to the swappable ones (day <= 12).
+        p_swap = min(1.0, settings.mess.dob_day_month_swap / max(float(swappable.mean()), 1e-9))
+        swap = swappable & (rng.random(n) < p_swap)
         swapped = np.array([t[:5] + d + "-" + m for t, d, m in zip(dob_text, day_part, month_part, strict=True)], dtype=object)
         mess.add(files[swap], record_id[swap], "date_of_birth", "dob_day_month_swap", dob_text[swap], swapped[swap])
         dob_rec = np.where(swap, swapped, dob_text).astype(object)

@@ -123,15 +123,16 @@ def generate_county(
             "record_id": frame.iloc[:, 0].to_numpy(dtype=object), "person_id": person_ids(table.person),
             "original_record_id": ids, "is_duplicate": (table.duplicate_of >= 0).astype(int),
         }))
-    _yaml({"extract_date": x_iso, "synthetic": True, "seed": int(seed), "scale": float(scale), "files": manifest_files},
+    _yaml({"extract_date": extract_date, "synthetic": True, "seed": int(seed), "scale": float(scale), "files": manifest_files},
           extracts_dir / "extract.yaml")
 
     # ---------------------------------------------------------------- truth
     errors = pd.concat(all_errors, ignore_index=True)
     _write_csv(errors, truth_dir / "planted_errors.csv")
     rp = pd.concat(record_persons, ignore_index=True)
-    bad = set(zip(errors["file"], errors["row_number"], strict=True))
-    rp["planted_error"] = [int((f, r) in bad) for f, r in zip(rp["file"], rp["row_number"], strict=True)]
+    bad = errors[["file", "row_number"]].assign(planted_error=1).drop_duplicates()
+    rp = rp.merge(bad, on=["file", "row_number"], how="left", sort=False)
+    rp["planted_error"] = rp["planted_error"].fillna(0).astype(int)
     rp.to_parquet(truth_dir / "record_persons.parquet", index=False)
     ppl = sim.people
     persons = pd.DataFrame({
@@ -143,7 +144,9 @@ def generate_county(
     })
     for j, need in enumerate(NEEDS):
         persons[f"need_{need}"] = ppl["needs"][:, j].astype(int)
-    seen = np.isin(persons["person_id"].to_numpy(), rp["person_id"].unique())
+    seen = np.zeros(len(persons), dtype=bool)
+    for source in SOURCES:
+        seen[tables[source].person] = True
     persons["in_any_extract"] = seen.astype(int)
     persons.to_parquet(truth_dir / "persons.parquet", index=False)
     _write_csv(mess.frame(), truth_dir / "mess_log.csv")

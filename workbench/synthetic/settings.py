@@ -45,7 +45,7 @@ class Volumes:
         }
     )
     #: People newly arriving on the streets each year (first seen bedded down).
-    new_rough_sleepers_per_year: float = 290.0
+    new_rough_sleepers_per_year: float = 310.0
     #: Share of street activity by district (outreach contacts and arrivals).
     street_district_shares: dict[str, float] = field(
         default_factory=lambda: {
@@ -61,7 +61,7 @@ class Volumes:
     #: Supported-accommodation residents on 1 January 2018 (about 300 beds).
     supported_stock_at_start: float = 290.0
     #: Extra people entering supported accommodation directly each year (not from the street).
-    supported_direct_entries_per_year: float = 130.0
+    supported_direct_entries_per_year: float = 70.0
     #: Share of household approaches preceded by an institutional discharge (Duty to Refer).
     approach_after_discharge_share: float = 0.09
     #: Share of households who approach again later (repeat homelessness).
@@ -114,8 +114,8 @@ class Hazards:
         default_factory=lambda: {
             "social_rented": 0.36,
             "private_rented": 0.30,
-            "supported_housing": 0.12,
-            "staying_family_friends": 0.12,
+            "supported_housing": 0.06,
+            "staying_family_friends": 0.18,
             "other": 0.06,
             "not_known": 0.04,
         }
@@ -179,7 +179,7 @@ class Hazards:
     grace_window_contact_share: float = 0.05
     #: How a return to homelessness is recorded, by channel (street only if seen there before).
     return_channels: dict[str, float] = field(
-        default_factory=lambda: {"rough_sleeping": 0.35, "supported_accommodation": 0.25, "relief_duty": 0.40}
+        default_factory=lambda: {"rough_sleeping": 0.35, "supported_accommodation": 0.15, "relief_duty": 0.50}
     )
 
 
@@ -191,10 +191,10 @@ class ReturnsEffect:
     baseline_pieces: list[tuple[float, float]] = field(
         default_factory=lambda: [
             (0.0, 0.0),
-            (14.0, 0.00105),
-            (183.0, 0.00070),
-            (365.0, 0.00045),
-            (730.0, 0.00030),
+            (14.0, 0.00060),
+            (183.0, 0.00040),
+            (365.0, 0.00025),
+            (730.0, 0.00015),
         ]
     )
     hr_housing_first: float = 0.5
@@ -293,7 +293,7 @@ class DistrictEffect:
             "oxford_city": 0.58,
             "cherwell": 0.58,
             "south_oxfordshire": 0.58,
-            "vale_of_white_horse": 0.46,
+            "vale_of_white_horse": 0.50,
             "west_oxfordshire": 0.58,
         }
     )

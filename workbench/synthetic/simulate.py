@@ -269,8 +269,19 @@ class Simulation:
         n = len(person)
         district = draw(rng, self.settings.volumes.street_district_shares, n)
         in_cohort = arrival >= to_day(s.cohort_start)
-        presented = in_cohort & (rng.random(n) < s.share_presented_earlier)
-        route = np.where(presented, draw(rng, s.route_shares, n), "").astype(object)
+        # Exact allocation (a random permutation of a fixed composition), so the cohort's realised share
+        # and route mix equal the planted ones up to rounding: the truth is the sample, not a superpopulation.
+        cohort = np.flatnonzero(in_cohort)
+        presented = np.zeros(n, dtype=bool)
+        n_pres = int(round(s.share_presented_earlier * len(cohort)))
+        chosen = rng.permutation(cohort)[:n_pres]
+        presented[chosen] = True
+        route = np.full(n, "", dtype=object)
+        names = list(s.route_shares)
+        shares = np.array([s.route_shares[r] for r in names], dtype=float)
+        counts = np.floor(shares / shares.sum() * n_pres).astype(int)
+        counts[: n_pres - counts.sum()] += 1  # largest-remainder style top-up, deterministic
+        route[np.sort(chosen)] = rng.permutation(np.repeat(np.array(names, dtype=object), counts))
         gap = np.zeros(n, dtype=np.int64)
         for r, median in s.route_median_days.items():
             sel = route == r
@@ -339,6 +350,10 @@ class Simulation:
         """Cut a case at the extract date (later parts are not yet known) and store it."""
         x = self.extract_day
         c = {k: v.copy() for k, v in c.items()}
+        prev_unknown = c["prev_start"] > x
+        c["prev_start"][prev_unknown] = NA
+        c["prev_end"][prev_unknown] = NA
+        c["prev_reason"][prev_unknown] = ""
         prev_open = c["prev_end"] > x
         c["prev_end"][prev_open] = NA
         c["prev_reason"][prev_open] = ""
@@ -540,6 +555,8 @@ class Simulation:
         self._deaths(p[dead], end[dead], b.district[dead], "rough_sleeping")
         alive = ~died
         exit_ = draw(rng, h.rough_sleeping_exits, n)
+        early = (exit_ == "relief_approach") & (end < to_day(self.settings.statutory_start))
+        exit_ = np.where(early, "supported_accommodation", exit_)
         go = lambda x: alive & (exit_ == x)  # noqa: E731
         sa_district = np.where(rng.random(n) < 0.7, b.district, "oxford_city")
         self.push("supported", p[go("supported_accommodation")], end[go("supported_accommodation")],
@@ -629,7 +646,7 @@ class Simulation:
 
     def _tenancy(self, b: Pending) -> None:
         """A settled tenancy: planted returns model (effect 1) and tenancy keeping (effect 2)."""
-        s, h, e, sh = self.settings, self.settings.hazards, self.settings.returns, self.settings.supported_housing
+        h, e, sh = self.settings.hazards, self.settings.returns, self.settings.supported_housing
         rng = self.rng()
         n = len(b.person)
         p, m = b.person, b.day
@@ -707,6 +724,9 @@ class Simulation:
         street_ok = self.rough_sleeping_allowed(p, rday)
         channel = np.where((channel == "rough_sleeping") & ~street_ok,
                            np.where(rng.random(n) < 0.4, "supported_accommodation", "relief_duty"), channel).astype(object)
+        # Statutory data only begin when the Homelessness Reduction Act started: earlier returns are stays.
+        early = (channel == "relief_duty") & (rday < to_day(self.settings.statutory_start))
+        channel = np.where(early, "supported_accommodation", channel)
         channel = np.where(returned, channel, "").astype(object)
         self.push("rough_sleeping", p[channel == "rough_sleeping"], rday[channel == "rough_sleeping"],
                   b.district[channel == "rough_sleeping"], kind="return")
