@@ -258,6 +258,7 @@ class _Part:
     frame: pd.DataFrame
     total_row: Hashable | None  # label of the margin row holding column sums
     total_col: Hashable | None  # label of the margin column holding row sums
+    implied: np.ndarray | None = None  # zeros not published as cells (absent rows of a long table)
 
 
 @dataclass(frozen=True)
@@ -365,21 +366,33 @@ def _is_total_cells(n_rows: int, n_cols: int, tr: int | None, tc: int | None) ->
     return grid.ravel()
 
 
+def _lp_solve(
+    objective: np.ndarray,
+    a_eq: np.ndarray,
+    b_eq: np.ndarray,
+    bounds: list[tuple[float, float | None]],
+) -> tuple[float, np.ndarray | None]:
+    """Minimum of ``objective @ x`` and a minimiser; (-inf, None) if unbounded.
+
+    Raises ValueError if no table satisfies the constraints.
+    """
+    if a_eq.shape[0] == 0:
+        a_eq = b_eq = None  # type: ignore[assignment]
+    res = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if res.status == 3:
+        return -math.inf, None
+    if res.status != 0:
+        raise ValueError(f"inconsistent table: the shown figures do not add up ({res.message})")
+    return float(res.fun), np.asarray(res.x)
+
+
 def _lp_optimum(
     objective: np.ndarray,
     a_eq: np.ndarray,
     b_eq: np.ndarray,
     bounds: list[tuple[float, float | None]],
 ) -> float:
-    """Minimum of ``objective @ x``; -inf if unbounded. Raises if the constraints are infeasible."""
-    if a_eq.shape[0] == 0:
-        a_eq = b_eq = None  # type: ignore[assignment]
-    res = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    if res.status == 3:
-        return -math.inf
-    if res.status != 0:
-        raise ValueError(f"inconsistent table: the shown figures do not add up ({res.message})")
-    return float(res.fun)
+    return _lp_solve(objective, a_eq, b_eq, bounds)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -498,20 +511,32 @@ class _Suppressor:
 
     # rule 4
     def _first_pinned(self, mask: np.ndarray, verified: np.ndarray) -> int | None:
-        for j in np.flatnonzero(mask & ~verified & (self.v < self.policy.threshold)):
-            if self._max_value(int(j), mask) < self.policy.threshold - 0.5:
+        t = self.policy.threshold
+        todo = np.flatnonzero(mask & ~verified & (self.v < t))
+        if todo.size == 0:
+            return None
+        hidden = np.flatnonzero(mask)
+        local = np.searchsorted(hidden, todo)
+        a = self.a[:, hidden]
+        keep = np.abs(a).sum(axis=1) > 0
+        a, rhs = a[keep], -(self.a[keep][:, ~mask] @ self.v[~mask])
+        # one LP pushing all unverified cells up together; any cell it lifts to the threshold is
+        # verified by that witness table (the box keeps the LP bounded; the true table fits in it)
+        obj = np.zeros(hidden.size)
+        obj[local] = -1.0
+        cap = float(self.v.sum()) + t
+        _, x = _lp_solve(obj, a, rhs, [(0.0, cap)] * hidden.size)
+        if x is not None:
+            verified[todo[x[local] >= t - 0.5]] = True
+        for j, loc in zip(todo, local, strict=True):
+            if verified[j]:
+                continue
+            obj = np.zeros(hidden.size)
+            obj[loc] = -1.0
+            if -_lp_optimum(obj, a, rhs, [(0.0, None)] * hidden.size) < t - 0.5:
                 return int(j)
             verified[j] = True
         return None
-
-    def _max_value(self, j: int, mask: np.ndarray) -> float:
-        hidden = np.flatnonzero(mask)
-        a = self.a[:, hidden]
-        keep = np.abs(a).sum(axis=1) > 0
-        rhs = -(self.a[keep][:, ~mask] @ self.v[~mask])
-        obj = np.zeros(hidden.size)
-        obj[int(np.searchsorted(hidden, j))] = -1.0
-        return -_lp_optimum(obj, a[keep], rhs, [(0.0, None)] * hidden.size)
 
     # choosing what to hide next
     def _cost_key(self, c: int, line: int, mask: np.ndarray) -> tuple[Any, ...]:
@@ -797,7 +822,7 @@ def protect_long(
         ci = wide.columns.get_indexer(cols)
         count_mask.loc[group.index] = mask_w.to_numpy()[ri, ci]
         count_primary.loc[group.index] = primary_w.to_numpy()[ri, ci]
-        parts.append(_Part(str(name), wide.mask(mask_w), tr, tc))
+        parts.append(_Part(str(name), wide.mask(mask_w), tr, tc, implied=~present))
 
     true = df[count_col].astype(float)
     rounded = pd.Series(_round_array(true.to_numpy(), policy), index=df.index)
@@ -1015,6 +1040,7 @@ def _intervals(
     policy: DisclosurePolicy,
     *,
     rounded: bool,
+    settled_at: float | None = None,
 ) -> list[tuple[int, float, float]]:
     """(flat index, min, max) of every hidden cell over all tables consistent with what is shown.
 
@@ -1024,6 +1050,10 @@ def _intervals(
     "cells sum to total" equation. The constraint matrix of a table with margins is totally
     unimodular, so with whole-number bounds the optima are whole numbers and equal what a reader
     could deduce by reasoning over whole-number tables. Raises ValueError if nothing fits.
+
+    With ``settled_at`` (risk screening), a cell whose values in feasible tables already found
+    differ and reach ``settled_at`` is not solved for: its (narrower, witnessed) range is returned,
+    which is enough to know it is neither exactly recoverable nor proved to be below that value.
     """
     n_rows, n_cols = shown.shape
     tr_pos = None if tr is None else shown.index.get_loc(tr)
@@ -1039,16 +1069,50 @@ def _intervals(
             lo, hi = policy.rounding_interval(int(round(x))) if rounded else (x, x)
             bounds.append((float(lo), float(hi)))
     rhs = np.zeros(a.shape[0])
+    if not hidden.any():
+        _lp_optimum(np.zeros(flat.size), a, rhs, bounds)  # only checks that the figures add up
+    seen_lo = np.full(flat.size, math.inf)
+    seen_hi = np.full(flat.size, -math.inf)
+
+    def witness(x: np.ndarray | None) -> None:
+        if x is not None:
+            np.minimum(seen_lo, x, out=seen_lo)
+            np.maximum(seen_hi, x, out=seen_hi)
+
+    def settled(j: int) -> bool:
+        return (
+            settled_at is not None
+            and seen_hi[j] - seen_lo[j] >= 0.5
+            and seen_hi[j] >= settled_at - 0.5
+        )
+
+    if settled_at is not None and hidden.any():
+        # two cheap LPs: all hidden cells down together, then up together (boxed so the maximum
+        # exists); both solutions are feasible tables, so they bound every range from inside
+        cap = sum(hi for lo, hi in bounds if hi is not None) + max(settled_at, 0) + 10
+        boxed = [(0.0, cap) if h else bnd for h, bnd in zip(hidden, bounds, strict=True)]
+        for sign in (1.0, -1.0):
+            try:
+                witness(_lp_solve(sign * hidden, a, rhs, boxed)[1])
+            except ValueError:
+                break  # the box was too tight; fall back to solving every cell
     out: list[tuple[int, float, float]] = []
-    for j in np.flatnonzero(hidden):
+    for j in map(int, np.flatnonzero(hidden)):
         if not a[:, j].any():
-            out.append((int(j), 0.0, math.inf))  # in no equation: any value is possible
+            out.append((j, 0.0, math.inf))  # in no equation: any value is possible
+            continue
+        if settled(j):
+            out.append((j, float(seen_lo[j]), float(seen_hi[j])))
             continue
         obj = np.zeros(flat.size)
         obj[j] = 1.0
-        lo = _lp_optimum(obj, a, rhs, bounds)
+        lo, x = _lp_solve(obj, a, rhs, bounds)
+        witness(x)
+        if settled(j):
+            out.append((j, lo, float(seen_hi[j])))
+            continue
         hi = -_lp_optimum(-obj, a, rhs, bounds)
-        out.append((int(j), lo, hi))
+        out.append((j, lo, hi))
     return out
 
 
@@ -1061,23 +1125,24 @@ def _audit_part(
     *,
     rounded: bool,
     check_interval: bool,
+    implied: np.ndarray | None = None,
 ) -> list[dict]:
     n_cols = shown.shape[1]
     flat = shown.to_numpy(dtype=float).ravel()
+    displayed = ~np.isnan(flat) if implied is None else ~np.isnan(flat) & ~implied.ravel()
     risks: list[dict] = []
 
     def label(j: int) -> tuple[Any, Any]:
         return shown.index[j // n_cols], shown.columns[j % n_cols]
 
-    for j in np.flatnonzero(
-        ~np.isnan(flat) & _primary_array(np.nan_to_num(flat, nan=-1.0), policy)
-    ):
+    for j in np.flatnonzero(displayed & _primary_array(np.nan_to_num(flat, nan=-1.0), policy)):
         msg = f"a count below {policy.threshold} is shown"
         risks.append(
             _risk(name, label(int(j)), "small_count_shown", msg, flat[j], flat[j], flat[j])
         )
     try:
-        intervals = _intervals(shown, tr, tc, policy, rounded=rounded)
+        settled_at = policy.threshold if check_interval else -math.inf
+        intervals = _intervals(shown, tr, tc, policy, rounded=rounded, settled_at=settled_at)
     except ValueError as err:
         return [*risks, _risk(name, (None, None), "inconsistent", str(err))]
     for j, lo, hi in intervals:
@@ -1185,6 +1250,7 @@ def _audit_protected(table: ProtectedTable, policy: DisclosurePolicy, check: boo
             policy,
             rounded=False,
             check_interval=check,
+            implied=part.implied,
         )
     # what readers actually see (after rounding) must not look like a small count either
     for col in info.count_columns:
