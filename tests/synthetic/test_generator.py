@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from workbench.synthetic import generate_county
 from workbench.synthetic.population import NEEDS
@@ -78,8 +79,7 @@ def violations(df: pd.DataFrame, contract, extract_date: str) -> pd.DataFrame:
         elif f.type == "category":
             add(present & ~v.isin(list(f.allowed)), f.name, "allowed_values")
         elif f.type == "category_list":
-            allowed = set(f.allowed)
-            bad = v.map(lambda s: s != "" and any(c not in allowed for c in s.split(";")))
+            bad = v.map(lambda s, allowed=frozenset(f.allowed): s != "" and any(c not in allowed for c in s.split(";")))
             add(bad, f.name, "allowed_values")
         if f.pattern:
             add(present & ~v.str.fullmatch(f.pattern), f.name, "pattern")
@@ -200,3 +200,19 @@ def test_mess_rates_within_stated_ranges(county):
         assert (vals == rec).any() or len(vals) == 0 or (vals == "").any()
     late = county.truth_csv("late_end_dates.csv")
     assert len(late) > 0
+
+
+def test_validator_quarantines_exactly_the_planted_rows(county, contracts):
+    """The lead's validator (workbench.ingest.validate) agrees with the planted errors, row for row."""
+    import datetime as dt
+
+    validate = pytest.importorskip("workbench.ingest.validate")
+    planted = county.truth_csv("planted_errors.csv")
+    for file, source in county.files():
+        result = validate.validate_file(county.extracts / file, contracts[source], dt.date.fromisoformat(county.extract_date))
+        p = planted[planted["file"] == file]
+        assert set(result.quarantined["row_number"]) == set(p["row_number"]), file
+        issues = result.issues
+        got = set(zip(issues["row_number"], issues["rule"], strict=True))
+        assert got == set(zip(p["row_number"], p["rule"], strict=True)), file
+        assert result.rows_read == len(county.read(file))

@@ -190,11 +190,10 @@ def plant_errors(
             if not b.applies(row, extract_date):
                 continue
             if b.rule == "unique":
-                same_file = np.flatnonzero(files[:i] == files[i])
-                same_file = [r for r in same_file if r not in bad]
-                if not same_file:
+                earlier = next((r for r in range(i - 1, -1, -1) if files[r] == files[i] and r not in bad), None)
+                if earlier is None:
                     continue
-                value = cols[id_col][same_file[-1]]
+                value = cols[id_col][earlier]
             else:
                 value = b.make(row, rng, extract_date)
             if value == cols[b.column][i]:

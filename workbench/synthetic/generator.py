@@ -37,8 +37,30 @@ class GeneratedCounty:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    # Fixed line endings and encoding so the same seed gives byte-identical files on any platform.
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    """Standard CSV (minimal quoting, "\n" line ends, UTF-8), built column-wise for speed.
+
+    Equivalent to ``frame.to_csv(index=False, lineterminator="\n")`` for text columns, several times
+    faster at national scale. Fixed line endings and encoding keep output byte-identical everywhere.
+    """
+    def quoted(values: np.ndarray) -> np.ndarray:
+        values = values.astype(object)
+        text = pd.Series(values, dtype=object).astype(str)
+        needs = text.str.contains(r'[,"\r\n]', regex=True).to_numpy()
+        out = text.to_numpy(dtype=object)
+        if needs.any():
+            out[needs] = '"' + pd.Series(out[needs]).str.replace('"', '""', regex=False).to_numpy(dtype=object) + '"'
+        return out
+
+    header = ",".join(quoted(np.array(frame.columns, dtype=object)))
+    if len(frame):
+        line = None
+        for c in frame.columns:
+            col = quoted(frame[c].to_numpy(dtype=object))
+            line = col if line is None else line + "," + col
+        body = "\n".join(line.tolist()) + "\n"
+    else:
+        body = ""
+    path.write_bytes((header + "\n" + body).encode("utf-8"))
 
 
 def _yaml(data: object, path: Path) -> None:
