@@ -158,14 +158,18 @@ class DisclosurePolicy:
         return int(_round_array(np.asarray([count], dtype=float), self)[0])
 
     def rounding_interval(self, shown: int) -> tuple[int, int]:
-        """The integer counts that would be displayed as ``shown`` (for audits of rounded tables)."""
-        if self.rounding_base is None:
+        """The counts that this policy would display as ``shown`` (for audits of rounded tables).
+
+        A reader who knows the rules knows a shown 0 is a true 0 and a shown non-zero count was
+        never below the threshold, so the interval is tighter than plus or minus half the base.
+        """
+        if self.rounding_base is None or shown == 0:
             return int(shown), int(shown)
         b = self.rounding_base
-        lo = max(0, math.ceil(shown - b / 2))
+        lo = math.ceil(shown - b / 2)
         hi = math.ceil(shown + b / 2) - 1
-        if shown > 0 and shown == _bump_value(self):
-            lo = min(lo, max(self.threshold, 1))  # counts bumped up to the first shown value
+        if shown == _bump_value(self):
+            lo = max(self.threshold, 1)  # every shown count up to here was bumped to this value
         return lo, hi
 
     def footnote_text(
@@ -228,7 +232,7 @@ def _round_array(values: np.ndarray, policy: DisclosurePolicy) -> np.ndarray:
     b = policy.rounding_base
     out = np.floor(values / b + 0.5) * b
     # a shown non-zero count must not look like a small count or a structural zero
-    bump = (values > 0) & (out < policy.threshold) | (values > 0) & (out == 0)
+    bump = (values > 0) & ((out < policy.threshold) | (out == 0))
     return np.where(bump, _bump_value(policy), out)
 
 
