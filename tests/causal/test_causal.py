@@ -79,3 +79,15 @@ def test_e_value_published_example():
     # Protective effects use 1/RR; an interval including 1 gives 1.
     assert e_value(1 / 3.9)["e_value"] == pytest.approx(7.26, abs=0.005)
     assert e_value(0.9, 0.7, 1.1)["e_value_ci"] == 1.0
+
+
+def test_logistic_fit_matches_statsmodels():
+    import statsmodels.api as sm
+
+    from workbench.statistics.causal import logistic_fit
+
+    df, *_ = _confounded(n=3000, seed=7)
+    X = sm.add_constant(df[COVS].to_numpy(float))
+    ours = logistic_fit(X, df["treated"].to_numpy(float))
+    ref = sm.GLM(df["treated"].to_numpy(float), X, family=sm.families.Binomial()).fit().params
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-7)
