@@ -456,6 +456,9 @@ def _findq(x: NDArray[np.float64], y: NDArray[np.float64], p: NDArray[np.float64
     ok = ~np.isnan(y)
     yy = y[ok]
     idx = np.arange(1, n + 1)[ok]
+    # approx() sorts its knots: the confidence curves need not be monotone
+    srt = np.argsort(yy, kind="stable")
+    yy, idx = yy[srt], idx[srt]
 
     def approx_const_f1(knots: NDArray[np.float64], xout: float) -> float:
         # approx(knots, idx, xout, method="constant", f=1): rule=1 -> NA outside range
