@@ -11,7 +11,7 @@ import pandas as pd
 from workbench.contracts.model import Contract
 
 EXTRACT_DATE = dt.date(2026, 9, 30)
-_PREFIX = {"case_id": "OXC-", "contact_id": "OR-", "episode_id": "SA-", "tenancy_id": "TN-",
+_PREFIX = {"assessment_id": "CR-", "case_id": "OXC-", "contact_id": "OR-", "episode_id": "SA-", "tenancy_id": "TN-",
            "discharge_id": "DC-", "death_id": "DT-"}
 _FIRST = ["Alex", "Sam", "Jo", "Chris", "Pat", "Robin", "Kim", "Lee"]
 _LAST = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Davies", "Evans"]
@@ -32,6 +32,8 @@ def valid_frame(contract: Contract, n: int = 20, seed: int = 0) -> pd.DataFrame:
                 vals = base + pd.Timedelta(days=60)
             elif f.name.endswith("_start") or f.name == "main_duty_decision_date":
                 vals = base + pd.Timedelta(days=5)
+            elif f.name == "assessment_date":
+                vals = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D")
             elif f.name == "admission_date":
                 vals = base - pd.Timedelta(days=30)
             else:
@@ -45,6 +47,8 @@ def valid_frame(contract: Contract, n: int = 20, seed: int = 0) -> pd.DataFrame:
             cols[f.name] = list(rng.choice(list(f.allowed), n))
         elif f.type == "category_list":
             cols[f.name] = [";".join(sorted(set(rng.choice(list(f.allowed), 2)))) for _ in range(n)]
+        elif f.name == "resident_ref":
+            cols[f.name] = [f"RES-{v:04d}" for v in range(n)]
         elif f.name == "ni_number":
             cols[f.name] = [f"AB{v:06d}C" for v in rng.integers(0, 999999, n)]
         elif f.identifier == "name":

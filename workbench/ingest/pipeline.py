@@ -178,8 +178,9 @@ def pseudonymised_table(contract: Contract, frame: pd.DataFrame, persons: pd.Ser
     """The stored form of a source: identifiers replaced by person_id and age at the event."""
     out = frame.drop(columns=contract.identifier_fields + ["_row_number"]).copy()
     age = _age_at(_column_or_na(frame, "date_of_birth"), frame[contract.event_date])
-    if "approximate_age" in frame.columns:
-        age = age.fillna(frame["approximate_age"].astype("Int64"))
+    for recorded_age in ("approximate_age", "age"):  # sources that record an age instead of a birth date
+        if recorded_age in frame.columns:
+            age = age.fillna(frame[recorded_age].astype("Int64"))
     out.insert(0, "person_id", persons.to_numpy())
     out.insert(1, f"age_at_{contract.event_date}", age.to_numpy())
     out["source_file"] = file
@@ -190,11 +191,18 @@ def pseudonymised_table(contract: Contract, frame: pd.DataFrame, persons: pd.Ser
     return out
 
 
-def _previous_provenance(store_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+#: Tables written to the store between ingests (the framework form) and carried into every new store.
+CARRIED_TABLES = ("current_residents",)
+
+
+def _previous_provenance(store_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The previous store's provenance, quarantine log and carried tables (nothing is lost)."""
     if not store_path.exists():
-        return pd.DataFrame(), pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame(), {}
     with duckdb.connect(str(store_path), read_only=True) as con:
-        return con.execute("select * from ingests").df(), con.execute("select * from quarantine_log").df()
+        have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        carried = {t: con.execute(f'select * from "{t}"').df() for t in CARRIED_TABLES if t in have}
+        return con.execute("select * from ingests").df(), con.execute("select * from quarantine_log").df(), carried
 
 
 def _write_reports(report_dir: Path, report: IngestReport) -> None:
@@ -287,7 +295,7 @@ def ingest_folder(
     report = IngestReport(ingest_id=ingest_id, data_dir=data_dir, extract_date=extract_date, unmatched_files=unmatched)
     store_path = data_dir / STORE_FILE
     hashes = {p.name: sha256_of(p) for p, _ in tqdm(matched, desc="Hashing files", disable=not progress)}
-    old_ingests, old_quarantine = _previous_provenance(store_path)
+    old_ingests, old_quarantine, carried = _previous_provenance(store_path)
     if len(old_ingests):
         last = old_ingests[old_ingests["ingest_id"] == old_ingests.sort_values("ingested_at")["ingest_id"].iloc[-1]]
         if sorted(last["sha256"]) == sorted(hashes.values()) and last["key_fingerprint"].iloc[0] == key.fingerprint:
@@ -334,6 +342,11 @@ def ingest_folder(
         ignore_index=True,
     ) if report.rows_quarantined else pd.DataFrame(columns=["row_number", "reasons", "ingest_id", "file", "source"])
 
+    for name, old in carried.items():
+        # Rows entered between ingests are kept; a row sent again in an extract replaces its old copy.
+        new = pd.concat(tables.get(name, []), ignore_index=True) if tables.get(name) else old.iloc[:0]
+        keep = old[~old[contracts[name].record_id].isin(new[contracts[name].record_id])] if len(new) else old
+        tables[name] = [keep, new] if len(new) else [keep]
     _write_store(store_path, tables, contracts, pids, provenance, old_ingests, quarantine_log, old_quarantine,
                  meta=dict(extract_date=extract_date.isoformat(), synthetic=str(synthetic).lower(), linkage=linkage,
                            key_fingerprint=key.fingerprint, key_origin=key.origin, ingest_id=ingest_id))

@@ -1,0 +1,145 @@
+"""Phase two of action 7.3: the agreed framework for current supported housing residents.
+
+The study's variables are the data contract ``current_residents`` (``data_contracts/``). Providers
+enter one assessment at a time through :class:`ResidentForm` (ipywidgets, in a notebook or Voila),
+or send an extract. Each entry is validated against the contract exactly as an extract row would
+be (same code path: :func:`workbench.ingest.validate.validate_raw`); a good entry is appended to the
+store's ``current_residents`` table, a bad one is refused with the plain-English reasons. Ingest
+carries the table into every new store, so nothing entered is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from workbench.contracts import load_contracts
+from workbench.contracts.model import Contract
+from workbench.ingest.pipeline import pseudonymised_table
+from workbench.ingest.readers import RawExtract
+from workbench.ingest.validate import validate_raw
+from workbench.store import STORE_FILE, StoreNotFound, default_data_dir
+
+SOURCE = "current_residents"
+
+
+@dataclass
+class EntryResult:
+    ok: bool
+    assessment_id: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def message(self) -> str:
+        if self.ok:
+            return f"Saved assessment {self.assessment_id}."
+        return "Not saved. Please correct:\n" + "\n".join(f"- {p}" for p in self.problems)
+
+
+def _store_path(data_dir: str | Path | None) -> Path:
+    path = (Path(data_dir) if data_dir is not None else default_data_dir()) / STORE_FILE
+    if not path.exists():
+        raise StoreNotFound(f"No store in {path.parent}: build it with 'workbench ingest' or 'workbench demo' first.")
+    return path
+
+
+def _existing_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    if SOURCE not in tables:
+        return set()
+    return {r[0] for r in con.execute(f"select assessment_id from {SOURCE}").fetchall()}
+
+
+def next_assessment_id(existing: set[str]) -> str:
+    numbers = [int(i.split("-")[1]) for i in existing if i.startswith("CR-") and i.split("-")[1].isdigit()]
+    return f"CR-{(max(numbers) + 1) if numbers else 1:07d}"
+
+
+def submit_entry(values: dict[str, object], data_dir: str | Path | None = None, *,
+                 today: dt.date | None = None) -> EntryResult:
+    """Validate one assessment against the contract and append it to the store if it passes."""
+    contract: Contract = load_contracts()[SOURCE]
+    path = _store_path(data_dir)
+    today = today or dt.date.today()
+    with duckdb.connect(str(path)) as con:
+        existing = _existing_ids(con)
+        row = {f.name: values.get(f.name) for f in contract.fields}
+        row["assessment_id"] = row.get("assessment_id") or next_assessment_id(existing)
+        text = {k: (None if v is None or v == "" else
+                    ";".join(v) if isinstance(v, list | tuple) else
+                    ("yes" if v else "no") if isinstance(v, bool) else
+                    v.isoformat() if isinstance(v, dt.date) else str(v)) for k, v in row.items()}
+        frame = pd.DataFrame([text]).astype("string")
+        result = validate_raw(RawExtract(Path("framework form"), frame, np.array([1])), contract, today)
+        problems = [f"{p.column}: {p.message}" for p in result.issues.itertuples()]
+        if row["assessment_id"] in existing:
+            problems.append(f"assessment_id: {row['assessment_id']} is already in the store.")
+        if problems:
+            return EntryResult(False, None, problems)
+        stored = pseudonymised_table(contract, result.accepted, pd.Series([None], dtype=object), "framework form")
+        con.register("entry", stored)
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        if SOURCE in tables:
+            con.execute(f"insert into {SOURCE} by name select * from entry")
+        else:
+            con.execute(f"create table {SOURCE} as select * from entry")
+        con.unregister("entry")
+    return EntryResult(True, row["assessment_id"])
+
+
+class ResidentForm:
+    """The data-collection form, built from the contract (ipywidgets): ``display(ResidentForm().widget)``."""
+
+    def __init__(self, data_dir: str | Path | None = None) -> None:
+        import ipywidgets as w
+
+        self.data_dir = data_dir
+        self.contract = load_contracts()[SOURCE]
+        vocab = load_contracts().vocabularies
+        self.inputs: dict[str, w.Widget] = {}
+        style = {"description_width": "220px"}
+        layout = w.Layout(width="560px")
+        for f in self.contract.fields:
+            if f.name == "assessment_id":
+                continue  # assigned on saving
+            label = f.name.replace("_", " ").capitalize() + (" *" if f.required else "")
+            if f.type == "category":
+                options = [("(choose)", "")] + [(lab, code) for code, lab in vocab[f.vocabulary].codes.items()]
+                widget = w.Dropdown(options=options, value="", description=label, style=style, layout=layout)
+            elif f.type == "category_list":
+                options = [(lab, code) for code, lab in vocab[f.vocabulary].codes.items()]
+                widget = w.SelectMultiple(options=options, description=label, rows=8, style=style, layout=layout)
+            elif f.type == "date":
+                widget = w.DatePicker(description=label, style=style, layout=layout)
+            elif f.type == "integer":
+                widget = w.BoundedIntText(value=int(f.min or 0), min=int(f.min or 0), max=int(f.max or 120),
+                                          description=label, style=style, layout=layout)
+            elif f.type == "boolean":
+                widget = w.Checkbox(description=label, indent=False)
+            else:
+                widget = w.Text(description=label, style=style, layout=layout, placeholder=f.description[:60])
+            widget.tooltip = f.description
+            self.inputs[f.name] = widget
+        self.save = w.Button(description="Save assessment", button_style="primary")
+        self.output = w.HTML()
+        self.save.on_click(lambda _: self._on_save())
+        self.widget = w.VBox([w.HTML("<h3>Current resident assessment</h3><p>Fields marked * are required. "
+                                     "No names or dates of birth: use your service's resident reference.</p>"),
+                              *self.inputs.values(), self.save, self.output])
+
+    def values(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for name, widget in self.inputs.items():
+            v = widget.value
+            out[name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def _on_save(self) -> EntryResult:
+        result = submit_entry(self.values(), self.data_dir)
+        colour = "#006400" if result.ok else "#8B0000"
+        self.output.value = f"<pre style='color:{colour}'>{result.message()}</pre>"
+        return result
