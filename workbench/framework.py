@@ -143,3 +143,56 @@ class ResidentForm:
         colour = "#006400" if result.ok else "#8B0000"
         self.output.value = f"<pre style='color:{colour}'>{result.message()}</pre>"
         return result
+
+
+def residents_from_open_stays(store, assessment_date: dt.date | None = None) -> pd.DataFrame:
+    """Framework rows for people in supported accommodation on the extract date (for the demo
+    and for providers who send stays instead of using the form)."""
+    sa = store.table("supported_accommodation")
+    open_stays = sa[sa["end_date"].isna()].reset_index(drop=True)
+    when = assessment_date or dt.date.fromisoformat(store.meta()["extract_date"])
+    return pd.DataFrame({
+        "assessment_id": [f"CR-{i + 1:07d}" for i in range(len(open_stays))],
+        "resident_ref": open_stays["episode_id"].str.replace("SA-", "RES-", regex=False),
+        "assessment_date": pd.Timestamp(when), "service_name": open_stays["service_name"],
+        "model": open_stays["model"], "district": open_stays["district"],
+        "start_date": pd.to_datetime(open_stays["start_date"]), "age_at_assessment_date": open_stays.get("age_at_start_date"),
+        "gender": open_stays["gender"], "route_in": open_stays["route_in"],
+        "support_needs": open_stays["support_needs"].fillna(""), "move_on_plan": pd.NA,
+    })
+
+
+def profile_residents(residents: pd.DataFrame, subgroup_effects: pd.DataFrame) -> pd.DataFrame:
+    """Count current residents in each pre-specified subgroup, beside the study's finding for it.
+
+    ``subgroup_effects`` is the supported housing study's ``subgroup_effects`` table. A finding
+    reads "congregate appeared to help" only when its whole 95% interval is above zero, "appeared
+    to harm" when it is below zero, and "no clear difference" otherwise.
+    """
+    from workbench.cohorts.returns import has_need
+    from workbench.definitions import definitions
+
+    r = residents.copy()
+    needs = r["support_needs"].fillna("")
+    for code in ("drug_dependency", "alcohol_dependency", "history_rough_sleeping", "mental_health", "domestic_abuse"):
+        r[code] = has_need(needs, code)
+    r["young_18_25"] = has_need(needs, "young_person_18_25")
+    r["female"] = (r["gender"] == "female").astype(int)
+    r["age"] = pd.to_numeric(r.get("age_at_assessment_date"), errors="coerce")
+    r["in_congregate"] = (r["model"] == "congregate_hostel").astype(int)
+    spec = definitions()["supported_housing"]["subgroups"]
+    effects = subgroup_effects.set_index("subgroup")
+    rows = []
+    for name, s in spec.items():
+        members = r.eval(s["condition"]).fillna(False).astype(bool)
+        row = {"subgroup": name, "label": s["label"], "current_residents": int(members.sum()),
+               "of_whom_in_congregate": int((members & (r.in_congregate == 1)).sum())}
+        if name in effects.index:
+            e = effects.loc[name]
+            row.update(estimated_difference=e.risk_difference, lower=e.lower, upper=e.upper,
+                       finding=("congregate appeared to help" if e.lower > 0 else
+                                "congregate appeared to harm" if e.upper < 0 else "no clear difference"))
+        else:
+            row.update(estimated_difference=np.nan, lower=np.nan, upper=np.nan, finding="too few people to estimate")
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -64,3 +64,25 @@ def test_form_widgets_are_built_from_the_contract_and_save(store_dir):
     assert result.ok and "Saved assessment" in form.output.value
     form.inputs["gender"].value = ""
     assert not form._on_save().ok and "gender" in form.output.value
+
+
+def test_profile_counts_residents_by_subgroup_and_reads_findings():
+    import pandas as pd
+
+    from workbench.framework import profile_residents
+
+    residents = pd.DataFrame({
+        "support_needs": ["history_rough_sleeping;drug_dependency", "young_person_18_25", "domestic_abuse", ""],
+        "gender": ["male", "female", "female", "male"], "age_at_assessment_date": [50, 20, 30, 60],
+        "model": ["congregate_hostel", "congregate_hostel", "women_only", "dispersed"],
+    })
+    effects = pd.DataFrame({"subgroup": ["rough_sleeping_and_substance_use", "young_person_18_25", "women"],
+                            "risk_difference": [0.15, -0.12, 0.01], "lower": [0.02, -0.3, -0.1], "upper": [0.3, 0.06, 0.1]})
+    p = profile_residents(residents, effects).set_index("subgroup")
+    assert p.loc["rough_sleeping_and_substance_use", "current_residents"] == 1
+    assert p.loc["rough_sleeping_and_substance_use", "finding"] == "congregate appeared to help"
+    assert p.loc["young_person_18_25", "of_whom_in_congregate"] == 1
+    assert p.loc["young_person_18_25", "finding"] == "no clear difference"
+    assert p.loc["women_with_domestic_abuse", "current_residents"] == 1
+    assert p.loc["women_with_domestic_abuse", "finding"] == "too few people to estimate"
+    assert p.loc["aged_45_plus", "current_residents"] == 2 and p.loc["women", "current_residents"] == 2
