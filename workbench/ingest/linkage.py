@@ -9,12 +9,18 @@ Methods (settings as data: the ingest's ``linkage`` option):
 - ``deterministic``: exact agreement on NI number, or on normalised first name, last name and date
   of birth. Precise but misses typos, nicknames and missing dates of birth; it is the fallback and
   the baseline that probabilistic linkage is measured against.
+- ``splink``: probabilistic linkage with splink (``workbench.linkage``): a model estimated from the
+  frame itself, with nickname, typo, swapped-date and missing-date-of-birth handling, clustered at a
+  match-probability threshold; records without date of birth or NI number are given to a person
+  only when unambiguous. The default for new ingests. Frames too small to estimate a model from
+  fall back to ``deterministic`` with a warning.
 - ``truth``: for the synthetic county only, the generator's true person behind each record, so
   studies can be run with perfect linkage and the effect of linkage error measured.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -28,7 +34,8 @@ LINKAGE_COLUMNS = [
     "source", "record_id", "first_name", "last_name", "date_of_birth", "ni_number",
     "approximate_age", "gender", "district", "event_date",
 ]
-METHODS = ("deterministic", "truth")
+METHODS = ("deterministic", "splink", "truth")
+log = logging.getLogger("workbench.linkage")
 
 
 class LinkageError(Exception):
@@ -106,10 +113,22 @@ def link_truth(frame: pd.DataFrame, truth_dir: str | Path) -> np.ndarray:
     return pd.factorize(merged[person_col].astype(str))[0]
 
 
+def link_splink(frame: pd.DataFrame, *, threshold: float | None = None, backend: str = "duckdb") -> np.ndarray:
+    """Cluster labels from probabilistic linkage (settings: ``workbench/linkage/settings.yaml``)."""
+    from workbench.linkage.model import link_frame  # splink is imported only when used
+
+    result = link_frame(frame, threshold=threshold, backend=backend)  # type: ignore[arg-type]
+    for note in result.notes:
+        log.warning("splink linkage: %s", note)
+    return result.labels
+
+
 def link_people(frame: pd.DataFrame, method: str = "deterministic", *, truth_dir: str | Path | None = None) -> np.ndarray:
     """Cluster label per row of the linkage frame."""
     if method == "deterministic":
         return link_deterministic(frame)
+    if method == "splink":
+        return link_splink(frame)
     if method == "truth":
         if truth_dir is None:
             raise LinkageError("Truth linkage is only for the synthetic county: no truth folder was found.")

@@ -1,0 +1,122 @@
+"""Derive the columns the linkage model compares from the ingest's linkage frame.
+
+Everything a comparison needs is computed here, once per record, in pandas, so the SQL in the
+settings stays to plain equality and ``abs()`` and runs unchanged on DuckDB and Spark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workbench.ingest.linkage import LINKAGE_COLUMNS, normalise_name, normalise_ni
+from workbench.linkage.settings import UNIQUE_ID, load_nicknames
+
+DAYS_PER_YEAR = 365.25
+# Gender codes that carry no information for linkage.
+_UNKNOWN_GENDER = {"not_known", "unknown", ""}
+
+_SOUNDEX_CODES = {c: d for letters, d in (("bfpv", "1"), ("cgjkqsxz", "2"), ("dt", "3"), ("l", "4"),
+                                           ("mn", "5"), ("r", "6")) for c in letters}
+
+
+def soundex(name: str) -> str:
+    """American Soundex of a normalised (lower-case letters only) name: 'robert' -> 'R163'."""
+    if not name:
+        return ""
+    first = name[0]
+    out = [first.upper()]
+    last = _SOUNDEX_CODES.get(first, "")
+    for ch in name[1:]:
+        code = _SOUNDEX_CODES.get(ch, "")
+        if code and code != last:
+            out.append(code)
+        if ch not in "hw":  # h and w do not separate letters with the same code
+            last = code
+        if len(out) == 4:
+            break
+    return "".join(out).ljust(4, "0")
+
+
+def _per_unique(values: pd.Series, fn) -> pd.Series:
+    """Apply ``fn`` to each distinct non-missing value once (names repeat a great deal)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def variant_lookup(nicknames: pd.DataFrame) -> dict[str, list[str]]:
+    """name -> sorted list of the variant groups it belongs to (a group's own name is in it)."""
+    pairs = pd.concat([nicknames[["group", "name"]],
+                       pd.DataFrame({"group": nicknames["group"], "name": nicknames["group"]})])
+    return {n: sorted(set(g)) for n, g in pairs.groupby("name")["group"]}
+
+
+def _decimal_year(dates: pd.Series) -> pd.Series:
+    dates = pd.to_datetime(dates)
+    return dates.dt.year + (dates.dt.dayofyear - 0.5) / DAYS_PER_YEAR
+
+
+def _none_if_na(s: pd.Series) -> pd.Series:
+    """Object column with None for missing: what both DuckDB and Spark read as NULL."""
+    return s.astype(object).where(s.notna(), None)
+
+
+def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The linkage frame with the derived comparison columns; ``unique_id`` is the row position."""
+    missing = [c for c in LINKAGE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"The linkage frame lacks column(s) {', '.join(missing)}.")
+    nicknames = load_nicknames() if nicknames is None else nicknames
+    lookup = variant_lookup(nicknames)
+    n = len(frame)
+
+    first = normalise_name(frame["first_name"]).reset_index(drop=True)
+    last = normalise_name(frame["last_name"]).reset_index(drop=True)
+    dob = pd.to_datetime(frame["date_of_birth"], errors="coerce").reset_index(drop=True)
+    event = pd.to_datetime(frame["event_date"], errors="coerce").reset_index(drop=True)
+    age = pd.to_numeric(frame["approximate_age"], errors="coerce").reset_index(drop=True).astype(float)
+
+    has_dob = dob.notna()
+    dob_str = dob.dt.strftime("%Y-%m-%d")
+    # A day-month swap is only a different valid date when the day could be a month and differs.
+    swappable = has_dob & (dob.dt.day <= 12) & (dob.dt.day != dob.dt.month)
+    dob_swapped = (dob.dt.year.astype("Int64").astype(str) + "-" + dob.dt.day.map("{:02.0f}".format)
+                   + "-" + dob.dt.month.map("{:02.0f}".format)).where(swappable)
+    # Year of birth implied by an approximate age at the event: the midpoint of the possible year.
+    from_age = _decimal_year(event) - age - 0.5
+    birth_year_est = _decimal_year(dob).where(has_dob, from_age)
+
+    gender = frame["gender"].astype("string").str.strip().str.lower().reset_index(drop=True)
+    gender = gender.where(~gender.isin(_UNKNOWN_GENDER))
+    district = frame["district"].astype("string").str.strip().str.lower().reset_index(drop=True)
+    ni = normalise_ni(frame["ni_number"]).reset_index(drop=True)
+    ni = ni.where(ni.str.len() > 0)
+
+    out = pd.DataFrame({
+        UNIQUE_ID: np.arange(n, dtype=np.int64),
+        "source": frame["source"].astype(str).to_numpy(),
+        "first_name": _none_if_na(first),
+        "last_name": _none_if_na(last),
+        "first_name_variants": _per_unique(first, lambda f: lookup.get(f, [f])),
+        "last_name_soundex": _per_unique(last, soundex),
+        "dob": _none_if_na(dob_str),
+        "dob_swapped": _none_if_na(dob_swapped),
+        "dob_ym": _none_if_na(dob.dt.strftime("%Y-%m")),
+        "dob_days": pd.array((dob - pd.Timestamp("1970-01-01")).dt.days, dtype="Int64"),
+        "birth_year": pd.array(dob.dt.year, dtype="Int64"),
+        "birth_year_est": birth_year_est.round(3),
+        "age_band": pd.array(np.floor(birth_year_est / 5), dtype="Int64"),
+        "ni_number": _none_if_na(ni),
+        "gender": _none_if_na(gender),
+        "district": _none_if_na(district),
+        "event_days": pd.array((event - pd.Timestamp("1970-01-01")).dt.days, dtype="Int64"),
+    })
+    out["weak"] = weak_records(out).astype(np.int8)
+    return out
+
+
+def weak_records(prepared: pd.DataFrame) -> np.ndarray:
+    """Records too thinly identified to be told apart from namesakes: neither a date of birth nor an
+    NI number (typically outreach contacts giving a name, or only a first name, and an age)."""
+    return (prepared["dob"].isna() & prepared["ni_number"].isna()).to_numpy()
