@@ -154,15 +154,23 @@ def _curve_figure(cohort: pd.DataFrame, by: str, labels: dict[str, str] | None =
 
 
 def rmst_by(frame: pd.DataFrame, group_col: str, tau_days: float = 730.0) -> pd.DataFrame:
-    """Restricted mean time without return (death censored) up to tau, per group and the difference."""
+    """Restricted mean days without return (death censored) up to tau: each group, and A minus B."""
     from workbench.statistics.rmst import rmst_difference
 
     groups = sorted(frame[group_col].dropna().unique())
     if len(groups) != 2:
         return pd.DataFrame()
-    a, b = (frame[frame[group_col] == g] for g in groups)
-    res = rmst_difference(a["time_days"], a["returned"], b["time_days"], b["returned"], tau=tau_days)
-    return pd.DataFrame([res]) if isinstance(res, dict) else res.summary if hasattr(res, "summary") else pd.DataFrame([vars(res)])
+    fits = [KaplanMeier().fit(frame.loc[frame[group_col] == g, "time_days"], frame.loc[frame[group_col] == g, "returned"])
+            for g in groups]
+    d = rmst_difference(fits[0], fits[1], tau=tau_days)
+    return pd.DataFrame([
+        {"comparison": f"{groups[0]}", "tau_days": tau_days, "estimate_days": d.rmst_a, "se": d.se_a,
+         "lower": d.rmst_a - 1.959964 * d.se_a, "upper": d.rmst_a + 1.959964 * d.se_a, "p": np.nan},
+        {"comparison": f"{groups[1]}", "tau_days": tau_days, "estimate_days": d.rmst_b, "se": d.se_b,
+         "lower": d.rmst_b - 1.959964 * d.se_b, "upper": d.rmst_b + 1.959964 * d.se_b, "p": np.nan},
+        {"comparison": f"{groups[0]} minus {groups[1]}", "tau_days": tau_days, "estimate_days": d.difference,
+         "se": d.se, "lower": d.lower, "upper": d.upper, "p": d.p_value},
+    ])
 
 
 def run(
@@ -249,10 +257,15 @@ def run(
     result.tables["fine_gray"] = fg_table
 
     # Restricted mean time without return, Housing First vs other settled.
-    try:
-        result.tables["rmst_housing_first"] = rmst_by(frame.assign(group=np.where(frame.housing_first == 1, "Housing First", "other settled")), "group", rmst_tau_days)
-    except Exception as exc:
-        result.findings.append(f"Restricted mean difference could not be computed ({exc}).")
+    rmst = rmst_by(frame.assign(group=np.where(frame.housing_first == 1, "Housing First", "other settled")),
+                   "group", rmst_tau_days)
+    result.tables["rmst_housing_first"] = rmst
+    if len(rmst):
+        d = rmst.iloc[2]
+        result.findings.append(
+            f"Over the first {rmst_tau_days:.0f} days after moving in, people in Housing First spent on average "
+            f"{abs(d.estimate_days):.0f} {'more' if d.estimate_days >= 0 else 'fewer'} days without returning than people in other settled homes "
+            f"(95% CI {d.lower:.0f} to {d.upper:.0f} days; restricted mean, deaths censored).")
 
     # Recurrent returns: PWP gap time, strata = spell number (capped at 3), robust by person.
     rec = frame.dropna(subset=terms).assign(spell_stratum=lambda d: np.minimum(d["spell"], 3))
