@@ -543,7 +543,8 @@ def needs_around_arrival(
                                    "nrpf": nrpf}))
     base = arrivals[["person_id", "arrival_date"]]
     if not parts:
-        return base.assign(needs_recorded=False, support_needs="", nrpf=pd.NA)[
+        return base.assign(needs_recorded=False, support_needs="",
+                           nrpf=pd.Series(pd.NA, index=base.index, dtype="boolean"))[
             ["person_id", "needs_recorded", "support_needs", "nrpf"]]
     recs = base.merge(pd.concat(parts, ignore_index=True), on="person_id")
     lo = _months_before(recs["arrival_date"], before_months)

@@ -27,23 +27,24 @@ import datetime as dt
 import math
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
-from statsmodels.stats.multitest import multipletests  # noqa: E402
-from statsmodels.stats.proportion import (  # noqa: E402
+# Figures are made without pyplot: nothing is kept open between runs, and no backend is chosen for
+# the caller (notebooks show them as PNG; see notebooks/new_arrivals.ipynb).
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     multinomial_proportions_confint,
     proportion_confint,
 )
 
-from workbench.cohorts import rough_sleeping as rs  # noqa: E402
-from workbench.definitions import definitions, history_start  # noqa: E402
-from workbench.studies.base import StudyResult  # noqa: E402
+from workbench.cohorts import rough_sleeping as rs
+from workbench.definitions import definitions, history_start
+from workbench.studies.base import StudyResult
 
 SOURCES = ("statutory_cases", "outreach_contacts", "supported_accommodation", "settled_tenancies",
            "institutional_discharges")
@@ -70,8 +71,10 @@ def wilson(k: int, n: int) -> tuple[float, float]:
 def goodman(counts: np.ndarray) -> np.ndarray:
     """Goodman (1965) simultaneous 95% intervals for multinomial shares, one row per category."""
     counts = np.asarray(counts, dtype=float)
-    if counts.sum() == 0 or len(counts) < 2:
+    if counts.sum() == 0:
         return np.full((len(counts), 2), np.nan)
+    if len(counts) == 1:  # one category: a single share, Wilson
+        return np.array([wilson(int(counts[0]), int(counts[0]))])
     return multinomial_proportions_confint(counts, alpha=0.05, method="goodman")
 
 
@@ -101,7 +104,8 @@ def share_table(labels: pd.Series, order: list[str] | None = None, name: str = "
         lo, hi = wilson(k, n)
         rows.append({name: cat, "people": int(k), "share": k / n if n else math.nan, "lower": lo, "upper": hi,
                      "simultaneous_lower": slo, "simultaneous_upper": shi, "total": n})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=[name, "people", "share", "lower", "upper", "simultaneous_lower",
+                                       "simultaneous_upper", "total"])
 
 
 # --------------------------------------------------------------------------------- linkage bounds
@@ -195,7 +199,8 @@ def routes_table(paths: pd.DataFrame) -> pd.DataFrame:
         q = bootstrap_quantiles(pres.loc[pres["route"] == r, "days_before_arrival"].to_numpy())
         timing.append({"median_days": q["estimate"][1], "median_lower": q["lower"][1], "median_upper": q["upper"][1],
                        "q1_days": q["estimate"][0], "q3_days": q["estimate"][2]})
-    return pd.concat([out, pd.DataFrame(timing)], axis=1)
+    return pd.concat([out, pd.DataFrame(timing, columns=["median_days", "median_lower", "median_upper", "q1_days",
+                                                         "q3_days"])], axis=1)
 
 
 def time_before_arrival(paths: pd.DataFrame) -> pd.DataFrame:
@@ -290,9 +295,9 @@ def characteristics(paths: pd.DataFrame) -> pd.DataFrame:
     age = pd.to_numeric(paths["age"], errors="coerce")
     add("age", "under 26", age < 26, age.notna())
     add("age", "50 or over", age >= 50, age.notna())
-    has_nrpf = paths["nrpf"].notna()
+    nrpf = paths["nrpf"].astype("boolean")
     add("no_recourse_public_funds", "yes (of those with a council case recording it)",
-        paths["nrpf"].fillna(False).astype(bool), has_nrpf)
+        nrpf.fillna(False).astype(bool), nrpf.notna())
     add("needs_recorded", "any needs-bearing record in the window", paths["needs_recorded"], everyone)
     recorded = paths["needs_recorded"].astype(bool)
     needs = paths["support_needs"].fillna("").str.split(";")
@@ -368,7 +373,8 @@ def alluvial_figure(frame: pd.DataFrame, stages: list[str], titles: list[str] | 
         small = f[s].map(f[s].value_counts()) < min_people
         f.loc[small, s] = "Other (small)"
     n = len(f)
-    fig, ax = plt.subplots(figsize=(11, 6.5))
+    fig = Figure(figsize=(11, 6.5))
+    ax = fig.subplots()
     if n == 0:
         ax.text(0.5, 0.5, "No new arrivals in the period", ha="center", va="center")
         ax.axis("off")
@@ -403,7 +409,7 @@ def alluvial_figure(frame: pd.DataFrame, stages: list[str], titles: list[str] | 
             top = y0_top + (y1_top - y0_top) * _smooth(x)
             ax.fill_between(xs, top - k, top, color=colours.get(origin, "#999999"), alpha=0.45, linewidth=0)
     for (i, c), (lo, hi, _, _) in positions.items():
-        ax.add_patch(plt.Rectangle((i - width / 2, lo), width, hi - lo, color="#333333"))
+        ax.add_patch(Rectangle((i - width / 2, lo), width, hi - lo, color="#333333"))
         label = f"{DISTRICT_LABELS.get(c, c)} ({int(hi - lo)})"
         ha, xo = ("right", i - width / 2 - 0.02) if i == 0 else ("left", i + width / 2 + 0.02)
         ax.text(xo, (lo + hi) / 2, label, ha=ha, va="center", fontsize=8,
@@ -420,22 +426,25 @@ def alluvial_figure(frame: pd.DataFrame, stages: list[str], titles: list[str] | 
 
 
 def _interval_bars(table: pd.DataFrame, label_col: str, est: str, lo: str, hi: str, title: str, xlabel: str):
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(table), 3) + 1.2))
+    fig = Figure(figsize=(8, 0.45 * max(len(table), 3) + 1.2))
+    ax = fig.subplots()
     y = np.arange(len(table))[::-1]
-    ax.barh(y, table[est], color=PALETTE[0], alpha=0.8)
-    ax.errorbar(table[est], y, xerr=[table[est] - table[lo], table[hi] - table[est]], fmt="none", ecolor="#333333",
-                capsize=3)
-    ax.set_yticks(y, table[label_col])
+    e, low, high = (table[c].to_numpy(dtype=float) for c in (est, lo, hi))
+    ax.barh(y, np.nan_to_num(e), color=PALETTE[0], alpha=0.8)
+    ax.errorbar(np.nan_to_num(e), y, xerr=np.nan_to_num([e - low, high - e]), fmt="none", ecolor="#333333", capsize=3)
+    ax.set_yticks(y, table[label_col].astype(str).tolist())
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.set_xlim(0, min(1, float(np.nanmax(table[hi])) * 1.15 if len(table) else 1))
+    top = np.nanmax(high) if len(high) and np.isfinite(high).any() else 1.0
+    ax.set_xlim(0, min(1.0, float(top) * 1.15))
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
 def _monthly_figure(county: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig = Figure(figsize=(9, 4))
+    ax = fig.subplots()
     if len(county):
         x = pd.PeriodIndex(county["period"], freq="M").to_timestamp()
         for i, col in enumerate(["new", "stock", "returner", "living_on_streets"]):
@@ -443,14 +452,16 @@ def _monthly_figure(county: pd.DataFrame):
                     linestyle="--" if col == "living_on_streets" else "-")
     ax.set_ylabel("People seen bedded down")
     ax.set_title("People seen sleeping rough each month (CHAIN categories)")
-    ax.legend(frameon=False, fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
 
 def _timing_figure(paths: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig = Figure(figsize=(8, 4.2))
+    ax = fig.subplots()
     pres = paths[paths["presented"]]
     for i, r in enumerate(rs.ROUTE_PRIORITY):
         d = np.sort(pres.loc[pres["route"] == r, "days_before_arrival"].dropna().to_numpy())
@@ -464,7 +475,8 @@ def _timing_figure(paths: pd.DataFrame):
     ax.set_xlabel("Days from the contact to being first seen rough sleeping")
     ax.set_ylabel("Share of the route's arrivals")
     ax.set_title("How long before arrival the earlier contact was, by route")
-    ax.legend(frameon=False, fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -709,7 +721,7 @@ def _findings(arrivals, complete, shares, routes, t, bounds, lookback_months, co
             f"{r['variable']} {r['value']} ({_pct(r['presented_share'])} vs {_pct(r['not_presented_share'])}, "
             f"difference {100 * r['difference']:+.0f} points, 95% CI {100 * r['difference_lower']:+.0f} to "
             f"{100 * r['difference_upper']:+.0f})" for _, r in sig.iterrows()) + ".")
-    elif len(ch):
+    elif len(ch) and complete["presented"].any() and not complete["presented"].all():
         out.append("No characteristic differed clearly between those who had and had not presented (no Holm-adjusted "
                    "p below 0.05); see the characteristics table for each difference and its interval.")
     if not math.isnan(bounds.get("lower_bound", math.nan)):
