@@ -219,6 +219,11 @@ def test_validation_and_summary(mgus2, aj_mgus2):
     s = aj_mgus2.summary
     assert list(s.index) == [1, 2]
     close(s["events"], [mgus2.event.eq(1).sum(), mgus2.event.eq(2).sum()], rtol=0)
+    # R: summary(fit, times=0.5) -> survfit0 row: everything 0 before the first time;
+    # past the last time R drops the row (NaN here)
+    before = aj_mgus2.cif_at([0.5, 1e6])
+    close(before.loc[before.time == 0.5, ["cif", "std.err", "lower", "upper"]], np.zeros((2, 4)))
+    assert before.loc[before.time == 1e6, "cif"].isna().all()
     tab = aj_mgus2.table(1)
     assert {"time", "n.risk", "cif", "std.err", "lower", "upper", "var.cuminc"} <= set(tab)
     import matplotlib

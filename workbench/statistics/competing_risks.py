@@ -244,8 +244,9 @@ class AalenJohansen:
         """CIF, std.err, limits and cuminc variance at given times (long format).
 
         Step-function lookup as R's ``summary(fit, times=)`` and cmprsk's
-        ``timepoints()``: before the first time the CIF is 0; after the last observed time
-        everything is NaN (R drops those times; ``timepoints`` gives NA).
+        ``timepoints()``: before the first time the CIF, std.err and limits are 0 (R's
+        ``survfit0`` row); after the last observed time everything is NaN (R drops those
+        times; ``timepoints`` gives NA).
         """
         self._check()
         t = np.atleast_1d(np.asarray(times, dtype=float))
@@ -263,8 +264,9 @@ class AalenJohansen:
                 "time": t, "cause": [c] * t.size,
                 "cif": pick(self.cif_, 0.0),
                 "std.err": pick(self.std_err_, 0.0),
-                "lower": pick(self.lower_, np.nan),
-                "upper": pick(self.upper_, np.nan),
+                # R's survfit0 row for multi-state fits has limits 0 before the first time
+                "lower": pick(self.lower_, 0.0),
+                "upper": pick(self.upper_, 0.0),
                 "var.cuminc": pick(self.var_cuminc_, 0.0),
             }))
         return pd.concat(rows, ignore_index=True)

@@ -575,7 +575,6 @@ class KaplanMeier:
             surv = np.cumprod(factor)
             haz = np.where(has_event, d / Y, 0.0)
             self.cumhaz_ = np.cumsum(haz)
-            self.std_cumhaz_ = np.sqrt(np.cumsum(np.where(has_event, d / Y**2, 0.0)))
             if use_ij:
                 S_ij, _, se_S, _ = _product_limit_ij(rs)
                 surv = S_ij
