@@ -150,6 +150,12 @@ def test_fine_gray_mgus2(mgus2):
           / np.array([0.00573710323023719, 0.18568103479216555]))
     # R: 2 * (1 - pnorm(abs(coef) / se)) and exp(coef -+ qnorm(.975) se) as summary.crr
     close(s["p-value"], [0.00251019824994003, 0.16137661941550885])
+    b, se = fg.coef_.to_numpy(), fg.se_.to_numpy()
+    close(s["exp(coef) 2.5%"], np.exp(b - 1.959963984540054 * se))
+    close(s["exp(coef) 97.5%"], np.exp(b + 1.959963984540054 * se))
+    stat, df, _ = fg.log_likelihood_ratio_test_
+    close(stat, -2 * (-793.774420402522 + 790.121315169541))  # summary.crr's logtest
+    assert df == 2
     # failcode=2 (death as the event of interest)
     fg2 = FineGray(failcode=2).fit(mgus2.etime, mgus2.event, X)
     close(fg2.coef_, [0.0585844004048022, -0.3707968459032541])

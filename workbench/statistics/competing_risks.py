@@ -704,7 +704,7 @@ class FineGray:
             j = np.nonzero(sel)[0]
             u[j] -= (r[j] / Gown[j])[:, None] * (X[j] * R0[upto[j]][:, None] - R1[upto[j]])
 
-        self._eta_resid = u.copy()
+        self._eta_resid = u.copy()  # kept for diagnostics: score part of u_j
         # psi_j: censoring-weight correction, at distinct censoring times u
         cens = ici == 0
         if cens.any():
@@ -746,7 +746,7 @@ class FineGray:
                 u[j[has]] += ss2[lastc[has]]
                 jc = np.nonzero(in_g & cens)[0]
                 u[jc] += q[gidx][cidx[jc]] / Yg[cidx[jc]][:, None]  # + q_g dN^c_j / pi_g
-        self._psi_resid = u - self._eta_resid
+        self._psi_resid = u - self._eta_resid  # censoring-weight part of u_j
         V2 = u.T @ u
         hinv = np.linalg.inv(info)
         var = hinv @ V2 @ hinv.T
