@@ -263,6 +263,20 @@ KIDNEY_robust_se = [
 KIDNEY_loglik = [-879.17051326217995, -849.70164979000492]
 KIDNEY_tests = [55.768703746376779, 59.652944122820429, 50.504936606509261]
 
+# fit$concordance = c(concordant, discordant, tied.x, tied.y, tied.xy, concordance, std)
+# for the ROSSI_EFRON, ROSSI_STRAT_W and HEART_EFRON fits above.
+ROSSI_EFRON_concordance = [27242, 15291, 49, 111, 0, 0.64032924709971351, 0.026658122772647543]
+ROSSI_STRAT_W_concordance = [
+    23886.25,
+    15276.125,
+    228.1875,
+    114.3125,
+    0,
+    0.60929172438195067,
+    0.028410068089221661,
+]
+HEART_EFRON_concordance = [2873, 1646, 0, 16, 0, 0.6357601239212215, 0.033153739294960918]
+
 ROSSI_COVS = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 HEART_COVS = ["age", "year", "surgery", "transplant"]
 
@@ -386,6 +400,34 @@ def test_kidney_heavy_ties_robust_matches_r():
         covariates=["age", "black_male", "white_male", "black_female"],
     )
     check_against_r(fit, "KIDNEY")
+
+
+def test_concordance_matches_r(rossi, heart):
+    """Weighted pair counts and C, with strata and counting-process risk sets."""
+    d = rossi.assign(wt=1 + (rossi["age"] % 4) / 4, grp=np.arange(len(rossi)) // 3)
+    fits = {
+        "ROSSI_EFRON": CoxPH().fit(rossi, "week", "arrest", covariates=ROSSI_COVS),
+        "ROSSI_STRAT_W": CoxPH().fit(
+            d,
+            "week",
+            "arrest",
+            covariates=["fin", "age", "prio"],
+            weights_col="wt",
+            cluster_col="grp",
+            strata="wexp",
+        ),
+        "HEART_EFRON": CoxPH().fit(
+            heart, "stop", "event", entry_col="start", covariates=HEART_COVS, cluster_col="id"
+        ),
+    }
+    for tag, fit in fits.items():
+        conc, disc, tied_x, _, _, c, _ = globals()[f"{tag}_concordance"]
+        got = fit.concordance_counts_
+        assert_close(
+            [got["concordant"], got["discordant"], got["concordance"]], [conc, disc, c], rtol=1e-12
+        )
+        assert got["tied.x"] == pytest.approx(tied_x, rel=1e-12, abs=1e-12)
+        assert fit.concordance_ == got["concordance"]
 
 
 # ------------------------------------------------- why we do not use lifelines' robust SE
@@ -556,13 +598,14 @@ def test_200k_rows_robust_fit_is_fast():
     )
     best = np.inf
     for _ in range(2):
-        t0 = time.perf_counter()
+        # CPU time of this process: robust to other jobs sharing the machine.
+        t0 = time.process_time()
         fit = CoxPH(robust=True).fit(df, "time", "event")
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     assert fit.converged_
     np.testing.assert_allclose(fit.params_, [0.5, -0.3, 0.2, 0.0, 0.1], atol=0.02)
-    # "well under a second" on the dev machine (~0.4 s); generous bound for busy CI
-    assert best < 2.0, f"200k-row robust fit took {best:.2f} s"
+    # "well under a second" on the dev machine (~0.3-0.4 s CPU); generous bound for CI
+    assert best < 2.5, f"200k-row robust fit took {best:.2f} s of CPU"
 
 
 # ------------------------------------------------------------------- live R checks
@@ -626,6 +669,7 @@ for (t in c("efron", "breslow")) {{
              weights=w, ties=t)
   py(paste0(t, "_cp_coef"), coef(f)); py(paste0(t, "_cp_se"), sqrt(diag(f$naive.var)))
   py(paste0(t, "_cp_rse"), sqrt(diag(f$var))); py(paste0(t, "_cp_ll"), f$loglik)
+  py(paste0(t, "_cp_conc"), f$concordance)
   f <- coxph(Surv(stop, event) ~ x1 + x2 + z, data=d, ties=t, robust=TRUE)
   py(paste0(t, "_rc_coef"), coef(f)); py(paste0(t, "_rc_se"), sqrt(diag(f$naive.var)))
   py(paste0(t, "_rc_rse"), sqrt(diag(f$var))); py(paste0(t, "_rc_ll"), f$loglik)
@@ -657,6 +701,11 @@ def test_live_r_random_counting_process_ties_clusters_weights_strata(seed, tmp_p
         assert_close(cp.standard_errors_, r[f"{ties}_cp_se"])
         assert_close(cp.robust_standard_errors_, r[f"{ties}_cp_rse"])
         assert_close([cp.log_likelihood_null_, cp.log_likelihood_], r[f"{ties}_cp_ll"])
+        conc = cp.concordance_counts_
+        assert_close(
+            [conc["concordant"], conc["discordant"], conc["concordance"]],
+            r[f"{ties}_cp_conc"][[0, 1, 5]],
+        )
         rc = CoxPH(ties=ties, robust=True).fit(d, "stop", "event", covariates=covs)
         assert_close(rc.params_, r[f"{ties}_rc_coef"])
         assert_close(rc.standard_errors_, r[f"{ties}_rc_se"])
