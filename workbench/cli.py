@@ -226,6 +226,19 @@ def study(
     typer.echo(f"Tables, figures and summary written to {folder}")
 
 
+@app.command("linkage-quality")
+@friendly
+def linkage_quality(
+    seed: Annotated[int | None, typer.Option(help="Synthetic county seed (default: the standard one).")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Match-probability threshold (default: the setting).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the precision-recall curve and clerical-review sample.")] = None,
+) -> None:
+    """Link the synthetic county's records and print precision, recall and F1 against the truth."""
+    from workbench.linkage.report import quality_report
+
+    typer.echo(quality_report(seed=seed, threshold=threshold, out_dir=out))
+
+
 @app.command()
 @friendly
 def dictionary(
