@@ -473,9 +473,10 @@ class CoxPH:
         if np.any(w <= 0) or not np.all(np.isfinite(w)):
             raise ValueError("case weights must be finite and > 0 (as R requires)")
         if strata_cols:
-            scodes = sub[strata_cols].astype(str).agg("\x1f".join, axis=1)
-            strat, strat_levels = pd.factorize(scodes, sort=True)
-            self.strata_levels_ = list(strat_levels)
+            # One code per combination of the strata columns (R's strata(a, b)).
+            grouped = sub.groupby(strata_cols, sort=True)
+            strat = grouped.ngroup().to_numpy()
+            self.strata_levels_ = list(grouped.groups.keys())
         else:
             strat = np.zeros(len(sub), dtype=np.int64)
             self.strata_levels_ = []
@@ -504,6 +505,7 @@ class CoxPH:
             strata_cols,
         )
         self._formula = formula
+        self._concordance = None  # computed lazily by concordance_counts_
         self.fit_index_ = orig_index[sub.index.to_numpy()]  # caller's labels of rows used
         self.exit_ = exit_
         self.entry_ = entry
@@ -711,7 +713,9 @@ class CoxPH:
         if self._design_info is not None:
             import patsy
 
-            mat = patsy.build_design_matrices([self._design_info], df, return_type="dataframe")[0]
+            mat = patsy.build_design_matrices(
+                [self._design_info], df, return_type="dataframe", NA_action="raise"
+            )[0]
             return mat[self.covariate_names_].to_numpy(dtype=float)
         return df[self.covariate_names_].to_numpy(dtype=float)
 
