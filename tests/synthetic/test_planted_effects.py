@@ -146,7 +146,12 @@ def test_new_arrivals_truth_matches_the_extracts(county):
     na = county.truth_csv("new_arrivals.csv")
     rp = pd.read_parquet(county.truth / "record_persons.parquet")
     out = county.read("outreach_contacts.csv")
-    out["person_id"] = rp[rp["file"] == "outreach_contacts.csv"].sort_values("row_number")["person_id"].to_numpy()
+    links = rp[rp["file"] == "outreach_contacts.csv"].sort_values("row_number")
+    out["person_id"] = links["person_id"].to_numpy()
+    # Rows planted to break the contract are quarantined by validation: leave them out, and allow
+    # differences only for the few people who have such a row.
+    out = out[links["planted_error"].to_numpy() == 0]
+    touched = set(links.loc[links["planted_error"] == 1, "person_id"])
     out = out[(out["verified_bedded_down"] == "yes") & out["contact_date"].str.match(r"^\d{4}-\d{2}-\d{2}$")]
     out = out[out["contact_date"] <= county.extract_date]
     out["day"] = pd.to_datetime(out["contact_date"])
@@ -155,7 +160,9 @@ def test_new_arrivals_truth_matches_the_extracts(county):
     new = out[gap.isna() | (gap > 1826)]
     start = county.effects()["new_arrivals_presented_earlier"]["definition"].split("on or after ")[1][:10]
     new = new[new["contact_date"] >= start]
-    assert set(new["person_id"]) == set(na["person_id"])
+    differ = set(new["person_id"]) ^ set(na["person_id"])
+    assert differ <= touched, sorted(differ - touched)[:5]
+    assert len(differ) <= 5
 
 
 def test_district_outlier_outside_funnel_others_inside(county):

@@ -167,9 +167,8 @@ BREAKS: dict[str, list[Break]] = {
 
 def plant_errors(
     source: str, frame: pd.DataFrame, files: np.ndarray, rate: float, extract_date: str, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Break about ``rate`` of rows (at least one per source), one rule per row, in place of a copy."""
-    frame = frame.copy()
+) -> pd.DataFrame:
+    """Break about ``rate`` of rows (at least one per source), one rule per row, in place."""
     n = len(frame)
     id_col = frame.columns[0]
     # Line number within its own file: header is line 1.
@@ -181,10 +180,11 @@ def plant_errors(
     chosen = np.sort(rng.choice(np.arange(1, n), size=min(k, n - 1), replace=False)) if k else np.array([], dtype=int)
     breaks = BREAKS[source]
     log = []
-    cols = {c: frame[c].to_numpy(dtype=object).copy() for c in frame.columns}
+    position = {c: j for j, c in enumerate(frame.columns)}
+    ids = frame[id_col].to_numpy(dtype=object)
     bad = set()
     for i in chosen:
-        row = pd.Series({c: cols[c][i] for c in cols})
+        row = frame.iloc[i].copy()
         for j in rng.permutation(len(breaks)):
             b = breaks[j]
             if not b.applies(row, extract_date):
@@ -193,22 +193,20 @@ def plant_errors(
                 earlier = next((r for r in range(i - 1, -1, -1) if files[r] == files[i] and r not in bad), None)
                 if earlier is None:
                     continue
-                value = cols[id_col][earlier]
+                value = ids[earlier]
             else:
                 value = b.make(row, rng, extract_date)
-            if value == cols[b.column][i]:
+            if value == row[b.column]:
                 continue
-            cols[b.column][i] = value
+            frame.iat[i, position[b.column]] = value
             bad.add(int(i))
-            log.append({"file": files[i], "row_number": int(row_number[i]), "record_id": cols[id_col][i],
+            log.append({"file": files[i], "row_number": int(row_number[i]), "record_id": frame.iat[i, 0],
                         "column": b.column, "rule": b.rule})
             break
-    for c in cols:
-        frame[c] = cols[c]
     errors = pd.DataFrame(log, columns=["file", "row_number", "record_id", "column", "rule"])
     # Cross-field rules are reported against the rule's own field (as a validator would);
     # the column actually altered is kept alongside.
     errors["changed_column"] = errors["column"]
     rule_fields = {r.id: r.field for r in load_contracts()[source].rules}
     errors["column"] = [rule_fields.get(r, c) for r, c in zip(errors["rule"], errors["column"], strict=True)]
-    return frame, errors
+    return errors

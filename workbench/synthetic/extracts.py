@@ -15,7 +15,7 @@ import pandas as pd
 
 from workbench.synthetic.hazards import DAYS_PER_YEAR
 from workbench.synthetic.names import NAME_VARIANTS
-from workbench.synthetic.population import NEEDS
+from workbench.synthetic.population import NEEDS, zero_pad
 from workbench.synthetic.settings import DISTRICT_PREFIX, DISTRICTS, CountySettings
 from workbench.synthetic.simulate import EPOCH, NA, SOURCES, Simulation
 
@@ -85,9 +85,14 @@ class MessLog:
 
 
 def days_to_text(days: np.ndarray) -> np.ndarray:
+    """ISO text for day numbers ("" for missing), via a lookup table (numpy's date->str is slow)."""
     days = np.asarray(days, dtype=np.int64)
     missing = days == NA
-    text = (EPOCH + np.where(missing, 0, days).astype("timedelta64[D]")).astype(str).astype(object)
+    if missing.all():
+        return np.full(len(days), "", dtype=object)
+    lo, hi = int(days[~missing].min()), int(days[~missing].max())
+    table = (EPOCH + np.arange(lo, hi + 1).astype("timedelta64[D]")).astype(str).astype(object)
+    text = table[np.where(missing, lo, days) - lo]
     text[missing] = ""
     return text
 
@@ -113,17 +118,22 @@ def typo(rng: np.random.Generator, name: str) -> str:
     return name[:i] + name[i + 1:]
 
 
-def build_tables(sim: Simulation, settings: CountySettings, rng_for) -> tuple[dict[str, ExtractTable], MessLog, pd.DataFrame]:
-    """All extract tables (before planted errors), the mess log and the late end dates."""
-    mess = MessLog()
-    late_rows: list[pd.DataFrame] = []
-    tables: dict[str, ExtractTable] = {}
+def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLog, late_rows: list[pd.DataFrame]):
+    """Yield each source's extract table (before planted errors), one at a time to bound memory.
+
+    Mess instances go to ``mess`` and late-recorded end dates to ``late_rows``. The simulated records
+    of a source are released once its table is built.
+    """
     for source in SOURCES:
         rng = rng_for()
         chunks = sim.records[source]
-        rec = _concat(chunks) if chunks else None
-        if rec is None:
+        if not chunks:
+            frame = pd.DataFrame({f: pd.Series(dtype=object) for f in settings_contract_fields(source)})
+            empty = np.zeros(0, dtype=np.int64)
+            yield ExtractTable(source, frame, empty, empty, empty, np.zeros(0, dtype=object))
             continue
+        rec = _concat(chunks)
+        sim.records[source] = []
         n0 = len(rec["_key"])
         # Duplicates: the same person and event recorded twice under two record ids.
         dup = rng.random(n0) < settings.mess.duplicate_record
@@ -141,11 +151,11 @@ def build_tables(sim: Simulation, settings: CountySettings, rng_for) -> tuple[di
             for d in DISTRICTS:
                 sel = rec["district"] == d
                 nums = np.arange(1, int(sel.sum()) + 1) + 1000
-                record_id[sel] = DISTRICT_PREFIX[d] + "-" + np.char.zfill(nums.astype(str), 7).astype(object)
+                record_id[sel] = DISTRICT_PREFIX[d] + "-" + zero_pad(nums, 7)
                 files[sel] = f"statutory_cases_{d}.csv"
         else:
             nums = np.arange(1, n + 1) + 100
-            record_id = ID_PREFIX[source] + "-" + np.char.zfill(nums.astype(str), 7).astype(object)
+            record_id = ID_PREFIX[source] + "-" + zero_pad(nums, 7)
             files = np.full(n, f"{source}.csv", dtype=object)
         record_id = record_id.astype(object)
         dup_of = np.where(is_dup, rec["_key"], -1)
@@ -170,7 +180,7 @@ def build_tables(sim: Simulation, settings: CountySettings, rng_for) -> tuple[di
         first = ppl["first_name"][person].astype(object)
         last = ppl["last_name"][person].astype(object)
         variant_rate = settings.mess.nickname_in_outreach if source == "outreach_contacts" else settings.mess.name_variant_elsewhere
-        has_variant = np.array([f in NAME_VARIANTS for f in first], dtype=bool)
+        has_variant = pd.Series(first, dtype=object).isin(list(NAME_VARIANTS)).to_numpy()
         use_variant = has_variant & (rng.random(n) < variant_rate)
         rows = np.flatnonzero(use_variant)
         before = first[rows].copy()
@@ -185,13 +195,16 @@ def build_tables(sim: Simulation, settings: CountySettings, rng_for) -> tuple[di
             mess.add(files[rows], record_id[rows], col, "typo", before, arr[rows])
         dob = ppl["dob"][person].copy()
         dob_text = days_to_text(dob)
-        day_part = np.array([t[8:10] for t in dob_text], dtype=object)
-        month_part = np.array([t[5:7] for t in dob_text], dtype=object)
-        swappable = (day_part.astype(int) <= 12) & (day_part != month_part)
+        as_date = (EPOCH + dob.astype("timedelta64[D]")).astype("datetime64[D]")
+        month_start = as_date.astype("datetime64[M]")
+        day_num = (as_date - month_start.astype("datetime64[D]")).astype(int) + 1
+        month_num = month_start.astype(int) % 12 + 1
+        swappable = (day_num <= 12) & (day_num != month_num)
         # The rate is a share of all dates of birth, so it is applied to the swappable ones (day <= 12).
         p_swap = min(1.0, settings.mess.dob_day_month_swap / max(float(swappable.mean()), 1e-9))
         swap = swappable & (rng.random(n) < p_swap)
-        swapped = np.array([t[:5] + d + "-" + m for t, d, m in zip(dob_text, day_part, month_part, strict=True)], dtype=object)
+        swapped = dob_text.copy()
+        swapped[swap] = [t[:5] + t[8:10] + "-" + t[5:7] for t in dob_text[swap]]
         mess.add(files[swap], record_id[swap], "date_of_birth", "dob_day_month_swap", dob_text[swap], swapped[swap])
         dob_rec = np.where(swap, swapped, dob_text).astype(object)
         if source == "outreach_contacts":
@@ -274,9 +287,8 @@ def build_tables(sim: Simulation, settings: CountySettings, rng_for) -> tuple[di
                     out[c][late] = ""
         contract_fields = settings_contract_fields(source)
         frame = pd.DataFrame({f: out[f] for f in contract_fields})
-        tables[source] = ExtractTable(source, frame, person, key, dup_of, files)
-    late = pd.concat(late_rows, ignore_index=True) if late_rows else pd.DataFrame(columns=["file", "record_id", "column", "true_value"])
-    return tables, mess, late
+        del out, rec
+        yield ExtractTable(source, frame, person, key, dup_of, files)
 
 
 def _late_mask(rng: np.random.Generator, end: np.ndarray, extract_day: int, settings: CountySettings) -> np.ndarray:

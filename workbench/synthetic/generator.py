@@ -12,10 +12,10 @@ import pandas as pd
 import yaml
 
 from workbench.synthetic.errors import plant_errors
-from workbench.synthetic.extracts import build_tables
+from workbench.synthetic.extracts import MessLog, iter_tables
 from workbench.synthetic.population import NEEDS
 from workbench.synthetic.settings import DISTRICTS, CountySettings
-from workbench.synthetic.simulate import SOURCES, Simulation, to_day
+from workbench.synthetic.simulate import Simulation, to_day
 from workbench.synthetic.truth import (
     districts_and_equality_truth,
     new_arrivals_truth,
@@ -116,22 +116,25 @@ def generate_county(
     if bar is not None:
         bar.close()
 
-    tables, mess, late = build_tables(sim, settings, sim.rng)
+    mess = MessLog()
+    late_rows: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     manifest_files = []
     record_persons = []
     all_errors = []
     key_to_id: dict[str, np.ndarray] = {}
-    for source in SOURCES:
-        table = tables[source]
-        frame, errors = plant_errors(source, table.frame, table.file_of_row, settings.mess.planted_error_rate,
-                                     x_iso, sim.rng())
+    seen = np.zeros(len(sim.people["dob"]), dtype=bool)
+    for table in iter_tables(sim, settings, sim.rng, mess, late_rows):
+        source = table.source
+        ids = table.frame.iloc[:, 0].to_numpy(dtype=object).copy()  # as assigned, before planted breaks
+        errors = plant_errors(source, table.frame, table.file_of_row, settings.mess.planted_error_rate, x_iso, sim.rng())
         all_errors.append(errors)
-        ids = table.frame.iloc[:, 0].to_numpy(dtype=object)  # as assigned, before planted breaks
+        frame = table.frame
         k2i = np.full(sim.counters[source], "", dtype=object)
         orig = table.key >= 0
         k2i[table.key[orig]] = ids[orig]
         key_to_id[source] = k2i
+        seen[table.person] = True
         files = [f"statutory_cases_{d}.csv" for d in DISTRICTS] if source == "statutory_cases" else [f"{source}.csv"]
         row_number = np.zeros(len(frame), dtype=np.int64)
         for f in files:
@@ -145,6 +148,9 @@ def generate_county(
             "record_id": frame.iloc[:, 0].to_numpy(dtype=object), "person_id": person_ids(table.person),
             "original_record_id": ids, "is_duplicate": (table.duplicate_of >= 0).astype(int),
         }))
+        del frame, table
+    late = pd.concat(late_rows, ignore_index=True) if late_rows else pd.DataFrame(
+        columns=["file", "record_id", "column", "true_value"])
     _yaml({"extract_date": extract_date, "synthetic": True, "seed": int(seed), "scale": float(scale), "files": manifest_files},
           extracts_dir / "extract.yaml")
 
@@ -166,9 +172,6 @@ def generate_county(
     })
     for j, need in enumerate(NEEDS):
         persons[f"need_{need}"] = ppl["needs"][:, j].astype(int)
-    seen = np.zeros(len(persons), dtype=bool)
-    for source in SOURCES:
-        seen[tables[source].person] = True
     persons["in_any_extract"] = seen.astype(int)
     persons.to_parquet(truth_dir / "persons.parquet", index=False)
     _write_csv(mess.frame(), truth_dir / "mess_log.csv")

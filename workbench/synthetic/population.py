@@ -122,6 +122,14 @@ def _names(rng: np.random.Generator, gender: np.ndarray, nationality: np.ndarray
     return first, last
 
 
+def zero_pad(numbers: np.ndarray, width: int) -> np.ndarray:
+    """Numbers as zero-padded text (object array); safe for empty input."""
+    numbers = np.asarray(numbers)
+    if numbers.size == 0:
+        return np.zeros(0, dtype=object)
+    return np.char.zfill(numbers.astype(str), width).astype(object)
+
+
 def _ni_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     a = NI_LETTERS[rng.integers(0, len(NI_LETTERS), n)].astype(object)
     b = NI_LETTERS[rng.integers(0, len(NI_LETTERS), n)].astype(object)
@@ -130,7 +138,7 @@ def _ni_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     prefix[bad] = "AB"
     digits = rng.integers(0, 1_000_000, n)
     suffix = np.array(list("ABCD"), dtype=object)[rng.integers(0, 4, n)]
-    return prefix + np.char.zfill(digits.astype(str), 6).astype(object) + suffix
+    return prefix + zero_pad(digits, 6) + suffix
 
 
 def make_people(rng: np.random.Generator, profile: str, entry_day: np.ndarray) -> dict[str, np.ndarray]:

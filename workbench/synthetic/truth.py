@@ -9,7 +9,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from workbench.synthetic.hazards import cumulative_incidence
-from workbench.synthetic.population import ETHNICITY_SHARES
+from workbench.synthetic.population import ETHNICITY_SHARES, zero_pad
 from workbench.synthetic.settings import DISTRICTS, CountySettings
 from workbench.synthetic.simulate import NA, Simulation, to_day
 
@@ -29,7 +29,7 @@ def _iso(days: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def person_ids(person: np.ndarray) -> np.ndarray:
-    return ("P" + np.char.zfill(np.asarray(person).astype(str), 8)).astype(object)
+    return ("P" + zero_pad(person, 8)).astype(object)
 
 
 def returns_truth(sim: Simulation, key_to_id: dict[str, np.ndarray]) -> tuple[pd.DataFrame, dict[str, Any]]:
