@@ -521,10 +521,10 @@ class Aggregates:
         *,
         period: Period | None = None,
         month_shift: int = 0,
-        **equals: str | Iterable[str] | None,
+        **equals: str | int | Iterable[str] | None,
     ) -> pd.DataFrame:
         """Rows of table ``name`` in ``period`` (on ``month`` + ``month_shift`` months) where each
-        column equals the given value (a string, or any of several); None means no filter."""
+        column equals the given value (a string or number, or any of several); None: no filter."""
         df = self.tables[name]
         keep = pd.Series(True, index=df.index)
         if period is not None:
@@ -535,7 +535,7 @@ class Aggregates:
         for col, value in equals.items():
             if value is None:
                 continue
-            if isinstance(value, str):
+            if isinstance(value, str | int):
                 keep &= df[col] == value
             else:
                 keep &= df[col].isin(list(value))

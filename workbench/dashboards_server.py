@@ -1,0 +1,248 @@
+"""Serve the commissioner dashboards with Voila, hardened for sharing with people outside the team.
+
+``serve(data_dir, port)`` builds the precomputed aggregates if they are missing or older than the
+store, then runs Voila (in a child process) on the ``dashboards/`` folder: every notebook there is
+a page at ``/voila/render/<name>.ipynb`` and ``/`` goes to the overview. Directory mode (one
+notebook per page) rather than one app with tabs, because each page then has its own address that
+can be bookmarked and shared, each kernel only holds and computes its own page (a fast first view
+and a small memory footprint per viewer), and pages fail independently.
+
+Hardening (see ``dashboards/voila.json``, repeated on the command line so a stray user config
+cannot undo it):
+
+* visitors cannot change the template or theme from the query string
+  (``allow_template_override``/``allow_theme_override`` = NO);
+* no tracebacks (``show_tracebacks=False``) and no source code (``strip_sources=True``); the
+  dashboards folder serves no files (``file_allowlist=[]``);
+* only the widget extensions are loaded; Voila's kernel websocket only accepts widget messages,
+  so a visitor cannot run code;
+* idle kernels are culled (30 minutes; a page left open that long must be reloaded);
+* pre-heated kernels (a pool per page, already executed) so the first view opens at once;
+* bound to 127.0.0.1: put it behind the organisation's reverse proxy and login
+  (``docs/dashboards.md``);
+* the pages read only ``aggregates.duckdb``; the data folder comes from ``$WORKBENCH_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.store import DATA_DIR_ENV, Store, default_data_dir
+
+DASHBOARDS_DIR_ENV = "WORKBENCH_DASHBOARDS_DIR"
+TEMPLATE = "workbench"
+LANDING_PAGE = "voila/render/overview.ipynb"
+
+
+def dashboards_dir() -> Path:
+    """The folder of dashboard notebooks: ``$WORKBENCH_DASHBOARDS_DIR`` or the repository's."""
+    env = os.environ.get(DASHBOARDS_DIR_ENV)
+    folder = Path(env) if env else Path(__file__).resolve().parent.parent / "dashboards"
+    if not (folder / "overview.ipynb").exists():
+        raise FileNotFoundError(
+            f"No dashboards in {folder}. Run from the repository checkout, or set {DASHBOARDS_DIR_ENV}."
+        )
+    return folder
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What may differ between deployments; everything else is fixed in voila.json."""
+
+    port: int = 8866
+    ip: str = "127.0.0.1"
+    pool_size: int = 1  # pre-heated kernels waiting per page
+    cull_idle_timeout: int = 1800  # seconds without activity before a viewer's kernel is stopped
+    cull_interval: int = 60
+    base_url: str = "/"  # e.g. "/dashboards/" behind a reverse proxy path
+    fill_delay: float = 1.0  # seconds before a used pre-heated kernel is replaced
+
+
+def voila_arguments(folder: Path, settings: ServerSettings) -> list[str]:
+    """Voila's command line. Security settings are repeated here (they are also in voila.json):
+    the command line wins over any configuration file."""
+    return [
+        str(folder),
+        f"--Voila.config_file_paths={folder}",  # only our voila.json, never a user's
+        f"--Voila.ip={settings.ip}",
+        f"--Voila.port={settings.port}",
+        "--Voila.port_retries=0",  # a busy port is an error, not a silent move elsewhere
+        "--Voila.open_browser=False",
+        f"--Voila.base_url={settings.base_url}",
+        f"--VoilaConfiguration.template={TEMPLATE}",
+        "--VoilaConfiguration.theme=light",
+        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaConfiguration.allow_theme_override=NO",
+        "--VoilaConfiguration.show_tracebacks=False",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.preheat_kernel=True",
+        f"--VoilaConfiguration.default_pool_size={settings.pool_size}",
+        f"--VoilaKernelManager.fill_delay={settings.fill_delay}",
+        f"--MappingKernelManager.cull_idle_timeout={settings.cull_idle_timeout}",
+        f"--MappingKernelManager.cull_interval={settings.cull_interval}",
+        "--MappingKernelManager.cull_connected=True",
+    ]
+
+
+def server_environment(data_dir: Path, folder: Path) -> dict[str, str]:
+    """Environment of the Voila process (and so of every kernel it starts)."""
+    env = dict(os.environ)
+    env[DATA_DIR_ENV] = str(data_dir.resolve())
+    # the workbench template lives in dashboards/.share (a hidden folder: never listed or served)
+    share = str((folder / ".share").resolve())
+    env["JUPYTER_PATH"] = os.pathsep.join([share, *filter(None, [os.environ.get("JUPYTER_PATH")])])
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet debugger warning in kernels
+    return env
+
+
+def start(
+    data_dir: str | Path | None = None,
+    *,
+    settings: ServerSettings | None = None,
+    folder: Path | None = None,
+    log: Path | None = None,
+) -> subprocess.Popen:
+    """Build the aggregates if needed, then start Voila in a child process (not waiting)."""
+    from workbench.aggregates import ensure_aggregates
+
+    settings = settings or ServerSettings()
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    Store(data_dir)  # a clear StoreNotFound before anything starts
+    ensure_aggregates(data_dir)
+    folder = folder or dashboards_dir()
+    cmd = [sys.executable, "-m", "workbench.dashboards_server", *voila_arguments(folder, settings)]
+    out = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps it open
+    return subprocess.Popen(
+        cmd, env=server_environment(data_dir, folder), cwd=str(folder),
+        stdout=out or None, stderr=subprocess.STDOUT if out else None,
+        start_new_session=True,  # Ctrl-C in a terminal reaches us; we stop the server cleanly
+    )
+
+
+def wait_until_ready(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
+    """Wait until the server answers ``url`` (raise if it exits or does not answer in time).
+
+    Redirects are not followed: following ``/`` to a page would use up a pre-heated kernel."""
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"The dashboard server stopped (exit code {proc.returncode}).")
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=5)
+        try:
+            conn.request("GET", parts.path or "/")
+            if conn.getresponse().status < 500:
+                return
+        except OSError as exc:
+            last = exc
+        finally:
+            conn.close()
+        time.sleep(0.25)
+    raise TimeoutError(f"The dashboard server did not answer at {url} within {timeout:.0f}s ({last}).")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Stop the server and its kernels (SIGTERM to its process group; SIGKILL if it hangs)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def serve(
+    data_dir: str | Path | None = None,
+    port: int = 8866,
+    *,
+    ip: str = "127.0.0.1",
+    pool_size: int = 1,
+    base_url: str = "/",
+) -> None:
+    """Serve the dashboards until interrupted (Ctrl-C). Binds to 127.0.0.1 unless told otherwise."""
+    settings = ServerSettings(port=port, ip=ip, pool_size=pool_size, base_url=base_url)
+    print("Preparing the dashboard figures (aggregates)...", flush=True)
+    proc = start(data_dir, settings=settings)
+
+    def _terminate(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)  # runs the finally below: the server and kernels stop too
+
+    signal.signal(signal.SIGTERM, _terminate)
+    host = "localhost" if ip in ("127.0.0.1", "localhost") else ip
+    url = f"http://{host}:{port}{base_url}"
+    try:
+        wait_until_ready(url, proc, timeout=120)
+        print(f"Dashboards: {url} (Ctrl-C stops them)", flush=True)
+        proc.wait()
+    except KeyboardInterrupt:
+        print("Stopping the dashboards...", flush=True)
+    finally:
+        stop(proc)
+
+
+# --------------------------------------------------------------------------------------------
+# The Voila process itself (python -m workbench.dashboards_server VOILA-ARGS)
+# --------------------------------------------------------------------------------------------
+
+
+def _voila_app_class():
+    import tornado.web
+    from tornado.web import RedirectHandler
+    from voila.app import Voila
+    from voila.tornado.handler import TornadoVoilaHandler
+
+    class PageHandler(TornadoVoilaHandler):
+        """Voila's page handler, also setting the ``_xsrf`` cookie.
+
+        A page asks the server to shut its kernel down when the tab closes ("beforeunload"),
+        sending the ``_xsrf`` cookie; tornado only sets that cookie once the token is used, so
+        without this the request is refused (403) and every closed tab holds a kernel until the
+        idle cull. Using the token keeps cross-site request protection on."""
+
+        @tornado.web.authenticated
+        async def get(self, path: str | None = None) -> None:
+            _ = self.xsrf_token
+            await super().get(path)
+
+    class DashboardVoila(Voila):
+        """Voila with ``/`` sending visitors to the overview (not a file listing)."""
+
+        def init_handlers(self) -> list:
+            from jupyter_server.utils import url_path_join
+
+            handlers = [
+                (h[0], PageHandler, *h[2:]) if len(h) > 1 and h[1] is TornadoVoilaHandler else h
+                for h in super().init_handlers()
+            ]
+            landing = url_path_join(self.base_url, LANDING_PAGE)
+            # first match wins in tornado, so these shadow the tree (file listing) handlers
+            return [
+                (self.server_url, RedirectHandler, {"url": landing}),
+                (url_path_join(self.server_url, r"/voila/tree/?"), RedirectHandler, {"url": landing}),
+                *handlers,
+            ]
+
+    return DashboardVoila
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    _voila_app_class().launch_instance(argv=list(argv) if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
