@@ -571,6 +571,25 @@ def test_predict_partial_hazard_and_plot(rossi):
     assert "robust" in ax.get_xlabel()
 
 
+def test_step_halving_from_a_bad_start_reaches_the_same_mle(rossi):
+    """From this init the first Newton steps lower the log-likelihood (-1431 to
+    -12751): step halving must recover and land on R's estimates."""
+    fit = CoxPH().fit(
+        rossi, "week", "arrest", covariates=ROSSI_COVS, init=[3, -0.5, 3, 3, -3, 3, 1]
+    )
+    assert fit.converged_
+    assert_close(fit.params_, ROSSI_EFRON_coef)
+    assert fit.log_likelihood_ == pytest.approx(ROSSI_EFRON_loglik[1], rel=RTOL)
+
+
+def test_hitting_max_iter_warns(rossi):
+    from workbench.statistics.cox import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning):
+        fit = CoxPH(max_iter=1).fit(rossi, "week", "arrest", covariates=ROSSI_COVS)
+    assert not fit.converged_
+
+
 def test_invalid_input_is_rejected(heart, rossi):
     bad = heart.assign(start=heart["stop"])
     with pytest.raises(ValueError, match="entry"):
