@@ -733,6 +733,7 @@ class CoxPH:
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Forest plot of hazard ratios with (robust, if fitted so) confidence intervals."""
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter, NullFormatter
 
         s = self.summary
         lo, hi = s.columns[-2], s.columns[-1]
@@ -751,6 +752,12 @@ class CoxPH:
         )
         ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
         ax.set_xscale("log")
+        # Plain numbers (0.5, 1, 2) rather than powers of ten on the log axis.
+        fmt = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_major_formatter(fmt)
+        lo_x, hi_x = ax.get_xlim()
+        # Label minor ticks only on a narrow axis, where they would not collide.
+        ax.xaxis.set_minor_formatter(fmt if hi_x / lo_x < 8 else NullFormatter())
         ax.set_yticks(y)
         ax.set_yticklabels(s.index)
         ci = int(round(100 * (1 - self.alpha)))
