@@ -29,6 +29,7 @@ Rates per 1,000 households use the Census 2021 household counts in ``district_ho
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,9 @@ def case_mix_frame(records: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def indicator_records(source: Any, indicator: str) -> pd.DataFrame:
-    """One row per duty or stay in the indicator's denominator: district, date, success (0/1),
-    source (the table the case mix comes from) and the case-mix columns."""
+    """One row per duty or stay in the indicator's denominator: source_index (the row of the
+    source table), person_id, district, date, success (0/1), source (the table the case mix
+    comes from) and the case-mix columns."""
     src = as_sources(source)
     key = ("indicator_records", indicator)
     if key not in src.cache:
@@ -136,8 +138,8 @@ def _indicator_records(src: Any, indicator: str) -> pd.DataFrame:
         table = "supported_accommodation"
     else:
         raise ValueError(f"unknown indicator {indicator!r}; known: {list(INDICATORS)}")
-    out = pd.DataFrame({"person_id": d["person_id"], "district": d["district"], "date": pd.to_datetime(date),
-                        "success": success.astype(int)}, index=d.index)
+    out = pd.DataFrame({"source_index": d.index, "person_id": d["person_id"], "district": d["district"],
+                        "date": pd.to_datetime(date), "success": success.astype(int)}, index=d.index)
     out = pd.concat([out, case_mix_frame(d, table)], axis=1)
     out["source"] = table
     return out.dropna(subset=["date", "district"]).reset_index(drop=True)
@@ -239,9 +241,84 @@ def fit_case_mix_model(records: pd.DataFrame) -> tuple[Any, pd.Series]:
     design = pd.get_dummies(x, drop_first=True, dtype=float)
     design = design.loc[:, design.std() > 0]
     design = sm.add_constant(design, has_constant="add")
-    model = sm.GLM(records["success"].astype(float), design, family=sm.families.Binomial())
-    fit = model.fit()
+    fit = fit_logistic(records["success"].astype(float), design)
     return fit, pd.Series(fit.predict(design), index=records.index)
+
+
+@dataclass
+class LogisticFit:
+    """A fitted logistic regression: coefficients, standard errors, Wald intervals, p-values."""
+
+    params: pd.Series
+    bse: pd.Series
+    nobs: int
+    converged: bool
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(2 * stats.norm.sf(np.abs(self.params / self.bse)), index=self.params.index)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        z = stats.norm.ppf(1 - alpha / 2)
+        return pd.DataFrame({0: self.params - z * self.bse, 1: self.params + z * self.bse})
+
+    def predict(self, design: pd.DataFrame) -> np.ndarray:
+        return 1 / (1 + np.exp(-(design.to_numpy(dtype=float) @ self.params.to_numpy())))
+
+
+def fit_logistic(outcome: pd.Series, design: pd.DataFrame, *, max_iter: int = 50, tol: float = 1e-10) -> LogisticFit:
+    """Maximum-likelihood logistic regression by Newton-Raphson with step halving.
+
+    The same estimates as statsmodels ``Logit`` (checked in the tests), computed on the small
+    p x p information matrix so it stays fast on a busy machine. Standard errors from the
+    inverse information at the optimum (a pseudo-inverse if the design is rank-deficient)."""
+    X = design.to_numpy(dtype=float)
+    y = np.asarray(outcome, dtype=float)
+    beta = np.zeros(X.shape[1])
+
+    def loglik(b: np.ndarray) -> float:
+        eta = X @ b
+        return float(np.sum(y * eta - np.logaddexp(0, eta)))
+
+    ll, converged = loglik(beta), False
+    for _ in range(max_iter):
+        p = 1 / (1 + np.exp(-(X @ beta)))
+        info = (X * (p * (1 - p))[:, None]).T @ X
+        step = np.linalg.lstsq(info, X.T @ (y - p), rcond=None)[0]
+        t = 1.0
+        while t > 1e-8:
+            new = beta + t * step
+            new_ll = loglik(new)
+            if new_ll >= ll - 1e-12:
+                break
+            t /= 2
+        beta, done = new, abs(new_ll - ll) < tol * (1 + abs(ll))
+        ll = new_ll
+        if done:
+            converged = True
+            break
+    p = 1 / (1 + np.exp(-(X @ beta)))
+    info = (X * (p * (1 - p))[:, None]).T @ X
+    cov = np.linalg.pinv(info)
+    names = list(design.columns)
+    return LogisticFit(params=pd.Series(beta, index=names), bse=pd.Series(np.sqrt(np.diag(cov)), index=names),
+                       nobs=len(y), converged=converged)
+
+
+def fit_logistic_statsmodels(outcome: pd.Series, design: pd.DataFrame) -> Any:
+    """statsmodels ``Logit`` results (summary(), pvalues, conf_int...) for the same model: started
+    at :func:`fit_logistic`'s optimum so statsmodels needs one Newton step, not a full search."""
+    start = fit_logistic(outcome, design)
+    return sm.Logit(outcome.astype(float), design, check_rank=False).fit(
+        start_params=start.params.to_numpy(), method="newton", maxiter=3, disp=0, warn_convergence=False)
+
+
+def _cached_fit(source: Any, indicator: str, period_start: Any, period_end: Any, rec: pd.DataFrame) -> tuple[Any, pd.Series]:
+    src = as_sources(source)
+    key = ("case_mix_fit", indicator, str(period_start), str(period_end))
+    if key not in src.cache:
+        src.cache[key] = fit_case_mix_model(rec)
+    return src.cache[key]
 
 
 def case_mix_adjusted(
@@ -260,8 +337,8 @@ def case_mix_adjusted(
     upper_998, z, position, set_aside.
     """
     rec = _in_period(indicator_records(source, indicator), period_start, period_end).reset_index(drop=True)
-    _, p = fit_case_mix_model(rec)
-    rec["expected"] = p
+    _, p = _cached_fit(source, indicator, period_start, period_end, rec)
+    rec["expected"] = p.to_numpy()
     g = rec.groupby("district").agg(observed=("success", "sum"), denominator=("success", "count"),
                                     expected=("expected", "sum"))
     units = list(g.index)
@@ -294,7 +371,7 @@ def case_mix_model_table(source: Any, indicator: str = "prevention_success", *, 
                          period_end: Any = None) -> pd.DataFrame:
     """The county case-mix model's odds ratios (for researchers checking the adjustment)."""
     rec = _in_period(indicator_records(source, indicator), period_start, period_end).reset_index(drop=True)
-    fit, _ = fit_case_mix_model(rec)
+    fit, _ = _cached_fit(source, indicator, period_start, period_end, rec)
     ci = fit.conf_int()
     return pd.DataFrame({"indicator": indicator, "term": fit.params.index, "odds_ratio": np.exp(fit.params.to_numpy()),
                          "lower": np.exp(ci[0].to_numpy()), "upper": np.exp(ci[1].to_numpy()),

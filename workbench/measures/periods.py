@@ -60,21 +60,20 @@ def period_label(starts: pd.Series, freq: Freq) -> pd.Series:
     """Text label of each period, from its first day."""
     _check(freq)
     s = pd.to_datetime(pd.Series(starts))
-
-    def one(x: pd.Timestamp) -> str | None:
-        if pd.isna(x):
-            return None
-        if freq == "M":
-            return f"{x.year}-{x.month:02d}"
-        if freq == "Q":
-            return f"{x.year}-Q{(x.month - 1) // 3 + 1}"
-        if freq == "H":
-            return f"{x.year}-H{1 if x.month <= 6 else 2}"
-        if freq == "Y":
-            return str(x.year)
-        return f"{x.year}/{(x.year + 1) % 100:02d}"
-
-    return s.map(one)
+    year = s.dt.year.astype("Int64").astype(str)
+    month = s.dt.month.astype("Int64")
+    if freq == "M":
+        out = year + "-" + month.astype(str).str.zfill(2)
+    elif freq == "Q":
+        out = year + "-Q" + ((month - 1) // 3 + 1).astype(str)
+    elif freq == "H":
+        out = year + "-H" + (month > 6).astype("Int64").add(1).astype(str)
+    elif freq == "Y":
+        out = year
+    else:
+        nxt = ((s.dt.year.astype("Int64") + 1) % 100).astype(str).str.zfill(2)
+        out = year + "/" + nxt
+    return out.astype(object).where(s.notna(), None)
 
 
 def add_period(frame: pd.DataFrame, date_col: str, freq: Freq) -> pd.DataFrame:
