@@ -85,15 +85,26 @@ PAGES: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Counts on the dashboards are rounded to the nearest 5 unless the policy says otherwise.
+#: Why: readers choose districts and periods freely, so the same people fall in many tables;
+#: subtracting one table's shown figures from another's (e.g. April-March minus April-December)
+#: could otherwise recover a count hidden in a third (January-March). Rounding every shown count
+#: makes such differences imprecise; suppression within each table still applies.
+DASHBOARD_ROUNDING_BASE = 5
+
+
 def disclosure_policy() -> DisclosurePolicy:
-    """The partnership's policy: ``$WORKBENCH_DISCLOSURE_POLICY`` (a YAML file) if set, else the
-    ``disclosure`` section of workbench/definitions.yaml (threshold 5 by default)."""
+    """The dashboards' policy: ``$WORKBENCH_DISCLOSURE_POLICY`` (a YAML file) if set, used as is;
+    else the ``disclosure`` section of workbench/definitions.yaml (threshold 5 by default) with
+    counts rounded to :data:`DASHBOARD_ROUNDING_BASE` unless that section sets its own rounding."""
     path = os.environ.get(POLICY_ENV)
     if path:
         return DisclosurePolicy.from_yaml(path)
     from workbench.definitions import definitions
 
-    return DisclosurePolicy.from_dict(definitions().get("disclosure") or {})
+    settings = dict(definitions().get("disclosure") or {})
+    settings.setdefault("rounding_base", DASHBOARD_ROUNDING_BASE)
+    return DisclosurePolicy.from_dict(settings)
 
 
 @cache
@@ -487,24 +498,28 @@ def funnel_plot(
 ) -> str:
     """Funnel plot (Spiegelhalter 2005): each area's rate against its denominator, with control
     limits around the county rate; areas inside the funnel differ only by chance."""
-    width, height, left, right, top, bottom = 760, 360, 64, 24, 30, 52
+    width, height, left, right, top, bottom = 760, 360, 64, 200, 30, 52
     xs = [p[1] for p in points]
     xmax, xticks = _axis(max(xs, default=1) * 1.1)
     grid = np.linspace(max(xmax / 200, 1.0), xmax, 80)
     bands = limits(grid, centre)
+    # the y range covers the points and the limits where the districts are (not the funnel's
+    # mouth at tiny denominators, which would squash everything)
+    near = grid >= 0.5 * min(xs, default=xmax)
     ys = [p[2] for p in points] + [centre]
     for lo, hi in bands.values():
-        ys += [float(np.nanmin(lo)), float(np.nanmax(hi[len(hi) // 4:]))]
-    ymax, yticks = _axis(min(max(ys) * 1.08, 100.0) if unit == "percent" else max(ys) * 1.08)
+        ys += [float(np.nanmax(hi[near])), float(np.nanmin(lo[near]))]
+    ymax, yticks = _axis(min(max(ys) * 1.05, 100.0) if unit == "percent" else max(ys) * 1.05)
     ymin = 0.0
     sx = (width - left - right) / xmax
     sy = (height - top - bottom) / (ymax - ymin)
 
-    def pt(x: float, y: float) -> str:
-        y = min(max(y, ymin), ymax)
-        return f"{left + x * sx:.1f},{height - bottom - (y - ymin) * sy:.1f}"
+    def pt(x: float, y: float) -> tuple[float, float]:
+        return left + x * sx, height - bottom - (y - ymin) * sy
 
     out = [_svg_open(key, filters, width, height, title, desc)]
+    out.append(f'<defs><clipPath id="{esc(key)}-clip"><rect x="{left}" y="{top}" width="{width - left - right}" '
+               f'height="{height - top - bottom}"/></clipPath></defs>')
     for t in yticks:
         y = height - bottom - t * sy
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="wb-grid"/>')
@@ -513,17 +528,26 @@ def funnel_plot(
         x = left + t * sx
         out.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" class="wb-axis" text-anchor="middle">{t:,.0f}</text>')
     out.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 10}" class="wb-label" text-anchor="middle">{esc(x_title)}</text>')
+    out.append(f'<g clip-path="url(#{esc(key)}-clip)">')
     for name, (lo, hi) in bands.items():
         colour, dash = LIMIT_COLOURS[name], "6 4" if name == "95" else "2 3"
         for line in (lo, hi):
-            pts = " ".join(pt(float(x), float(y)) for x, y in zip(grid, line, strict=True) if not math.isnan(y))
+            pts = " ".join("{:.1f},{:.1f}".format(*pt(float(x), float(y)))
+                           for x, y in zip(grid, line, strict=True) if not math.isnan(y))
             out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>')
-    out.append(f'<polyline points="{pt(0, centre)} {pt(xmax, centre)}" fill="none" stroke="#000" stroke-width="1.5"/>')
-    for name, x, y in points:
-        cx, cy = pt(x, y).split(",")
+    (x0, yc), (x1, _) = pt(0, centre), pt(xmax, centre)
+    out.append(f'<line x1="{x0:.1f}" y1="{yc:.1f}" x2="{x1:.1f}" y2="{yc:.1f}" stroke="#000" stroke-width="1.5"/></g>')
+    # labels in the right margin, in the order of the points, spaced so they never overlap
+    placed: list[float] = []
+    for name, x, y in sorted(points, key=lambda p: -p[2]):
+        cx, cy = pt(x, y)
+        ly = max(cy + 4, (placed[-1] + 16) if placed else top)
+        placed.append(ly)
         text = fmt_pct(y, 1) if unit == "percent" else f"{y:,.1f}"
-        out.append(f'<circle cx="{cx}" cy="{cy}" r="6" fill="{OKABE_ITO["vermillion"]}" stroke="#fff"><title>{esc(name)}: {text}</title></circle>')
-        out.append(f'<text x="{float(cx) + 9:.1f}" y="{float(cy) + 4:.1f}" class="wb-label">{esc(name)}</text>')
+        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{OKABE_ITO["vermillion"]}" stroke="#fff"><title>{esc(name)}: {text}</title></circle>')
+        lx = width - right + 8
+        out.append(f'<line x1="{cx + 7:.1f}" y1="{cy:.1f}" x2="{lx - 3}" y2="{ly - 4:.1f}" stroke="#999" stroke-width="0.8"/>')
+        out.append(f'<text x="{lx}" y="{ly:.1f}" class="wb-label">{esc(name)} ({text})</text>')
     legend = [("County rate", "#000", ""), ("95% limits", LIMIT_COLOURS["95"], "6 4"), ("99.8% limits", LIMIT_COLOURS["99.8"], "2 3")]
     for k, (name, colour, dash) in enumerate(legend):
         lx = left + 8 + k * 170

@@ -1,0 +1,89 @@
+"""Fixtures for the dashboard tests: a small store, the synthetic county, a live server, Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from factories import write_extract_folder
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artefacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+#: Scale of the synthetic county for browser tests: big enough that most figures are shown,
+#: small enough to build in well under a minute.
+COUNTY_SCALE = 0.5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def small_data_dir(tmp_path_factory, contracts) -> Path:
+    """A store built from the contract factories (fast; random, so most counts are small)."""
+    from workbench.ingest.pipeline import ingest_folder
+
+    base = tmp_path_factory.mktemp("dash-small")
+    folder = write_extract_folder(base / "extracts", contracts, n=300)
+    ingest_folder(folder, base / "data", progress=False)
+    return base / "data"
+
+
+@pytest.fixture(scope="session")
+def county_data_dir(tmp_path_factory) -> Path:
+    """The synthetic county (half scale), ingested with true linkage, as the demo does."""
+    from workbench.ingest.pipeline import ingest_folder
+    from workbench.synthetic import DEFAULT_SEED, generate_county
+
+    base = tmp_path_factory.mktemp("dash-county")
+    generate_county(base / "county", seed=DEFAULT_SEED, scale=COUNTY_SCALE, progress=False)
+    ingest_folder(base / "county" / "extracts", base / "data", linkage="truth",
+                  truth_dir=base / "county" / "truth", progress=False)
+    return base / "data"
+
+
+def require_chromium() -> None:
+    """Browser tests skip without Chromium locally, but FAIL on CI (CI must run them)."""
+    if CHROMIUM.exists():
+        return
+    message = f"Chromium is not installed at {CHROMIUM}; the browser tests need it (apt install chromium)."
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def dashboard_server(county_data_dir, tmp_path_factory):
+    """The dashboards served on a free port of 127.0.0.1, as ``serve()`` runs them."""
+    require_chromium()
+    from workbench.dashboards_server import ServerSettings, start, stop, wait_until_ready
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("voila-log") / "voila.log"
+    proc = start(county_data_dir, settings=ServerSettings(port=port, pool_size=1), log=log)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_ready(base, proc, timeout=120)
+        yield {"base": base, "data_dir": county_data_dir, "log": log, "proc": proc}
+    finally:
+        stop(proc)
