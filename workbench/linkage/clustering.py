@@ -34,12 +34,12 @@ from scipy.sparse.csgraph import connected_components
 class WeakRecordRule:
     """How records without date of birth or NI number are given to people (settings: clustering)."""
 
-    window_days: int = 30
-    min_probability: float = 0.03
-    min_share: float = 1.0
+    window_days: int = 150
+    min_probability: float = 0.3
+    min_share: float = 0.85
     rounds: int = 5
     link_unassigned: bool = True
-    weighted: bool = False  # votes weighted by pair probability instead of one per record
+    weighted: bool = True  # votes weighted by the pair's odds instead of one per record
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -117,7 +117,13 @@ def cluster_pairs(
     a, b = left[touches_weak], right[touches_weak]
     voter = np.concatenate([a, b])
     voted = np.concatenate([b, a])
-    strength = np.tile(probability[touches_weak], 2) if rule.weighted else np.ones(len(voter))
+    if rule.weighted:
+        # Odds, not probability: probabilities saturate near 1 and would hide that one candidate
+        # matches the record's age or name far better than another.
+        p = np.clip(probability[touches_weak], 0.0, 1.0 - 1e-12)
+        strength = np.tile(p / (1.0 - p), 2)
+    else:
+        strength = np.ones(len(voter))
     to_weak = weak[voted]
     assigned = _assign_weak(person, weak, voter[to_weak], voted[to_weak], strength[to_weak], rule)
 

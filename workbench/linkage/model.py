@@ -74,9 +74,12 @@ class LinkageResult:
 
 
 def _duckdb_api():
+    import duckdb
     from splink import DuckDBAPI
 
-    return DuckDBAPI()
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # no progress bars in ingest logs or reports
+    return DuckDBAPI(connection=con)
 
 
 def _spark_api(spark_session=None):
@@ -156,7 +159,8 @@ def train_model(
         try:
             if "em" in step:
                 linker.training.estimate_parameters_using_expectation_maximisation(
-                    blocking_rule(step["em"]), estimate_without_term_frequencies=True)
+                    blocking_rule(step["em"]), estimate_without_term_frequencies=True,
+                    max_pairs=settings.em_max_pairs)
             else:
                 linker.training.estimate_m_from_label_column(step["labels"])
         except Exception as exc:  # noqa: BLE001 - e.g. no pair shares the key in a small frame

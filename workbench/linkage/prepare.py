@@ -117,6 +117,9 @@ def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) ->
 
 
 def weak_records(prepared: pd.DataFrame) -> np.ndarray:
-    """Records too thinly identified to be told apart from namesakes: neither a date of birth nor an
-    NI number (typically outreach contacts giving a name, or only a first name, and an age)."""
-    return (prepared["dob"].isna() & prepared["ni_number"].isna()).to_numpy()
+    """Records too thinly identified to be told apart from namesakes pair by pair: no last name, or
+    neither a date of birth nor an NI number (typically outreach contacts giving a first name, an
+    approximate age and sometimes a date of birth). Two people sharing a first name and a date of
+    birth are common enough in a county's worth of records that a first name and date of birth
+    alone must not join them."""
+    return (prepared["last_name"].isna() | (prepared["dob"].isna() & prepared["ni_number"].isna())).to_numpy()

@@ -138,7 +138,7 @@ def plot_pr_curve(curve: pd.DataFrame, path: str | Path | None = None, *, chosen
         ax.plot([c.recall], [c.precision], "r*", ms=12, label=f"threshold {chosen:g}")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
-    ax.set_title("Person linkage: precision and recall over match-probability thresholds")
+    ax.set_title("Person linkage: precision and recall by threshold")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left")
     fig.tight_layout()

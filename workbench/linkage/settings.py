@@ -43,6 +43,7 @@ class LinkageSettings:
     u_drop_exact_duplicates: bool
     m_steps: list[dict[str, Any]]
     m_floor: float
+    em_max_pairs: float | None
     blocking: list[dict[str, Any]]
     comparisons: list[dict[str, Any]]
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -95,6 +96,7 @@ def load_settings(path: str | Path | dict | None = None) -> LinkageSettings:
             u_drop_exact_duplicates=bool(training["u"].get("drop_exact_duplicates", True)),
             m_steps=[dict(step) for step in training["m_steps"]],
             m_floor=float(training.get("m_floor", 1e-4)),
+            em_max_pairs=float(training["em_max_pairs"]) if training.get("em_max_pairs") else None,
             blocking=list(raw["blocking"]),
             comparisons=list(raw["comparisons"]),
             raw=raw,

@@ -1,0 +1,128 @@
+"""Hand-made linkage frames: a small background population plus planted cases with known answers.
+
+Independent of the synthetic county generator on purpose: the linkage must work on any frame, and
+these tests must not pass merely because the model has learned the generator's habits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workbench.ingest.linkage import LINKAGE_COLUMNS
+
+FIRST_MALE = """Aaron Adam Alan Albert Alex Andrew Anthony Arthur Barry Ben Brian Callum Carl Charles
+Colin Craig Daniel Darren David Dean Dennis Derek Edward Frank Gary George Gordon Graham Harry Henry
+Ian Jack Jacob James Jason John Jonathan Joseph Keith Kevin Lee Leon Luke Mark Martin Matthew
+Michael Neil Nathan Oliver Patrick Paul Peter Philip Raymond Richard Robert Roger Ryan Samuel Scott
+Simon Stephen Stuart Thomas Timothy Tony Trevor Wayne William""".split()
+FIRST_FEMALE = """Alison Amanda Amy Angela Anna Barbara Carol Caroline Catherine Charlotte Claire Clare
+Deborah Diane Donna Elizabeth Emily Emma Gemma Hannah Helen Jacqueline Jane Janet Jennifer Jessica
+Joanne Julie Karen Kate Kelly Kerry Laura Lauren Linda Lisa Louise Lucy Margaret Maria Mary Michelle
+Natalie Nicola Patricia Rachel Rebecca Sally Samantha Sandra Sarah Sharon Sophie Stephanie Susan
+Tracey Victoria Wendy Zoe""".split()
+LAST = """Adams Allen Bailey Baker Barnes Bell Bennett Brooks Brown Butler Campbell Carter Clarke
+Collins Cook Cooper Cox Davies Davis Dixon Edwards Ellis Evans Fisher Foster Green Griffiths Hall
+Harris Harrison Hill Holmes Hughes Hunt Jackson James Johnson Jones Kelly King Knight Lee Lewis
+Marshall Martin Mason Matthews Mills Mitchell Moore Morgan Morris Murphy Owen Palmer Parker Patel
+Phillips Powell Price Richards Richardson Roberts Robinson Rogers Russell Scott Shaw Simpson Smith
+Stevens Stewart Taylor Thomas Thompson Turner Walker Ward Watson White Wilkinson Williams Wilson
+Wood Wright Young""".split()
+DISTRICTS = ["oxford_city", "cherwell", "south_oxfordshire", "vale_of_white_horse", "west_oxfordshire"]
+SOURCES = ["statutory_cases", "supported_accommodation", "settled_tenancies", "institutional_discharges", "outreach_contacts"]
+
+
+NICKNAMES = {"William": "Bill", "Robert": "Bob", "Michael": "Mike", "James": "Jim", "David": "Dave",
+             "Thomas": "Tom", "Richard": "Rick", "Anthony": "Tony", "Elizabeth": "Liz", "Margaret": "Maggie",
+             "Catherine": "Kate", "Rebecca": "Becky", "Samantha": "Sam", "Stephen": "Steve", "Daniel": "Danny"}
+
+
+def _typo(name: str, rng: np.random.Generator) -> str:
+    i = int(rng.integers(1, max(len(name) - 1, 2)))
+    return name[:i] + name[i + 1:]
+
+
+def background(n_people: int = 700, seed: int = 7, start: str = "2019-01-01") -> pd.DataFrame:
+    """A population seen 1-8 times across sources; columns LINKAGE_COLUMNS + ``person``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    t0 = pd.Timestamp(start)
+    for p in range(n_people):
+        male = rng.random() < 0.65
+        first = str(rng.choice(FIRST_MALE if male else FIRST_FEMALE))
+        last = str(rng.choice(LAST))
+        dob = pd.Timestamp("1950-01-01") + pd.Timedelta(days=int(rng.integers(0, 52 * 365)))
+        ni = f"{'ABCEGHJKLMNPRSTWXYZ'[p % 19]}{'ABCEGHJKLMNPRSTWXYZ'[(p // 19) % 19]}{rng.integers(0, 999999):06d}A" if rng.random() < 0.5 else None
+        district = str(rng.choice(DISTRICTS))
+        first_day = int(rng.integers(0, 5 * 365))
+        for k in range(int(rng.integers(1, 9))):
+            source = str(rng.choice(SOURCES, p=[0.4, 0.15, 0.15, 0.1, 0.2]))
+            day = t0 + pd.Timedelta(days=first_day + int(rng.integers(0, 400)))
+            f, la, d, n, age, dist = first, last, dob, ni, np.nan, district
+            if rng.random() < 0.03:
+                la = _typo(la, rng)
+            if rng.random() < 0.15:
+                dist = str(rng.choice(DISTRICTS))
+            if rng.random() < 0.03 and dob.day <= 12 and dob.day != dob.month:
+                d = pd.Timestamp(year=dob.year, month=dob.day, day=dob.month)
+            if source == "outreach_contacts":
+                if first in NICKNAMES and rng.random() < 0.4:
+                    f = NICKNAMES[first]
+                n = None
+                age = float((day - dob).days // 365 + rng.integers(-2, 3))
+                if rng.random() < 0.3:
+                    d = None
+                if rng.random() < 0.3:
+                    la = None
+            rows.append(dict(source=source, record_id=f"{source[:2].upper()}-{p:04d}{k}", first_name=f, last_name=la,
+                             date_of_birth=d, ni_number=n, approximate_age=age, gender="male" if male else "female",
+                             district=dist, event_date=day, person=f"bg{p}"))
+    return pd.DataFrame(rows)
+
+
+def as_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for col in LINKAGE_COLUMNS + ["person"]:
+        if col not in frame.columns:
+            frame[col] = None
+    frame["date_of_birth"] = pd.to_datetime(frame["date_of_birth"])
+    frame["event_date"] = pd.to_datetime(frame["event_date"])
+    frame["approximate_age"] = pd.to_numeric(frame["approximate_age"])
+    return frame[LINKAGE_COLUMNS + ["person"]]
+
+
+def planted() -> pd.DataFrame:
+    """Records of named people with a known answer (record ids say which case they belong to)."""
+    def rec(rid, source, first, last, dob, person, *, ni=None, age=None, gender="male", district="oxford_city", day="2022-03-01"):
+        return dict(source=source, record_id=rid, first_name=first, last_name=last, date_of_birth=dob, ni_number=ni,
+                    approximate_age=age, gender=gender, district=district, event_date=day, person=person)
+
+    return as_frame([
+        # Nickname: William in statutory cases, Bill on the street, same surname and date of birth.
+        rec("NICK-1", "statutory_cases", "William", "Fairbrother", "1975-06-14", "william", ni="JB112233C", day="2021-02-01"),
+        rec("NICK-2", "outreach_contacts", "Bill", "Fairbrother", "1975-06-14", "william", age=47, day="2022-09-12"),
+        rec("NICK-3", "supported_accommodation", "William", "Fairbrother", "1975-06-14", "william", day="2022-10-01"),
+        # Day and month of birth swapped in one source.
+        rec("SWAP-1", "statutory_cases", "Joanna", "Kowalczyk", "1988-03-07", "joanna", gender="female", day="2020-05-05"),
+        rec("SWAP-2", "settled_tenancies", "Joanna", "Kowalczyk", "1988-07-03", "joanna", gender="female", district="cherwell", day="2021-01-10"),
+        # Two different men with the same common name and different dates of birth.
+        rec("SAME-1", "statutory_cases", "John", "Smith", "1970-01-12", "smith70", day="2020-02-02"),
+        rec("SAME-2", "supported_accommodation", "John", "Smith", "1970-01-12", "smith70", day="2020-06-02"),
+        rec("SAME-3", "statutory_cases", "John", "Smith", "1985-09-23", "smith85", day="2020-03-03"),
+        rec("SAME-4", "settled_tenancies", "John", "Smith", "1985-09-23", "smith85", day="2021-04-04"),
+        # Outreach: a first name and an age only. Zebedee is the only Zebedee about: linked.
+        rec("ZEB-1", "outreach_contacts", "Zebedee", "Quarmby", "1981-02-01", "zebedee", age=41, day="2022-03-01"),
+        rec("ZEB-2", "outreach_contacts", "Zebedee", "Quarmby", "1981-02-01", "zebedee", age=40, day="2022-03-20"),
+        rec("ZEB-3", "statutory_cases", "Zebedee", "Quarmby", "1981-02-01", "zebedee", ni="JC445566D", day="2022-04-02"),
+        rec("ZEB-ONLY", "outreach_contacts", "Zebedee", None, None, "zebedee", age=41, day="2022-03-10"),
+        # Outreach: "Ignatius, about 40" when two different Ignatiuses of that age are about: not linked.
+        rec("IGN-A1", "outreach_contacts", "Ignatius", "Pemberton", "1982-05-05", "ignatius_a", age=40, day="2022-06-01"),
+        rec("IGN-A2", "statutory_cases", "Ignatius", "Pemberton", "1982-05-05", "ignatius_a", day="2022-06-15"),
+        rec("IGN-B1", "outreach_contacts", "Ignatius", "Okonedo", "1981-11-11", "ignatius_b", age=41, day="2022-06-05"),
+        rec("IGN-B2", "supported_accommodation", "Ignatius", "Okonedo", "1981-11-11", "ignatius_b", day="2022-06-20"),
+        rec("IGN-ONLY", "outreach_contacts", "Ignatius", None, None, "unknown_ignatius", age=40, day="2022-06-10"),
+    ])
+
+
+def frame_with_planted(n_people: int = 700, seed: int = 7) -> pd.DataFrame:
+    return pd.concat([background(n_people, seed), planted()], ignore_index=True)

@@ -1,0 +1,113 @@
+"""Linkage quality on the synthetic county (default seed, scale 1) against its truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.ingest.linkage import link_deterministic
+from workbench.linkage.quality import clerical_sample, linkage_quality, plot_pr_curve, pr_curve
+from workbench.linkage.sensitivity import compare_linkage, person_series
+
+# Measured at the default settings (docs/assumptions/linkage.md): pairwise precision 0.992,
+# recall 0.860, F1 0.922; B-cubed F1 0.966. The floors leave a little room for the generator to change.
+PRECISION_FLOOR = 0.99
+F1_FLOOR = 0.90
+BCUBED_F1_FLOOR = 0.955
+
+
+def test_precision_and_f1_on_the_county(county_linkage):
+    frame, truth, result = county_linkage
+    q = linkage_quality(truth, result.labels)
+    assert q.pairwise_precision >= PRECISION_FLOOR, q
+    assert q.pairwise_f1 >= F1_FLOOR, q
+    assert q.bcubed_f1 >= BCUBED_F1_FLOOR, q
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Target F1 >= 0.98 is not reached: about a fifth of outreach contacts carry only a first name "
+    "(often a nickname), a worker's guess at age and a district; where two people of that name and "
+    "age are about at the same time they cannot be told apart (docs/assumptions/linkage.md)."))
+def test_target_f1_on_the_county(county_linkage):
+    frame, truth, result = county_linkage
+    assert linkage_quality(truth, result.labels).pairwise_f1 >= 0.98
+
+
+def test_much_better_than_the_deterministic_baseline(county_linkage):
+    frame, truth, result = county_linkage
+    q, qd = linkage_quality(truth, result.labels), linkage_quality(truth, link_deterministic(frame))
+    assert q.pairwise_recall > 3 * qd.pairwise_recall
+    assert q.persons_exactly_recovered > qd.persons_exactly_recovered
+
+
+def test_links_the_county_in_under_a_minute(county_linkage):
+    _, _, result = county_linkage
+    assert result.total_seconds < 60, result.seconds
+
+
+def test_pr_curve(county_linkage, tmp_path):
+    _, truth, result = county_linkage
+    chosen = result.settings.threshold
+    curve = pr_curve(result, truth, thresholds=[0.1, 0.5, chosen])
+    assert list(curve["threshold"]) == [0.1, 0.5, chosen]
+    assert curve["precision"].is_monotonic_increasing
+    assert curve["recall"].is_monotonic_decreasing
+    assert curve.loc[curve["threshold"] == chosen, "precision"].item() >= PRECISION_FLOOR
+    plot_pr_curve(curve, tmp_path / "pr.png", chosen=chosen)
+    assert (tmp_path / "pr.png").stat().st_size > 10_000
+
+
+def test_clerical_sample_holds_uncertain_pairs_side_by_side(county_linkage):
+    frame, _, result = county_linkage
+    sample = clerical_sample(result, frame, band=(0.3, 0.9), n=50)
+    assert len(sample) == 50
+    assert sample["match_probability"].between(0.3, 0.9).all()
+    assert {"first_name_l", "first_name_r", "date_of_birth_l", "date_of_birth_r", "reviewer_decision"} <= set(sample.columns)
+    assert sample.equals(clerical_sample(result, frame, band=(0.3, 0.9), n=50))  # seeded
+
+
+def share_of_outreach_people_also_in_statutory_cases(person_ids: pd.Series) -> float:
+    source = person_ids.index.get_level_values("source")
+    outreach = set(person_ids[source == "outreach_contacts"])
+    return len(outreach & set(person_ids[source == "statutory_cases"])) / len(outreach)
+
+
+def test_effect_of_linkage_error_on_a_headline(county_linkage):
+    frame, truth, result = county_linkage
+    s = compare_linkage(frame, share_of_outreach_people_also_in_statutory_cases,
+                        true_labels=truth, estimated_labels=result.labels)
+    assert 0 < s.true_value < 1 and 0 < s.estimated_value < 1
+    assert s.difference == pytest.approx(s.estimated_value - s.true_value)
+    # Outreach contacts that cannot be placed become extra "people" never seen in statutory cases,
+    # so the share is understated: by a lot (0.46 true, 0.26 estimated at the time of writing).
+    assert s.estimated_value < s.true_value
+    det = compare_linkage(frame, share_of_outreach_people_also_in_statutory_cases, true_labels=truth,
+                          method="deterministic")
+    assert det.estimated_value < s.estimated_value  # the baseline understates it even more
+    assert "true linkage" in s.summary("share")
+
+
+def test_compare_linkage_by_hand():
+    frame = pd.DataFrame({"source": ["outreach_contacts", "outreach_contacts", "statutory_cases", "statutory_cases"],
+                          "record_id": ["o1", "o2", "s1", "s2"]})
+    truth = np.array([0, 1, 0, 1])  # both outreach people have a statutory case
+    estimated = np.array([0, 1, 0, 2])  # linkage missed the second
+    s = compare_linkage(frame, share_of_outreach_people_also_in_statutory_cases, true_labels=truth,
+                        estimated_labels=estimated)
+    assert (s.true_value, s.estimated_value, s.difference) == (1.0, 0.5, -0.5)
+    ids = person_series(frame, truth)
+    assert ids.index.names == ["source", "record_id"] and ids[("statutory_cases", "s2")] == "p1"
+    with pytest.raises(ValueError, match="truth_dir or true_labels"):
+        compare_linkage(frame, share_of_outreach_people_also_in_statutory_cases)
+
+
+def test_quality_report_command(synthetic_county):
+    from workbench.linkage.report import OUTPUT_FOLDER, quality_report
+
+    text = quality_report(out_dir=synthetic_county)  # the county is there already: not regenerated
+    assert "pairwise   precision" in text and "B-cubed" in text and "time" in text and "<- chosen" in text
+    out = synthetic_county / OUTPUT_FOLDER
+    assert {"pr_curve.csv", "pr_curve.png", "quality.csv", "report.txt"} <= {p.name for p in out.iterdir()}
+    review = next(out.glob("CLERICAL_REVIEW_SYNTHETIC_*.csv"))
+    assert review.read_text(encoding="utf-8").startswith("# CLERICAL REVIEW - CONTAINS IDENTIFIERS (synthetic county)")

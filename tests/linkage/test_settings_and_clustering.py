@@ -1,0 +1,140 @@
+"""The settings file, name handling and the clustering rules, without running splink."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.linkage.clustering import WeakRecordRule, cluster_pairs
+from workbench.linkage.prepare import prepare_frame, soundex, variant_lookup, weak_records
+from workbench.linkage.settings import (
+    LinkageSettingsError,
+    blocking_rule,
+    load_nicknames,
+    load_settings,
+    splink_settings,
+)
+
+
+def test_default_settings_load_and_build_a_splink_model():
+    s = load_settings()
+    assert 0.5 <= s.threshold < 1 and s.prediction_floor < s.threshold
+    names = [c["name"] for c in s.comparisons]
+    assert names[:3] == ["first_name", "last_name", "date_of_birth"] and "age" in names and "ni_number" in names
+    creator = splink_settings(s)
+    assert creator.link_type == "dedupe_only"
+    settings_dict = creator.create_settings_dict("duckdb")
+    assert len(settings_dict["comparisons"]) == len(s.comparisons)
+    assert any("jaro_winkler" in str(c) for c in settings_dict["comparisons"])
+    assert all(c.get("m_probability") is None for comp in settings_dict["comparisons"]
+               for c in comp["comparison_levels"]), "no hand-set weights"
+    # Spark gets its own SQL for the same model.
+    assert "jaro_winkler(" in str(creator.create_settings_dict("spark")["comparisons"])
+
+
+def test_settings_are_checked():
+    raw = load_settings().raw
+    bad = copy.deepcopy(raw)
+    bad["threshold"] = 1.5
+    with pytest.raises(LinkageSettingsError, match="threshold"):
+        load_settings(bad)
+    bad = copy.deepcopy(raw)
+    bad["training"]["m_steps"] = bad["training"]["m_steps"][:1]
+    with pytest.raises(LinkageSettingsError, match="No m step estimates"):
+        load_settings(bad)
+    bad = copy.deepcopy(raw)
+    bad["comparisons"][0]["levels"][1]["kind"] = "fuzzy"
+    with pytest.raises(LinkageSettingsError, match="fuzzy"):
+        splink_settings(load_settings(bad))
+    assert load_settings().with_threshold(0.8).threshold == 0.8
+
+
+def test_blocking_rules_from_settings():
+    rule = blocking_rule({"columns": ["first_name_variants", "last_name_soundex"], "explode": ["first_name_variants"]})
+    assert rule.arrays_to_explode == ["first_name_variants"]
+    assert "dob_swapped" in blocking_rule({"sql": "l.dob_swapped = r.dob"}).create_sql(
+        __import__("splink.internals.dialects", fromlist=["x"]).SplinkDialect.from_string("duckdb"))
+
+
+def test_nickname_table():
+    lookup = variant_lookup(load_nicknames())
+    assert set(lookup["bill"]) & set(lookup["william"])
+    assert set(lookup["chris"]) >= {"christopher", "christine"}  # ambiguous short forms sit in several groups
+    assert not set(lookup["bill"]) & set(lookup["robert"])
+
+
+@pytest.mark.parametrize("name,code", [("robert", "R163"), ("rupert", "R163"), ("ashcraft", "A261"),
+                                       ("tymczak", "T522"), ("pfister", "P236"), ("honeyman", "H555"), ("lee", "L000")])
+def test_soundex(name, code):
+    assert soundex(name) == code
+
+
+def test_prepare_frame_derives_the_compared_columns():
+    frame = pd.DataFrame({
+        "source": ["statutory_cases", "outreach_contacts"], "record_id": ["A", "B"],
+        "first_name": ["Bill", "Zoë"], "last_name": ["O'Brien", None],
+        "date_of_birth": pd.to_datetime(["1980-03-07", None]), "ni_number": ["ab 12 34 56 c", None],
+        "approximate_age": [None, 40], "gender": ["male", "not_known"], "district": ["oxford_city", "cherwell"],
+        "event_date": pd.to_datetime(["2020-01-01", "2021-07-02"]),
+    })
+    p = prepare_frame(frame)
+    assert list(p["first_name"]) == ["bill", "zoe"] and p["last_name"][0] == "obrien" and p["last_name"][1] is None
+    assert "william" in p["first_name_variants"][0]
+    assert (p["dob"][0], p["dob_swapped"][0], p["dob_ym"][0]) == ("1980-03-07", "1980-07-03", "1980-03")
+    assert p["ni_number"][0] == "AB123456C" and p["gender"][1] is None
+    assert p["birth_year_est"][1] == pytest.approx(2021.5 - 40 - 0.5, abs=0.01)
+    assert list(weak_records(p)) == [False, True]
+
+
+RULE = WeakRecordRule(min_share=0.75, rounds=3)
+
+
+def _cluster(n, edges, threshold=0.9, weak=None, days=None, rule=RULE):
+    left, right, p = (np.array(x) for x in zip(*edges, strict=True))
+    return cluster_pairs(n, left, right, p, threshold, None if weak is None else np.array(weak),
+                         None if days is None else np.array(days, float), rule)
+
+
+def test_plain_components_without_weak_records():
+    labels = _cluster(5, [(0, 1, 0.99), (1, 2, 0.95), (3, 4, 0.5)])
+    assert labels[0] == labels[1] == labels[2] and labels[3] != labels[4]
+    assert list(labels) == [0, 0, 0, 1, 2]  # numbered by first record
+
+
+def test_weak_record_goes_to_the_only_person_nearby():
+    # 0,1: one person; 2: weak, compatible with both records of that person.
+    labels = _cluster(3, [(0, 1, 0.99), (0, 2, 0.6), (1, 2, 0.7)], weak=[0, 0, 1], days=[0, 10, 5])
+    assert len(set(labels)) == 1
+
+
+def test_weak_record_between_two_people_stays_apart():
+    # 0,1 person A; 2,3 person B; 4 weak and equally compatible with both: ambiguous.
+    edges = [(0, 1, 0.99), (2, 3, 0.99), (0, 4, 0.8), (1, 4, 0.8), (2, 4, 0.8), (3, 4, 0.8)]
+    labels = _cluster(5, edges, weak=[0, 0, 0, 0, 1], days=[0, 1, 2, 3, 2])
+    assert labels[0] == labels[1] != labels[2] == labels[3]
+    assert labels[4] not in (labels[0], labels[2])
+
+
+def test_weak_record_far_in_time_or_barely_compatible_is_not_claimed():
+    labels = _cluster(3, [(0, 1, 0.99), (1, 2, 0.9)], weak=[0, 0, 1], days=[0, 0, 400])
+    assert labels[2] != labels[0]
+    labels = _cluster(3, [(0, 1, 0.99), (1, 2, 0.1)], weak=[0, 0, 1], days=[0, 0, 3])
+    assert labels[2] != labels[0]
+
+
+def test_weak_records_never_join_two_people():
+    # Weak 2 and 3 link to each other strongly, but 2 sits with A and 3 with B.
+    edges = [(0, 2, 0.9), (1, 3, 0.9), (2, 3, 0.99)]
+    labels = _cluster(4, edges, weak=[0, 0, 1, 1], days=[0, 0, 1, 1])
+    assert labels[0] != labels[1]
+
+
+def test_unclaimed_weak_records_link_to_each_other():
+    labels = _cluster(3, [(1, 2, 0.99)], weak=[0, 1, 1], days=[0, 5, 6])
+    assert labels[1] == labels[2] != labels[0]
+    no_link = _cluster(3, [(1, 2, 0.99)], weak=[0, 1, 1], days=[0, 5, 6],
+                       rule=WeakRecordRule(link_unassigned=False))
+    assert len(set(no_link)) == 3
