@@ -255,7 +255,7 @@ def ingest_folder(
     *,
     key: PseudonymKey | None = None,
     key_file: str | Path | None = None,
-    linkage: str = "deterministic",
+    linkage: str = "splink",
     truth_dir: str | Path | None = None,
     extract_date: dt.date | None = None,
     contracts: ContractSet | None = None,
