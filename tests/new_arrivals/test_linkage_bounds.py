@@ -48,8 +48,13 @@ def test_unknown_quality_gives_no_bounds():
 
 @settings(max_examples=200, deadline=None)
 @given(links=st.lists(st.integers(0, 6), min_size=1, max_size=60),
-       precision=st.floats(0.0, 1.0), recall=st.floats(0.05, 1.0))
-def test_bounds_bracket_the_estimate_and_worsen_with_quality(links, precision, recall):
+       precision=st.floats(0.0, 1.0), recall=st.floats(0.05, 1.0),
+       spurious=st.floats(0.0, 0.9), hidden=st.floats(0.0, 0.9))
+def test_bounds_bracket_the_estimates_and_worsen_with_quality(links, precision, recall, spurious, hidden):
+    b = linkage_bounds(frame(links), precision, recall, spurious_arrival_share=spurious,
+                       hidden_arrival_share=hidden)
+    assert 0 <= b["lower_bound"] <= b["estimate"] <= b["upper_bound"] <= 1
+    assert b["lower_bound"] <= b["corrected_estimate"] <= b["upper_bound"]
     b = linkage_bounds(frame(links), precision, recall)
     assert 0 <= b["lower_bound"] <= b["estimate"] <= b["upper_bound"] <= 1
     assert b["bound_lower_ci"] <= b["lower_bound"] + 1e-12 and b["bound_upper_ci"] >= b["upper_bound"] - 1e-12
@@ -58,3 +63,19 @@ def test_bounds_bracket_the_estimate_and_worsen_with_quality(links, precision, r
     # Lower precision also means fewer true links to have missed: only the lower bound must widen.
     same_p = linkage_bounds(frame(links), precision, recall * 0.9)
     assert same_p["upper_bound"] >= b["upper_bound"] - 1e-12
+
+
+def test_spurious_and_hidden_arrivals_widen_the_bounds():
+    # 10 arrivals, 6 presented with one link each; precision and recall 1.
+    # s = 0.2: 2 arrivals are fragments of people seen before, 8 true. h = 0.2: 2 true arrivals
+    # are missing (0.2 / 0.8 x 8), 10 true arrivals in all.
+    paths = frame([1] * 6 + [0] * 4)
+    b = linkage_bounds(paths, 1.0, 1.0, spurious_arrival_share=0.2, hidden_arrival_share=0.2)
+    assert (b["spurious_arrivals"], b["hidden_arrivals"]) == (2, 2)
+    assert b["lower_bound"] == (6 - 2) / 10   # both fragments had "presented"; hidden had not
+    assert b["upper_bound"] == (6 + 2) / 10   # fragments had not; hidden had
+    assert b["corrected_estimate"] == 6 / 8
+    none = linkage_bounds(paths, 1.0, 1.0)
+    assert none["lower_bound"] == none["upper_bound"] == none["corrected_estimate"] == 0.6
+    with pytest.raises(ValueError):
+        linkage_bounds(paths, 1.0, 1.0, spurious_arrival_share=1.0)

@@ -18,7 +18,6 @@ import yaml
 from scipy.stats import norm
 
 from workbench.studies.base import StudyResult
-from workbench.studies.new_arrivals import run
 
 PLANTED_ROUTES = ("duty_ended_contact_lost_or_56_days", "institution_discharge", "supported_accommodation_eviction",
                   "approach_other_district")
@@ -31,8 +30,8 @@ def planted(synthetic_county) -> dict:
 
 
 @pytest.fixture(scope="module")
-def result(county_store) -> StudyResult:
-    return run(county_store)
+def result(county_result) -> StudyResult:
+    return county_result
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +103,7 @@ def test_time_before_arrival_quartiles(result, truth_arrivals):
         assert overall.loc[q, "lower"] <= planted_days.quantile(q) <= overall.loc[q, "upper"], q
 
 
-def test_time_before_arrival_follows_the_planted_distribution(county_store, result, planted):
+def test_time_before_arrival_follows_the_planted_distribution(county_paths, planted):
     # Against the planted population (lognormal truncated at the route's window, rounded up to whole
     # days): a Kolmogorov-Smirnov test per route, at a level that catches timing from the wrong date
     # (e.g. from the approach instead of the end of the duty: about a month off) but not sampling
@@ -113,14 +112,7 @@ def test_time_before_arrival_follows_the_planted_distribution(county_store, resu
     # for the population median would miss it by chance, not by error.
     from scipy.stats import kstest
 
-    from workbench.cohorts import rough_sleeping as rs
-
-    tables = {n: county_store.table(n) for n in ("outreach_contacts", "statutory_cases", "institutional_discharges",
-                                                 "supported_accommodation", "settled_tenancies")}
-    p = result.parameters
-    arrivals = rs.new_arrivals(tables["outreach_contacts"], period_start=pd.Timestamp(p["period_start"]).date(),
-                               period_end=pd.Timestamp(p["period_end"]).date())
-    paths = rs.arrival_paths(arrivals, rs.earlier_contacts(arrivals, tables))
+    paths = county_paths
     for route in PLANTED_ROUTES:
         days = paths.loc[paths["route"] == route, "days_before_arrival"].to_numpy(dtype=float)
         pvalue = kstest(days, lambda x, r=route: planted_days_cdf(np.floor(x), planted, r)).pvalue
@@ -130,18 +122,11 @@ def test_time_before_arrival_follows_the_planted_distribution(county_store, resu
     assert kstest(shifted, lambda x: planted_days_cdf(np.floor(x), planted, PLANTED_ROUTES[0])).pvalue < 1e-4
 
 
-def test_person_level_agreement(county_store, result, truth_arrivals):
+def test_person_level_agreement(county_paths, truth_arrivals):
     # The same people, and the same answer for almost all of them, under the true linkage. What
     # differs comes from planted contract errors (a quarantined arrival contact or earlier record),
     # late-recorded ends, and arrival contacts recorded in another district.
-    from workbench.cohorts import rough_sleeping as rs
-
-    tables = {n: county_store.table(n) for n in ("outreach_contacts", "statutory_cases", "institutional_discharges",
-                                                 "supported_accommodation", "settled_tenancies")}
-    p = result.parameters
-    arrivals = rs.new_arrivals(tables["outreach_contacts"], period_start=pd.Timestamp(p["period_start"]).date(),
-                               period_end=pd.Timestamp(p["period_end"]).date())
-    paths = rs.arrival_paths(arrivals, rs.earlier_contacts(arrivals, tables))
+    paths = county_paths
     both = truth_arrivals.merge(paths, on="arrival_contact_id", suffixes=("_truth", ""))
     assert len(both) >= 0.99 * len(truth_arrivals)
     assert len(paths) <= 1.01 * len(truth_arrivals)
@@ -167,14 +152,20 @@ def test_outputs(result, tmp_path):
     assert (folder / "routes.csv").exists() and (folder / "paths_into_rough_sleeping.png").exists()
 
 
-def test_linkage_error_bounds_widen(county_store):
-    r = run(county_store, linkage_precision=0.95, linkage_recall=0.9)
-    b = r.estimates["linkage_bounds"]
+def test_linkage_error_bounds_widen(county_paths):
+    from workbench.studies.new_arrivals import linkage_bounds
+
+    complete = county_paths[county_paths["contact_history_complete"]]
+    b = linkage_bounds(complete, 0.95, 0.9)
     assert b["lower_bound"] < b["estimate"] < b["upper_bound"]
 
 
-def test_24_month_lookback_option(county_store, result):
-    r = run(county_store, lookback_months=24)
+def test_24_month_lookback_option(county_tables, county_period):
+    from workbench.cohorts import rough_sleeping as rs
+
+    start, end = county_period
+    outreach = county_tables["outreach_contacts"]
+    n60 = len(rs.new_arrivals(outreach, period_start=start, period_end=end, lookback_months=60))
+    n24 = len(rs.new_arrivals(outreach, period_start=start, period_end=end, lookback_months=24))
     # A shorter lookback can only make more sightings "new".
-    assert r.estimates["arrivals"] >= result.estimates["arrivals"]
-    assert r.parameters["lookback_months"] == 24
+    assert n24 >= n60

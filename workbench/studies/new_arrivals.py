@@ -109,18 +109,36 @@ def share_table(labels: pd.Series, order: list[str] | None = None, name: str = "
 
 
 # --------------------------------------------------------------------------------- linkage bounds
-def linkage_bounds(paths: pd.DataFrame, precision: float | None, recall: float | None) -> dict[str, Any]:
-    """Worst-case bounds on the share who had presented, given the linkage's precision and recall.
+def linkage_bounds(
+    paths: pd.DataFrame,
+    precision: float | None,
+    recall: float | None,
+    *,
+    spurious_arrival_share: float = 0.0,
+    hidden_arrival_share: float = 0.0,
+) -> dict[str, Any]:
+    """Worst-case bounds on the share who had presented, given the linkage's error rates.
 
     ``paths`` is one row per arrival with ``earlier_contacts`` (linked presenting records in the
     lookback). With L such links among N arrivals, K of whom have at least one:
 
     - a false link can only *invent* an earlier contact: about (1 - precision) x L links are false;
       at worst they are the only links of the presenters with fewest links, so the lower bound
-      removes whole presenters, fewest links first, until those links are used up;
+      removes whole presenters, fewest links first, until those links are used up (K_low);
     - a missed link can only *hide* one: the links found that are true, precision x L, are a share
       ``recall`` of all true links, so about precision x L x (1 - recall) / recall were missed; at
-      worst each belongs to a different arrival counted as not presented (upper bound).
+      worst each belongs to a different arrival counted as not presented (K_high).
+
+    Errors among outreach records change the arrivals themselves. ``spurious_arrival_share`` (s) is
+    the share of arrivals that are fragments of someone seen before (missed links between their
+    sightings); ``hidden_arrival_share`` (h) the share of true arrivals merged into someone seen
+    earlier (false links); both are measured on the synthetic county by
+    :func:`arrival_linkage_errors`. Of the N arrivals, S = s x N are spurious and T = N - S true;
+    H = h / (1 - h) x T true arrivals are missing. At worst every spurious arrival had presented and
+    every hidden one had not: lower bound max(0, K_low - S) / (T + H); and the reverse: upper bound
+    (min(T, K_high) + H) / (T + H). ``corrected_estimate`` is min(K, T) / T: spurious arrivals
+    counted as not having presented (a fragment rarely carries the earlier records) and hidden
+    arrivals like the rest. With s = h = 0 the bounds are K_low / N and K_high / N.
 
     Each bound also gets the Wilson interval at its own end (lower of the lower bound, upper of the
     upper bound), so the pair covers both linkage error and sampling error.
@@ -130,36 +148,130 @@ def linkage_bounds(paths: pd.DataFrame, precision: float | None, recall: float |
     k = int((links > 0).sum())
     total_links = int(links.sum())
     out: dict[str, Any] = {"arrivals": n, "presented": k, "links": total_links,
-                           "estimate": k / n if n else math.nan, "precision": precision, "recall": recall}
+                           "estimate": k / n if n else math.nan, "precision": precision, "recall": recall,
+                           "spurious_arrival_share": spurious_arrival_share,
+                           "hidden_arrival_share": hidden_arrival_share}
     if precision is None or recall is None or n == 0:
         out.update(lower_bound=math.nan, upper_bound=math.nan, bound_lower_ci=math.nan, bound_upper_ci=math.nan,
-                   false_links=math.nan, missed_links=math.nan)
+                   corrected_estimate=math.nan, false_links=math.nan, missed_links=math.nan)
         return out
     if not (0 < recall <= 1 and 0 <= precision <= 1):
         raise ValueError("precision must be in [0, 1] and recall in (0, 1].")
+    if not (0 <= spurious_arrival_share < 1 and 0 <= hidden_arrival_share < 1):
+        raise ValueError("spurious_arrival_share and hidden_arrival_share must be in [0, 1).")
     false_links = math.ceil((1 - precision) * total_links - 1e-9)
     missed_links = math.ceil(precision * total_links * (1 - recall) / recall - 1e-9)
     per_presenter = np.sort(links[links > 0])
     removable = int(np.searchsorted(np.cumsum(per_presenter), false_links, side="right"))
-    k_low = k - removable
-    k_high = k + min(n - k, missed_links)
-    out.update(false_links=false_links, missed_links=missed_links, presented_lower=k_low, presented_upper=k_high,
-               lower_bound=k_low / n, upper_bound=k_high / n,
-               bound_lower_ci=wilson(k_low, n)[0], bound_upper_ci=wilson(k_high, n)[1])
+    spurious = min(n - 1, math.ceil(spurious_arrival_share * n - 1e-9))
+    true_seen = n - spurious
+    hidden = math.ceil(hidden_arrival_share / (1 - hidden_arrival_share) * true_seen - 1e-9)
+    true_arrivals = true_seen + hidden
+    k_low = max(0, k - removable - spurious)
+    k_high = min(true_seen, k + min(n - k, missed_links)) + hidden
+    out.update(false_links=false_links, missed_links=missed_links, spurious_arrivals=spurious,
+               hidden_arrivals=hidden, presented_lower=k_low, presented_upper=k_high,
+               lower_bound=k_low / true_arrivals, upper_bound=k_high / true_arrivals,
+               corrected_estimate=min(k, true_seen) / true_seen,
+               bound_lower_ci=wilson(k_low, true_arrivals)[0], bound_upper_ci=wilson(k_high, true_arrivals)[1])
     return out
 
 
-def _linkage_quality_from_store(store) -> tuple[float | None, float | None, str]:
-    """Precision and recall recorded with the store, if any (1, 1 for the true linkage)."""
+#: The record reference of each source, to re-link records by (source, record_id).
+RECORD_IDS = {"statutory_cases": "case_id", "outreach_contacts": "contact_id",
+              "supported_accommodation": "episode_id", "settled_tenancies": "tenancy_id",
+              "institutional_discharges": "discharge_id"}
+
+
+def relinked(tables: dict[str, pd.DataFrame], person_ids: pd.Series) -> dict[str, pd.DataFrame]:
+    """``tables`` with ``person_id`` replaced by another linkage's: one id per (source, record_id)."""
+    out = {}
+    for source, frame in tables.items():
+        if source not in RECORD_IDS or frame is None or not len(frame):
+            out[source] = frame
+            continue
+        ids = person_ids[person_ids.index.get_level_values(0) == source].droplevel(0)
+        ids = ids[~ids.index.duplicated()]
+        out[source] = frame.assign(person_id=frame[RECORD_IDS[source]].astype(str).map(ids))
+    return out
+
+
+def presented_share_headline(
+    tables: dict[str, pd.DataFrame],
+    *,
+    period_start: dt.date,
+    period_end: dt.date,
+    lookback_months: int = 60,
+):
+    """The headline (share of new arrivals who had presented, over those with the whole contact
+    lookback) as a function of a linkage, for ``workbench.linkage.sensitivity.compare_linkage``.
+
+    The function takes one person id per record, indexed by (source, record_id), re-links
+    ``tables`` (any store's tables of the same extracts) with it, and recomputes the arrivals, their
+    earlier contacts and the share; unlike :func:`linkage_bounds` this also shows how linkage error
+    changes who counts as a new arrival.
+    """
+    def headline(person_ids: pd.Series) -> float:
+        t = relinked(tables, person_ids)
+        arrivals = rs.new_arrivals(t["outreach_contacts"], period_start=period_start, period_end=period_end,
+                                   lookback_months=lookback_months)
+        paths = rs.arrival_paths(arrivals, rs.earlier_contacts(arrivals, t))
+        complete = paths[paths["contact_history_complete"]]
+        return float(complete["presented"].mean()) if len(complete) else math.nan
+
+    return headline
+
+
+def arrival_linkage_errors(
+    tables: dict[str, pd.DataFrame],
+    estimated_ids: pd.Series,
+    true_ids: pd.Series,
+    *,
+    period_start: dt.date,
+    period_end: dt.date,
+    lookback_months: int = 60,
+) -> dict[str, float]:
+    """How a linkage changes who counts as a new arrival, measured where the truth is known.
+
+    Both id series give one person id per (source, record_id). An arrival under the estimated
+    linkage is *spurious* when the true person of its arrival contact has no true arrival that day
+    (a fragment of someone seen before: a missed link between their outreach records); a true
+    arrival is *hidden* when no estimated arrival falls on that day for that person (merged into
+    someone seen earlier: a false link). Returns the two shares for :func:`linkage_bounds`.
+    """
+    def arrivals_with(ids: pd.Series) -> pd.DataFrame:
+        t = relinked(tables, ids)
+        return rs.new_arrivals(t["outreach_contacts"], period_start=period_start, period_end=period_end,
+                               lookback_months=lookback_months)
+
+    truth_of = true_ids[true_ids.index.get_level_values(0) == "outreach_contacts"].droplevel(0)
+    truth_of = truth_of[~truth_of.index.duplicated()]
+    true_arr = arrivals_with(true_ids)
+    est_arr = arrivals_with(estimated_ids)
+    true_keys = set(zip(true_arr["person_id"], true_arr["arrival_date"], strict=True))
+    est_keys = set(zip(est_arr["arrival_contact_id"].astype(str).map(truth_of), est_arr["arrival_date"], strict=True))
+    spurious = sum(1 for k in zip(est_arr["arrival_contact_id"].astype(str).map(truth_of), est_arr["arrival_date"],
+                                  strict=True) if k not in true_keys)
+    hidden = sum(1 for k in true_keys if k not in est_keys)
+    return {"estimated_arrivals": len(est_arr), "true_arrivals": len(true_arr), "spurious": spurious,
+            "hidden": hidden, "spurious_arrival_share": spurious / len(est_arr) if len(est_arr) else 0.0,
+            "hidden_arrival_share": hidden / len(true_arr) if len(true_arr) else 0.0}
+
+
+LINKAGE_RATES = ("linkage_precision", "linkage_recall", "spurious_arrival_share", "hidden_arrival_share")
+
+
+def _linkage_quality_from_store(store) -> tuple[dict[str, float | None], str]:
+    """Linkage error rates recorded with the store, if any (no error for the true linkage)."""
     try:
         meta = store.meta()
     except Exception:  # a store without meta: nothing known
-        return None, None, "unknown"
+        return dict.fromkeys(LINKAGE_RATES), "unknown"
     method = meta.get("linkage", "unknown")
     if method == "truth":
-        return 1.0, 1.0, method
-    p, r = meta.get("linkage_precision"), meta.get("linkage_recall")
-    return (float(p) if p else None), (float(r) if r else None), method
+        return {"linkage_precision": 1.0, "linkage_recall": 1.0, "spurious_arrival_share": 0.0,
+                "hidden_arrival_share": 0.0}, method
+    return {k: (float(meta[k]) if meta.get(k) not in (None, "") else None) for k in LINKAGE_RATES}, method
 
 
 # ---------------------------------------------------------------------------------------- tables
@@ -513,13 +625,17 @@ def run(
     tables: dict[str, pd.DataFrame] | None = None,
     extract_date: dt.date | None = None,
     short_history: rs.ShortHistory | None = None,
+    spurious_arrival_share: float | None = None,
+    hidden_arrival_share: float | None = None,
 ) -> StudyResult:
     """Run the new-arrivals study on a store (or on ``tables`` of the same shape).
 
     ``period_start``/``period_end`` bound the arrival dates (default: from the first day with a full
     contact lookback in the data to the extract date). ``lookback_months`` defines "new" (60, or 24
     as HUD Measure 5). ``linkage_precision``/``linkage_recall`` (record-level, e.g. B-cubed) give the
-    linkage-error bounds; by default they are read from the store (1 and 1 for the true linkage).
+    linkage-error bounds; ``spurious_arrival_share``/``hidden_arrival_share`` (from
+    :func:`arrival_linkage_errors` on the synthetic county) widen them for errors in who counts as
+    new. Any not given is read from the store's metadata (no error for the true linkage).
     """
     cfg = definitions()["new_arrivals"]
     tables = tables if tables is not None else _load(store)
@@ -531,16 +647,23 @@ def run(
     period_start = (pd.Timestamp(period_start).date() if period_start
                     else default_period_start(contact_months, hist_start, period_end))
     short_history = short_history or cfg.get("short_history", "count_as_new")
+    rates = {"linkage_precision": linkage_precision, "linkage_recall": linkage_recall,
+             "spurious_arrival_share": spurious_arrival_share, "hidden_arrival_share": hidden_arrival_share}
     link_method = "given"
-    if linkage_precision is None and linkage_recall is None and store is not None:
-        linkage_precision, linkage_recall, link_method = _linkage_quality_from_store(store)
+    if store is not None and any(v is None for v in rates.values()):
+        recorded, link_method = _linkage_quality_from_store(store)
+        rates = {k: recorded[k] if v is None else v for k, v in rates.items()}
+    linkage_precision, linkage_recall = rates["linkage_precision"], rates["linkage_recall"]
+    arrival_set_known = rates["spurious_arrival_share"] is not None or rates["hidden_arrival_share"] is not None
 
     params: dict[str, Any] = dict(period_start=str(period_start), period_end=str(period_end),
                                   lookback_months=lookback_months, short_history=short_history,
                                   contact_lookback_months=contact_months,
                                   institution_window_days=cfg["institution_window_days"],
                                   extract_date=str(extract_date), linkage=link_method,
-                                  linkage_precision=linkage_precision, linkage_recall=linkage_recall)
+                                  linkage_precision=linkage_precision, linkage_recall=linkage_recall,
+                                  spurious_arrival_share=rates["spurious_arrival_share"],
+                                  hidden_arrival_share=rates["hidden_arrival_share"])
     result = StudyResult(study="new_arrivals", parameters=params)
     outreach = tables.get("outreach_contacts", pd.DataFrame())
 
@@ -596,7 +719,10 @@ def run(
     result.tables["age"] = age_comparison(complete)
 
     # Sensitivity to linkage error.
-    bounds = linkage_bounds(complete, linkage_precision, linkage_recall)
+    bounds = linkage_bounds(complete, linkage_precision, linkage_recall,
+                            spurious_arrival_share=rates["spurious_arrival_share"] or 0.0,
+                            hidden_arrival_share=rates["hidden_arrival_share"] or 0.0)
+    bounds["arrival_set_errors_given"] = arrival_set_known
     result.tables["linkage_sensitivity"] = pd.DataFrame([bounds])
 
     # Figures.
@@ -636,7 +762,7 @@ def run(
         "median_days_before_arrival": {r["route"]: (r["median_days"], r["median_lower"], r["median_upper"])
                                        for _, r in routes.iterrows()},
         "linkage_bounds": {k: bounds[k] for k in ("estimate", "lower_bound", "upper_bound", "bound_lower_ci",
-                                                   "bound_upper_ci")},
+                                                   "bound_upper_ci", "corrected_estimate")},
     })
     return result
 
@@ -725,10 +851,20 @@ def _findings(arrivals, complete, shares, routes, t, bounds, lookback_months, co
         out.append("No characteristic differed clearly between those who had and had not presented (no Holm-adjusted "
                    "p below 0.05); see the characteristics table for each difference and its interval.")
     if not math.isnan(bounds.get("lower_bound", math.nan)):
-        out.append(f"Allowing for linkage error (precision {bounds['precision']:.3f}, recall {bounds['recall']:.3f}), "
-                   f"the share who had presented lies between {_pct(bounds['lower_bound'])} and "
-                   f"{_pct(bounds['upper_bound'])} at worst ({_pct(bounds['bound_lower_ci'])} to "
-                   f"{_pct(bounds['bound_upper_ci'])} with sampling error).")
+        s, h = bounds["spurious_arrival_share"], bounds["hidden_arrival_share"]
+        text = (f"Allowing for linkage error (precision {bounds['precision']:.3f}, recall {bounds['recall']:.3f}"
+                + (f"; {s:.0%} of arrivals fragments of people seen before, {h:.0%} of arrivals hidden" if s or h else "")
+                + f"), the share who had presented lies between {_pct(bounds['lower_bound'])} and "
+                f"{_pct(bounds['upper_bound'])} at worst ({_pct(bounds['bound_lower_ci'])} to "
+                f"{_pct(bounds['bound_upper_ci'])} with sampling error)")
+        if s or h:
+            text += f"; counting the fragments as not having presented, it is {_pct(bounds['corrected_estimate'])}"
+        out.append(text + ".")
+        if not bounds.get("arrival_set_errors_given"):
+            out.append("These bounds take the set of new arrivals as right. Missed links between one person's "
+                       "outreach records make later sightings look like new arrivals (on the synthetic county the "
+                       "probabilistic linkage did this for a third of apparent arrivals); give spurious_arrival_share "
+                       "and hidden_arrival_share, measured with arrival_linkage_errors, to cover it.")
     else:
         out.append("Linkage error bounds need the linkage's measured precision and recall "
                    "(pass linkage_precision and linkage_recall).")

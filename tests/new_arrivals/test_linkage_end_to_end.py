@@ -1,0 +1,49 @@
+"""End to end on the synthetic county: the headline under the probabilistic (splink) linkage, with
+bounds from that linkage's measured error rates, must bracket the headline under the true linkage."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.studies.new_arrivals import arrival_linkage_errors, relinked, run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def linkages(synthetic_county):
+    pytest.importorskip("splink")
+    from workbench.linkage.county import county_frame
+    from workbench.linkage.model import link_frame
+
+    frame, true_labels = county_frame(synthetic_county)
+    estimated = np.asarray(link_frame(frame).labels)
+    index = pd.MultiIndex.from_arrays([frame["source"].astype(str).to_numpy(),
+                                       frame["record_id"].astype(str).to_numpy()])
+    true_ids = pd.Series([f"t{v}" for v in true_labels], index=index)
+    est_ids = pd.Series([f"e{v}" for v in estimated], index=index)
+    return true_ids, est_ids, np.asarray(true_labels), estimated
+
+
+def test_bounds_from_measured_error_rates_bracket_the_truth(county_tables, county_result, linkages):
+    from workbench.linkage.quality import linkage_quality
+
+    true_ids, est_ids, true_labels, estimated = linkages
+    tables = county_tables
+    truth = county_result
+    p = truth.parameters
+    start, end = dt.date.fromisoformat(p["period_start"]), dt.date.fromisoformat(p["period_end"])
+    quality = linkage_quality(true_labels, estimated)
+    errors = arrival_linkage_errors(tables, est_ids, true_ids, period_start=start, period_end=end)
+    estimated_run = run(tables=relinked(tables, est_ids), extract_date=dt.date.fromisoformat(p["extract_date"]),
+                        period_start=start, period_end=end,
+                        linkage_precision=quality.bcubed_precision, linkage_recall=quality.bcubed_recall,
+                        spurious_arrival_share=errors["spurious_arrival_share"],
+                        hidden_arrival_share=errors["hidden_arrival_share"])
+    b = estimated_run.estimates["linkage_bounds"]
+    true_share = truth.estimates["presented_share"]["any"][0]
+    assert b["lower_bound"] <= true_share <= b["upper_bound"]
