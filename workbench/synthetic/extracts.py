@@ -200,19 +200,20 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
         day_num = (as_date - month_start.astype("datetime64[D]")).astype(int) + 1
         month_num = month_start.astype(int) % 12 + 1
         swappable = (day_num <= 12) & (day_num != month_num)
-        # The rate is a share of all dates of birth, so it is applied to the swappable ones (day <= 12).
-        p_swap = min(1.0, settings.mess.dob_day_month_swap / max(float(swappable.mean()), 1e-9))
-        swap = swappable & (rng.random(n) < p_swap)
-        swapped = dob_text.copy()
-        swapped[swap] = [t[:5] + t[8:10] + "-" + t[5:7] for t in dob_text[swap]]
-        mess.add(files[swap], record_id[swap], "date_of_birth", "dob_day_month_swap", dob_text[swap], swapped[swap])
-        dob_rec = np.where(swap, swapped, dob_text).astype(object)
         if source == "outreach_contacts":
             missing = rng.random(n) < settings.mess.outreach_dob_missing
         elif source == "institutional_discharges":
             missing = np.zeros(n, dtype=bool)  # institutions always hold it (required)
         else:
             missing = rng.random(n) < settings.mess.dob_missing_other
+        # The rate is a share of all dates of birth, so it is applied to the swappable ones (day <= 12).
+        p_swap = min(1.0, settings.mess.dob_day_month_swap / max(float((swappable & ~missing).mean()), 1e-9)
+                     * float((~missing).mean()))
+        swap = swappable & ~missing & (rng.random(n) < p_swap)
+        swapped = dob_text.copy()
+        swapped[swap] = [t[:5] + t[8:10] + "-" + t[5:7] for t in dob_text[swap]]
+        mess.add(files[swap], record_id[swap], "date_of_birth", "dob_day_month_swap", dob_text[swap], swapped[swap])
+        dob_rec = np.where(swap, swapped, dob_text).astype(object)
         mess.add(files[missing], record_id[missing], "date_of_birth", "dob_missing", dob_text[missing], np.full(int(missing.sum()), "", dtype=object))
         dob_rec[missing] = ""
         gender = ppl["gender"][person].astype(object)

@@ -37,29 +37,23 @@ class GeneratedCounty:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Standard CSV (minimal quoting, "\n" line ends, UTF-8), built column-wise for speed.
+    """Standard CSV (minimal quoting, "\n" line ends, UTF-8), built with C-level joins for speed.
 
-    Equivalent to ``frame.to_csv(index=False, lineterminator="\n")`` for text columns, several times
-    faster at national scale. Fixed line endings and encoding keep output byte-identical everywhere.
+    Byte-for-byte what ``frame.to_csv(index=False, lineterminator="\n")`` writes for text columns,
+    several times faster at national scale. Fixed line endings and encoding keep output identical
+    on every platform.
     """
-    def quoted(values: np.ndarray) -> np.ndarray:
-        values = values.astype(object)
-        text = pd.Series(values, dtype=object).astype(str)
-        needs = text.str.contains(r'[,"\r\n]', regex=True).to_numpy()
-        out = text.to_numpy(dtype=object)
-        if needs.any():
-            out[needs] = '"' + pd.Series(out[needs]).str.replace('"', '""', regex=False).to_numpy(dtype=object) + '"'
-        return out
+    def quoted(values: np.ndarray) -> list[str]:
+        text = [v if isinstance(v, str) else str(v) for v in values.tolist()]
+        joined = "".join(text)
+        # Only a column holding a separator, quote or line break needs the per-value check.
+        if any(ch in joined for ch in ',"\r\n'):
+            text = ['"' + v.replace('"', '""') + '"' if any(ch in v for ch in ',"\r\n') else v for v in text]
+        return text
 
     header = ",".join(quoted(np.array(frame.columns, dtype=object)))
-    if len(frame):
-        line = None
-        for c in frame.columns:
-            col = quoted(frame[c].to_numpy(dtype=object))
-            line = col if line is None else line + "," + col
-        body = "\n".join(line.tolist()) + "\n"
-    else:
-        body = ""
+    columns = [quoted(frame[c].to_numpy(dtype=object)) for c in frame.columns]
+    body = "".join(line + "\n" for line in map(",".join, zip(*columns, strict=True)))
     path.write_bytes((header + "\n" + body).encode("utf-8"))
 
 

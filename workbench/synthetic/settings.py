@@ -240,7 +240,7 @@ class SupportedHousingEffect:
         }
     )
     # Effect of congregate housing on the failure log-odds: baseline plus subgroup modifiers.
-    effect_base: float = 0.0
+    effect_base: float = -0.2
     effect_rough_sleeping_and_substance: float = -1.1
     effect_young_18_25: float = 0.9
     effect_women_domestic_abuse: float = 1.0
