@@ -299,7 +299,7 @@ def _statutory(arrivals: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     ref = p["referral_route"].fillna("not_known").astype(str)
     dtr = ref.str.startswith("dtr_")
     agency = np.where(dtr, "Duty to Refer: " + ref.map(lambda c: _label("referral_route", c).split(" - ", 1)[-1]),
-                      "Council (" + p["district"].fillna("?").astype(str) + ")")
+                      "Council (" + p["district"].map(lambda c: _label("district", c)) + ")")
     other_district = p["district"] != p["arrival_district"]
     failed = np.isin(outcome, ["contact_lost", "days_56_elapsed"])
     route = np.select([failed, other_district], ["duty_ended_contact_lost_or_56_days", "approach_other_district"],

@@ -850,7 +850,12 @@ def _findings(arrivals, complete, shares, routes, t, bounds, lookback_months, co
     elif len(ch) and complete["presented"].any() and not complete["presented"].all():
         out.append("No characteristic differed clearly between those who had and had not presented (no Holm-adjusted "
                    "p below 0.05); see the characteristics table for each difference and its interval.")
-    if not math.isnan(bounds.get("lower_bound", math.nan)):
+    exact = (bounds.get("precision") == 1 and bounds.get("recall") == 1
+             and not bounds.get("spurious_arrival_share") and not bounds.get("hidden_arrival_share"))
+    if exact:
+        out.append("The linkage is taken as exact (precision and recall 1, no arrivals split or merged), so the "
+                   "linkage bounds equal the estimate.")
+    elif not math.isnan(bounds.get("lower_bound", math.nan)):
         s, h = bounds["spurious_arrival_share"], bounds["hidden_arrival_share"]
         text = (f"Allowing for linkage error (precision {bounds['precision']:.3f}, recall {bounds['recall']:.3f}"
                 + (f"; {s:.0%} of arrivals fragments of people seen before, {h:.0%} of arrivals hidden" if s or h else "")
