@@ -21,8 +21,8 @@ def planted(synthetic_county):
 
 
 @pytest.fixture(scope="session")
-def county_result(county_store):
+def county_result(county_sources):
     """The system performance study run once on the county."""
     from workbench.studies.system_performance import run
 
-    return run(county_store)
+    return run(county_sources)

@@ -219,8 +219,8 @@ def test_identity_and_states_match_reference(people, N, G, last_day):
             assert row[reason] == counts.get((district, period, reason), 0), (district, period, reason)
 
 
-def test_county_identity_every_month(county_store):
-    bnl = by_name_list(county_store)
+def test_county_identity_every_month(county_sources):
+    bnl = by_name_list(county_sources)
     failures = identity_failures(bnl.monthly)
     assert failures.empty, failures.head()
     county = bnl.monthly[bnl.monthly.district == COUNTY]

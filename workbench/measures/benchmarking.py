@@ -213,6 +213,9 @@ def district_funnel(
     rec = _in_period(indicator_records(source, indicator), period_start, period_end)
     g = rec.groupby("district")["success"].agg(["sum", "count"])
     g = g[g["count"] > 0]
+    if g.empty:
+        return pd.DataFrame(columns=["indicator", "district", "observed", "denominator", "rate", "target", "lower_95",
+                                     "upper_95", "lower_998", "upper_998", "z", "position", "target_kind", "set_aside"])
     units = list(g.index)
     parts = []
     plain = proportion_funnel(units, g["sum"], g["count"], method=method)
@@ -337,6 +340,11 @@ def case_mix_adjusted(
     upper_998, z, position, set_aside.
     """
     rec = _in_period(indicator_records(source, indicator), period_start, period_end).reset_index(drop=True)
+    cols = ["indicator", "target_kind", "district", "observed", "denominator", "expected", "crude_rate", "crude_lower",
+            "crude_upper", "ratio", "ratio_lower", "ratio_upper", "target", "lower_95", "upper_95", "lower_998",
+            "upper_998", "z", "position", "set_aside"]
+    if len(rec) < 2 or rec["success"].nunique() < 2:  # no model to fit: no adjusted comparison
+        return pd.DataFrame(columns=cols)
     _, p = _cached_fit(source, indicator, period_start, period_end, rec)
     rec["expected"] = p.to_numpy()
     g = rec.groupby("district").agg(observed=("success", "sum"), denominator=("success", "count"),
@@ -361,9 +369,6 @@ def case_mix_adjusted(
     parts.append(robust.assign(target_kind="robust county rate"))
     out = pd.concat(parts, ignore_index=True).rename(columns={"unit": "district"}).merge(base, on="district")
     out.insert(0, "indicator", indicator)
-    cols = ["indicator", "target_kind", "district", "observed", "denominator", "expected", "crude_rate", "crude_lower",
-            "crude_upper", "ratio", "ratio_lower", "ratio_upper", "target", "lower_95", "upper_95", "lower_998",
-            "upper_998", "z", "position", "set_aside"]
     return out[cols]
 
 
@@ -371,6 +376,8 @@ def case_mix_model_table(source: Any, indicator: str = "prevention_success", *, 
                          period_end: Any = None) -> pd.DataFrame:
     """The county case-mix model's odds ratios (for researchers checking the adjustment)."""
     rec = _in_period(indicator_records(source, indicator), period_start, period_end).reset_index(drop=True)
+    if len(rec) < 2 or rec["success"].nunique() < 2:
+        return pd.DataFrame(columns=["indicator", "term", "odds_ratio", "lower", "upper", "p_value", "n"])
     fit, _ = _cached_fit(source, indicator, period_start, period_end, rec)
     ci = fit.conf_int()
     return pd.DataFrame({"indicator": indicator, "term": fit.params.index, "odds_ratio": np.exp(fit.params.to_numpy()),

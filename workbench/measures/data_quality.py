@@ -85,7 +85,7 @@ def completeness(source: Any) -> pd.DataFrame:
             filled = v.notna() & (v.astype(object) != "not_known")
             parts.append(_per_district(name, rows["district"], filled, f"completeness:{col}",
                                        "share filled in" + (" (ended records)" if applies == "ended" else "")))
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 
 
 def duplicates(source: Any) -> pd.DataFrame:
@@ -100,7 +100,7 @@ def duplicates(source: Any) -> pd.DataFrame:
         label = "possible duplicates" if name == "outreach_contacts" else "duplicates"
         parts.append(_per_district(name, allrec["district"], allrec["_dup"], "duplicates",
                                    f"{label}: same person, main date and district"))
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 
 
 def stale_open_episodes(source: Any) -> pd.DataFrame:

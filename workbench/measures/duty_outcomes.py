@@ -136,6 +136,9 @@ def without_outcome_drivers(source: Any, duty: str = "prevention", *, period_sta
     non-reference level; ``term == "intercept"`` first)."""
     e = _periodise(duty_endings(source), None, period_start, period_end)
     e = e[e["duty"] == duty].reset_index(drop=True)
+    cols = ["duty", "term", "level", "reference", "odds_ratio", "lower", "upper", "p_value", "n", "events"]
+    if len(e) < 2 or e["without_outcome"].nunique() < 2:  # nothing to model
+        return pd.DataFrame(columns=cols)
     terms = terms or DRIVER_TERMS
     x = e[terms].astype(str).copy()
     refs: dict[str, str] = {}

@@ -64,6 +64,8 @@ def housing_first_starts(source: Any, *, freq: str = "H", period_start: Any = No
     t = add_period(t, "start", freq)  # type: ignore[arg-type]
     both = pd.concat([t, t.assign(district=COUNTY)], ignore_index=True)
     g = both.groupby(["district", "period", "period_start", "period_end"]).size().rename("started").reset_index()
+    if g.empty:
+        return g
     # every district appears in every period (zeros are real zeros, and protect_long needs them)
     full = pd.MultiIndex.from_product([sorted(set(g["district"])), sorted(set(zip(g["period"], g["period_start"], g["period_end"], strict=True)))])
     g = g.set_index(["district", "period", "period_start", "period_end"])["started"]
@@ -100,4 +102,5 @@ def tenancy_sustainment(
                          "tenancies": int(r["n"]), "lost": int(r["events"]),
                          "still_followed": int((g["days"] >= tt).sum()),
                          "comparator": ENGLAND_PILOTS_12_MONTHS if m == 12 else np.nan, "method": r["method"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["district", "months", "sustained", "lower", "upper", "tenancies", "lost",
+                                       "still_followed", "comparator", "method"])

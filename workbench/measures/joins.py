@@ -198,6 +198,8 @@ def handover_summary(
     both = pd.concat([ev, ev.assign(district=COUNTY)], ignore_index=True)
     both["district"] = both["district"].fillna("not recorded")
     tab = km_table(both, ["handover", "district", "period", "period_start", "period_end"], times=within)
+    if tab.empty:
+        return tab
     for t in within:
         s, lo, hi = tab.pop(f"surv_{t:g}"), tab.pop(f"surv_{t:g}_lower"), tab.pop(f"surv_{t:g}_upper")
         tab[f"within_{t}_days"], tab[f"within_{t}_days_lower"], tab[f"within_{t}_days_upper"] = 1 - s, 1 - hi, 1 - lo

@@ -35,7 +35,7 @@ def _with_county_total(df: pd.DataFrame, count_col: str, by: Sequence[str], stra
     try:
         return protect_long(df, count_col, by=list(by), strata=list(strata), policy=policy, totals=totals)
     except ValueError as err:  # the county row is not the sum of the districts for this column
-        if totals and "not the sum" in str(err):
+        if totals and ("not the sum" in str(err) or "is not in the data" in str(err)):
             return protect_long(df, count_col, by=list(by), strata=list(strata), policy=policy, totals=None)
         raise
 
@@ -121,8 +121,15 @@ def protect_breakdown(
         totals[row] = row_total
     if column_total is not None:
         totals[column] = column_total
-    # every combination present (absent ones are zeros, public)
-    return protect_long(d, count_col, by=[row, column], strata=list(strata), policy=policy, totals=totals or None)
+    try:
+        return protect_long(d, count_col, by=[row, column], strata=list(strata), policy=policy, totals=totals or None)
+    except ValueError as err:
+        # The total row is not the sum of the rows shown (e.g. only some districts were kept):
+        # it is then an ordinary cell, and the rows left out are not published at all.
+        if row_total is None or not ("not the sum" in str(err) or "is not in the data" in str(err)):
+            raise
+        totals.pop(row)
+        return protect_long(d, count_col, by=[row, column], strata=list(strata), policy=policy, totals=totals or None)
 
 
 def display(table: ProtectedTable) -> pd.DataFrame:

@@ -56,6 +56,12 @@ def _keep(table: pd.DataFrame, districts: list[str] | None) -> pd.DataFrame:
     return table[table["district"].isin([*districts, COUNTY])].reset_index(drop=True)
 
 
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate, leaving out empty parts (a measure with too little data returns none)."""
+    kept = [f for f in frames if len(f)]
+    return pd.concat(kept, ignore_index=True) if kept else (frames[0].iloc[0:0] if frames else pd.DataFrame())
+
+
 def _as_ts(value: Any) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value)
 
@@ -92,20 +98,18 @@ def run(
     T["duty_outcomes"] = _keep(duty_outcomes.duty_outcomes(src, freq=None, period_start=ps, period_end=pe), districts)
     T["duty_without_outcome_by_quarter"] = _keep(duty_outcomes.without_outcome_rates(src, freq="Q", period_start=ps, period_end=pe), districts)
     T["duty_without_outcome"] = _keep(duty_outcomes.without_outcome_rates(src, freq=None, period_start=ps, period_end=pe), districts)
-    T["duty_without_outcome_drivers"] = pd.concat(
-        [duty_outcomes.without_outcome_drivers(src, d, period_start=ps, period_end=pe) for d in ("prevention", "relief")],
-        ignore_index=True)
+    T["duty_without_outcome_drivers"] = _concat(
+        [duty_outcomes.without_outcome_drivers(src, d, period_start=ps, period_end=pe) for d in ("prevention", "relief")])
     # 4. District benchmarking
     T["district_indicators"] = _keep(benchmarking.district_indicators(src, period_start=ps, period_end=pe), districts)
     T["district_indicators_by_year"] = _keep(benchmarking.district_indicators(src, freq="FY", period_start=ps, period_end=pe), districts)
-    funnels = pd.concat([benchmarking.district_funnel(src, i, period_start=ps, period_end=pe) for i in benchmarking.INDICATORS],
-                        ignore_index=True)
+    funnels = _concat([benchmarking.district_funnel(src, i, period_start=ps, period_end=pe) for i in benchmarking.INDICATORS])
     T["district_funnels"] = _keep(funnels, districts)
-    adjusted = pd.concat([benchmarking.case_mix_adjusted(src, i, period_start=ps, period_end=pe)
-                          for i in ("prevention_success", "relief_success", "move_on")], ignore_index=True)
+    adjusted = _concat([benchmarking.case_mix_adjusted(src, i, period_start=ps, period_end=pe)
+                        for i in ("prevention_success", "relief_success", "move_on")])
     T["district_case_mix_adjusted"] = _keep(adjusted, districts)
-    T["case_mix_models"] = pd.concat([benchmarking.case_mix_model_table(src, i, period_start=ps, period_end=pe)
-                                      for i in ("prevention_success", "relief_success", "move_on")], ignore_index=True)
+    T["case_mix_models"] = _concat([benchmarking.case_mix_model_table(src, i, period_start=ps, period_end=pe)
+                                    for i in ("prevention_success", "relief_success", "move_on")])
     T["rates_per_1000_households"] = _keep(benchmarking.rates_per_1000_households(src, period_start=ps, period_end=pe), districts)
     T["district_households"] = benchmarking.households()
     # 5. Housing First
@@ -141,7 +145,8 @@ def _findings(result: StudyResult, bnl: by_name_list.ByNameList, funnels: pd.Dat
         E["bnl_inflow_last_12_months"] = int(year["inflow"].sum())
         E["bnl_outflow_last_12_months"] = int(year["outflow"].sum())
         F.append(
-            f"By Name List: {int(last['active_end']):,} people were actively homeless and known to services at the end of "
+            f"By Name List: {int(last['active_end']):,} {'person was' if int(last['active_end']) == 1 else 'people were'} "
+            f"actively homeless and known to services at the end of "
             f"{last['period']}. In the last 12 months {int(year['inflow'].sum()):,} joined the list "
             f"({int(year['newly_identified'].sum()):,} newly identified, {int(year['returned_from_housing'].sum()):,} returned "
             f"from housing, {int(year['returned_from_inactive'].sum()):,} returned from inactive) and "
@@ -165,9 +170,12 @@ def _findings(result: StudyResult, bnl: by_name_list.ByNameList, funnels: pd.Dat
     hc = h[h["district"] == COUNTY]
     parts = []
     for _, r in hc.iterrows():
+        def days(v: float, missing: str) -> str:
+            return missing if pd.isna(v) else f"{v:.0f}"
+
         med = "not reached within the window" if pd.isna(r["km_median"]) else (
-            f"{r['km_median']:.0f} days (95% CI {r['km_median_lower']:.0f} to "
-            f"{'not reached' if pd.isna(r['km_median_upper']) else format(r['km_median_upper'], '.0f')})")
+            f"{r['km_median']:.0f} days (95% CI {days(r['km_median_lower'], 'not estimable')} to "
+            f"{days(r['km_median_upper'], 'not reached')})")
         parts.append(f"{joins.HANDOVERS[r['handover']].lower()}: median {med}, {int(r['n']):,} started, "
                      f"{int(r['censored']):,} not (yet) handed over")
     if parts:
@@ -350,38 +358,44 @@ def protected_tables(result: StudyResult, policy: Any = None) -> dict[str, Any]:
     """Commissioner-facing versions of the main tables, through disclosure control.
 
     Returns name -> :class:`~workbench.presentation.disclosure.ProtectedTable` (``.values`` for
-    display, ``.numeric`` for charts, ``.footnote`` to print under it)."""
+    display, ``.numeric`` for charts, ``.footnote`` to print under it). Tables a measure could not
+    fill (too little data) are left out."""
     from workbench.measures.protect import protect_breakdown, protect_tidy
     from workbench.presentation.disclosure import DisclosurePolicy
 
     policy = policy or DisclosurePolicy()
-    T = result.tables
+    T = {name: t for name, t in result.tables.items() if len(t)}  # a measure without data has nothing to show
+    county = {"district": COUNTY}
     out: dict[str, Any] = {}
-    m = T["bnl_monthly"]
-    out["bnl_active"] = protect_tidy(m[["district", "period", "active_end"]], ["active_end"], by=["period", "district"],
-                                     totals={"district": COUNTY}, policy=policy)
-    for flow, reasons in (("inflow", list(by_name_list.ENTRY_REASONS)), ("outflow", list(by_name_list.EXIT_REASONS))):
-        long = m.melt(id_vars=["district", "period"], value_vars=reasons, var_name="reason", value_name="people")
-        out[f"bnl_{flow}"] = protect_breakdown(long, "people", row="district", column="reason", strata=["period"],
-                                               row_total=COUNTY, column_total=flow, policy=policy)
-    moves = T["bnl_time_to_move_in"]
-    out["bnl_time_to_move_in"] = protect_tidy(
-        moves, ["housed", "within_brief"], by=["period", "district"], totals={"district": COUNTY},
-        rates={"share_within_brief": ("within_brief", "housed")}, summaries={"mean_days": "housed", "median_days": "housed"},
-        policy=policy)
-    di = T["district_indicators"]
-    out["district_indicators"] = protect_tidy(
-        di, ["numerator", "denominator"], by=["district", "indicator"], totals={"district": COUNTY},
-        rates={"rate": ("numerator", "denominator")}, intervals={"rate_lower": "rate", "rate_upper": "rate"}, policy=policy)
-    do = T["duty_outcomes"]
-    out["duty_outcomes"] = protect_breakdown(do, "count", row="district", column="end_reason", strata=["duty", "period"],
-                                             row_total=COUNTY, column_total="all ended", policy=policy)
-    hs = T["housing_first_starts"]
-    out["housing_first_starts"] = protect_tidy(hs, ["started"], by=["period", "district"], totals={"district": COUNTY}, policy=policy)
-    eq = T["equality_outcomes"]
-    out["equality_outcomes"] = protect_tidy(
-        eq, ["successes", "n"], by=["group", "outcome"], strata=["characteristic"],
-        rates={"rate": ("successes", "n")}, intervals={"rate_lower": "rate", "rate_upper": "rate",
-                                                       "risk_ratio": "rate", "rr_lower": "rate", "rr_upper": "rate"},
-        policy=policy)
+    if "bnl_monthly" in T:
+        m = T["bnl_monthly"]
+        out["bnl_active"] = protect_tidy(m[["district", "period", "active_end"]], ["active_end"], by=["period", "district"],
+                                         totals=county, policy=policy)
+        for flow, reasons in (("inflow", list(by_name_list.ENTRY_REASONS)), ("outflow", list(by_name_list.EXIT_REASONS))):
+            long = m.melt(id_vars=["district", "period"], value_vars=reasons, var_name="reason", value_name="people")
+            out[f"bnl_{flow}"] = protect_breakdown(long, "people", row="district", column="reason", strata=["period"],
+                                                   row_total=COUNTY, column_total=flow, policy=policy)
+    if "bnl_time_to_move_in" in T:
+        out["bnl_time_to_move_in"] = protect_tidy(
+            T["bnl_time_to_move_in"], ["housed", "within_brief"], by=["period", "district"], totals=county,
+            rates={"share_within_brief": ("within_brief", "housed")},
+            summaries={"mean_days": "housed", "median_days": "housed"}, policy=policy)
+    if "district_indicators" in T:
+        out["district_indicators"] = protect_tidy(
+            T["district_indicators"], ["numerator", "denominator"], by=["district", "indicator"], totals=county,
+            rates={"rate": ("numerator", "denominator")}, intervals={"rate_lower": "rate", "rate_upper": "rate"},
+            policy=policy)
+    if "duty_outcomes" in T:
+        out["duty_outcomes"] = protect_breakdown(T["duty_outcomes"], "count", row="district", column="end_reason",
+                                                 strata=["duty", "period"], row_total=COUNTY, column_total="all ended",
+                                                 policy=policy)
+    if "housing_first_starts" in T:
+        out["housing_first_starts"] = protect_tidy(T["housing_first_starts"], ["started"], by=["period", "district"],
+                                                   totals=county, policy=policy)
+    if "equality_outcomes" in T:
+        out["equality_outcomes"] = protect_tidy(
+            T["equality_outcomes"], ["successes", "n"], by=["group", "outcome"], strata=["characteristic"],
+            rates={"rate": ("successes", "n")},
+            intervals={"rate_lower": "rate", "rate_upper": "rate", "risk_ratio": "rate", "rr_lower": "rate",
+                       "rr_upper": "rate"}, policy=policy)
     return out
