@@ -39,6 +39,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from workbench.definitions import definitions
 from workbench.measures.funnel import (
     Method,
     proportion_funnel,
@@ -204,12 +205,14 @@ def district_funnel(
     *,
     period_start: Any = None,
     period_end: Any = None,
-    method: Method = "exact",
+    method: Method | None = None,
 ) -> pd.DataFrame:
     """Crude funnel for one indicator: each district against the county rate and against the
     Phase I (robust) county rate. Columns: indicator, target_kind ("county rate" / "robust county
     rate"), district, observed, denominator, rate, target, limits, z, position, set_aside (the
-    district was left out of the robust target)."""
+    district was left out of the robust target). ``method`` defaults to
+    ``system_performance.benchmarking.funnel_method`` (exact)."""
+    method = method or definitions().get("system_performance", {}).get("benchmarking", {}).get("funnel_method", "exact")
     rec = _in_period(indicator_records(source, indicator), period_start, period_end)
     g = rec.groupby("district")["success"].agg(["sum", "count"])
     g = g[g["count"] > 0]
