@@ -558,10 +558,20 @@ def funnel_plot(
 
 
 def proportion_limits(n: np.ndarray, p_pct: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Binomial control limits (normal approximation) around a percentage, for denominators n."""
+    """Control limits around a percentage for denominators ``n``: the exact binomial limits of
+    :mod:`workbench.measures.funnel` (as the system performance study draws them), or the normal
+    approximation if that module is not installed."""
     p = p_pct / 100
-    se = np.sqrt(np.maximum(p * (1 - p), 0) / n)
-    return {z: ((p - k * se) * 100, (p + k * se) * 100) for z, k in (("95", 1.959964), ("99.8", 3.090232))}
+    try:
+        from workbench.measures.funnel import proportion_limits as exact
+    except ImportError:
+        se = np.sqrt(np.maximum(p * (1 - p), 0) / n)
+        return {z: ((p - k * se) * 100, (p + k * se) * 100) for z, k in (("95", 1.959964), ("99.8", 3.090232))}
+    out = {}
+    for name, level in (("95", 0.95), ("99.8", 0.998)):
+        lo, hi = exact(min(max(p, 0.0), 1.0), n, level)
+        out[name] = (np.asarray(lo) * 100, np.asarray(hi) * 100)
+    return out
 
 
 def poisson_rate_limits(pop: np.ndarray, rate: float, per: float = 100_000) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -677,7 +687,7 @@ def panel_html(p: PanelContent, filters: str) -> str:
     if p.chart:
         parts.append(f'<div class="wb-figure">{p.chart}</div>')
     for i, spec in enumerate(p.tables):
-        open_attr = "" if p.chart else " open"
+        open_attr = "" if p.chart else ' open=""'
         parts.append(
             f'<details class="wb-table-wrap"{open_attr}><summary>Show the figures as a table'
             f'{": " + esc(spec.caption) if len(p.tables) > 1 else ""}</summary>'
@@ -775,7 +785,7 @@ class FilterBar:
         kids += [self.start, self.end]
         if group_options:
             kids.append(self.group)
-        self.box = widgets.HBox(kids, layout=widgets.Layout(flex_flow="row wrap", gap="8px 20px"))
+        self.box = widgets.HBox(kids, layout=widgets.Layout(flex_flow="row wrap"))
         self.box.add_class("wb-filters")
         self.has_group = bool(group_options)
         self.has_district = district
@@ -849,7 +859,7 @@ CSS = """
 .wb-table td.wb-hidden{color:#555;font-style:italic}
 .wb-downloads{font-size:.92em;margin:0 0 4px}
 .wb-dl-group{margin-right:14px}
-.wb-filters,.wb-filters-snapshot{margin:6px 0;padding:8px 0;border-bottom:1px solid #d0d7de}
+.wb-filters,.wb-filters-snapshot{margin:6px 0;padding:8px 0;border-bottom:1px solid #d0d7de;gap:8px 20px}
 .wb-filters-snapshot label{margin-right:24px}
 .wb-filters-snapshot span{color:#555;font-style:italic}
 body:has(.wb-live) .wb-snapshot{display:none !important}
@@ -1163,12 +1173,14 @@ def _move_on_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
 
 def _tenancy_12m_table(df: pd.DataFrame, policy: DisclosurePolicy, rows: str | None = None,
                        row_order: Sequence[str] | None = None, vocab: str | None = None) -> ProtectedTable:
-    closed = df[df["outcome_12m"] != "not_yet"].assign(result=lambda d: np.where(
-        d["outcome_12m"].isin(["sustained", "planned_move"]), "Sustained", "Ended (any other reason, or died)"))
+    # as workbench.measures.housing_first: a tenancy is lost when it ends for any reason other
+    # than a planned move or the tenant's death; deaths before 12 months are left out
+    closed = df[~df["outcome_12m"].isin(["not_yet", "died"])].assign(result=lambda d: np.where(
+        d["outcome_12m"].isin(["sustained", "planned_move"]), "Sustained", "Lost"))
     if rows is None:
         closed = closed.assign(all="All tenancies")
         rows, row_order = "all", ["All tenancies"]
-    t = crosstab(closed, rows, "result", row_order=row_order, col_order=["Sustained", "Ended (any other reason, or died)"])
+    t = crosstab(closed, rows, "result", row_order=row_order, col_order=["Sustained", "Lost"])
     if vocab:
         t.index = [label(vocab, c) for c in t.index]
     pt = protect(t, policy, row_total=True, col_total=rows != "all", index_name="Tenancies")
@@ -1200,8 +1212,10 @@ def _housing_first_panel(agg: Aggregates, state: FilterState, policy: Disclosure
                       title=f"Housing First tenancies started, {where}", desc=head)
     defs = ("Housing First tenancies are settled tenancies recorded with the Housing First tenure. Sustained at 12 "
             "months = the tenancy was still running 12 months after it began, or had ended in a planned move to "
-            "other settled housing; tenancies that ended for any other reason, or where the tenant died, count as "
-            "not sustained. Sustainment counts the tenancies whose first year ended in the chosen period.")
+            "other settled housing; it was lost if it ended for any other reason (eviction, abandonment, custody, "
+            "a long hospital stay). Tenants who died within the year are left out. Sustainment counts the tenancies "
+            "whose first year ended in the chosen period; the system performance study gives the Kaplan-Meier "
+            "estimate. For comparison, England's Housing First pilots reported about 92% sustained at 12 months.")
     return PanelContent(key=key, title=title, headline=head, chart=chart, definitions=defs, tables=[
         TableSpec(pt1, f"Housing First tenancies started, {where}", "housing_first_started"),
         TableSpec(pt2, f"Housing First tenancies sustained at 12 months (started {cohort}), {where}",
@@ -1554,10 +1568,11 @@ def _benchmark_counts(agg: Aggregates, state: FilterState, measure: str) -> tupl
         defs = "Stays that ended in the period, by the district where the service is."
     elif measure == "sustained":
         df = agg.select("tenancy_outcomes", period=p, month_shift=12)
-        df = df[df["outcome_12m"] != "not_yet"]
-        yes, no = "Sustained", "Ended or died"
+        df = df[~df["outcome_12m"].isin(["not_yet", "died"])]
+        yes, no = "Sustained", "Lost"
         df = df.assign(result=np.where(df["outcome_12m"].isin(["sustained", "planned_move"]), yes, no))
-        defs = "Settled tenancies whose first 12 months ended in the period; sustained = still running or ended in a planned move."
+        defs = ("Settled tenancies whose first 12 months ended in the period; sustained = still running or ended in a "
+                "planned move; tenants who died within the year are left out.")
     elif measure == "returns":
         if not agg.available("returns_outcomes"):
             return None

@@ -1,0 +1,142 @@
+"""Precomputed aggregates: built atomically beside the store, rebuilt when the store changes, and
+their counts reconcile with the store (via the same cohorts the studies use)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pandas as pd
+import pytest
+
+from workbench.aggregates import (
+    AGGREGATES_FILE,
+    COUNTY,
+    DISTRICTS,
+    TABLES,
+    Period,
+    aggregates_are_current,
+    build_aggregates,
+    ensure_aggregates,
+    load_aggregates,
+    quarter_of,
+)
+from workbench.store import Store
+
+
+@pytest.fixture(scope="module")
+def data_dir(small_data_dir, tmp_path_factory):
+    # a private copy: some tests here change the store
+    target = tmp_path_factory.mktemp("agg") / "data"
+    shutil.copytree(small_data_dir, target)
+    build_aggregates(target)
+    return target
+
+
+def test_built_atomically_beside_the_store(data_dir):
+    path = data_dir / AGGREGATES_FILE
+    assert path.exists()
+    assert not [p for p in os.listdir(data_dir) if p.startswith(".aggregates-")], "temporary file left behind"
+    agg = load_aggregates(data_dir, build=False)
+    assert set(agg.tables) == set(TABLES) - {"meta"}
+    assert agg.meta["extract_date"] == Store(data_dir).meta()["extract_date"]
+    assert aggregates_are_current(data_dir)
+
+
+def test_rebuilt_when_the_store_is_newer(data_dir):
+    before = (data_dir / AGGREGATES_FILE).stat().st_mtime_ns
+    store = data_dir / "workbench.duckdb"
+    st = store.stat()
+    os.utime(store, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))  # "a new ingest"
+    assert not aggregates_are_current(data_dir)
+    ensure_aggregates(data_dir)
+    assert aggregates_are_current(data_dir)
+    assert (data_dir / AGGREGATES_FILE).stat().st_mtime_ns != before
+
+
+def test_a_failed_build_leaves_the_old_aggregates(data_dir, monkeypatch):
+    import workbench.aggregates as aggregates
+
+    before = (data_dir / AGGREGATES_FILE).read_bytes()
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(aggregates, "_compute", boom)
+    with pytest.raises(RuntimeError):
+        build_aggregates(data_dir)
+    assert (data_dir / AGGREGATES_FILE).read_bytes() == before
+    assert not [p for p in os.listdir(data_dir) if p.startswith(".aggregates-")]
+
+
+def test_counts_reconcile_with_the_store(data_dir):
+    from workbench.measures.sources import SourceTables
+
+    agg = load_aggregates(data_dir, build=False)
+    src = SourceTables.from_store(Store(data_dir))
+    cases = src["statutory_cases"]
+    duty = agg["duty_outcomes"]
+    assert duty.loc[duty.duty == "prevention", "n"].sum() == cases["prevention_duty_end"].notna().sum()
+    assert duty.loc[duty.duty == "relief", "n"].sum() == cases["relief_duty_end"].notna().sum()
+    assert agg["tenancy_outcomes"]["n"].sum() == len(src["settled_tenancies"])
+    assert agg["sa_starts"]["n"].sum() == len(src["supported_accommodation"])
+    # the county counts each person once a month; each district counts the people seen there
+    rs = agg["rough_sleeping"]
+    from workbench.cohorts.rough_sleeping import chain_classification
+
+    chain = chain_classification(src["outreach_contacts"])
+    assert rs.loc[rs.area == COUNTY, "n"].sum() == len(chain)
+    assert rs.loc[rs.area.isin(DISTRICTS), "n"].sum() >= len(chain)
+
+
+def test_returns_outcomes_match_the_returns_cohort(data_dir):
+    from workbench.cohorts.returns import returns_cohort
+
+    agg = load_aggregates(data_dir, build=False)
+    cohort = returns_cohort(Store(data_dir))
+    r = agg["returns_outcomes"]
+    for months in r.window_months.unique():
+        assert r.loc[r.window_months == months, "n"].sum() == len(cohort)
+    twelve = r[r.window_months == 12]
+    days = 12 * 365.25 / 12
+    extract = agg.extract_date
+    closed = cohort[(extract - pd.to_datetime(cohort.move_in_date)).dt.days >= days]
+    returned = ((closed.status == 1) & (closed.time_days <= days)).sum()
+    assert twelve.loc[twelve.outcome == "returned", "n"].sum() == returned
+    assert twelve.loc[twelve.outcome != "not_yet", "n"].sum() == len(closed)
+
+
+def test_select_filters_by_period_shift_and_columns(data_dir):
+    agg = load_aggregates(data_dir, build=False)
+    df = agg["duty_outcomes"]
+    m = df["month"].sort_values().iloc[len(df) // 2]
+    period = Period(m, m)
+    got = agg.select("duty_outcomes", period=period, duty="relief", district=["cherwell", "oxford_city"])
+    want = df[(df.month == m) & (df.duty == "relief") & df.district.isin(["cherwell", "oxford_city"])]
+    assert got.equals(want)
+    shifted = agg.select("duty_outcomes", period=period, month_shift=3)
+    assert (shifted["month"] == m - pd.DateOffset(months=3)).all()
+
+
+def test_quarters_are_financial_year_quarters(data_dir):
+    agg = load_aggregates(data_dir, build=False)
+    qs = agg.quarters()
+    assert all(q.start.month in (1, 4, 7, 10) for q in qs)
+    assert qs[-1].start <= agg.last_month <= qs[-1].end
+    assert quarter_of(pd.Timestamp("2025-05-17")).label == "Apr–Jun 2025"
+    assert quarter_of(pd.Timestamp("2026-02-01")).financial_year == "2025-26"
+
+
+def test_missing_cohort_module_marks_the_table_unavailable(data_dir, monkeypatch, tmp_path):
+    import workbench.aggregates as aggregates
+
+    def missing(*_args, **_kwargs):
+        raise ImportError("No module named 'workbench.cohorts.returns'")
+
+    target = tmp_path / "data"
+    shutil.copytree(data_dir, target)
+    monkeypatch.setattr(aggregates, "_returns", missing)
+    build_aggregates(target)
+    agg = load_aggregates(target, build=False)
+    assert not agg.available("returns_outcomes")
+    assert agg.available("duty_outcomes")

@@ -1,0 +1,58 @@
+"""The server's hardening settings, checked without starting it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workbench.dashboards_server import (
+    TEMPLATE,
+    ServerSettings,
+    dashboards_dir,
+    server_environment,
+    voila_arguments,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_voila_json_is_hardened():
+    cfg = json.loads((ROOT / "dashboards" / "voila.json").read_text())
+    vc = cfg["VoilaConfiguration"]
+    assert vc["allow_template_override"] == "NO" and vc["allow_theme_override"] == "NO"
+    assert vc["show_tracebacks"] is False and vc["strip_sources"] is True
+    assert vc["file_allowlist"] == [] and vc["preheat_kernel"] is True
+    assert vc["template"] == TEMPLATE
+    assert cfg["Voila"]["ip"] == "127.0.0.1"
+    km = cfg["MappingKernelManager"]
+    assert km["cull_idle_timeout"] > 0 and km["cull_interval"] > 0
+
+
+def test_command_line_repeats_the_security_settings():
+    args = voila_arguments(dashboards_dir(), ServerSettings(port=9999))
+    for flag in (
+        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaConfiguration.allow_theme_override=NO",
+        "--VoilaConfiguration.show_tracebacks=False",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.preheat_kernel=True",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port=9999",
+        "--Voila.port_retries=0",
+    ):
+        assert flag in args
+    assert any(a.startswith("--MappingKernelManager.cull_idle_timeout=") for a in args)
+    assert f"--Voila.config_file_paths={dashboards_dir()}" in args
+
+
+def test_environment_points_kernels_at_the_data_and_the_template(tmp_path):
+    env = server_environment(tmp_path, dashboards_dir())
+    assert env["WORKBENCH_DATA_DIR"] == str(tmp_path.resolve())
+    share = Path(env["JUPYTER_PATH"].split(":")[0])
+    assert (share / "voila" / "templates" / TEMPLATE / "index.html.j2").exists()
+
+
+def test_template_removes_third_party_requests():
+    text = (ROOT / "dashboards" / ".share" / "voila" / "templates" / TEMPLATE / "index.html.j2").read_text()
+    assert "cdn.jsdelivr.net" in text and "replace(" in text  # the CDN links are stripped
+    assert "workbench_snapshot" in text

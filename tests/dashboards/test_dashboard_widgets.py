@@ -1,0 +1,204 @@
+"""Page helpers and pages without a browser: every table passes the disclosure audit, no count
+from 1 to 4 is shown anywhere, headlines only use shown figures, charts are valid SVG, downloads
+are exactly the protected table, and filters drive the live widgets."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.aggregates import COUNTY, DISTRICTS, Period, load_aggregates
+from workbench.presentation import dashboard_widgets as dw
+from workbench.presentation.disclosure import DisclosurePolicy, find_disclosure_risks
+
+ROOT = Path(__file__).resolve().parents[2]
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+
+
+@pytest.fixture(scope="module")
+def agg(small_data_dir):
+    return load_aggregates(small_data_dir)
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return dw.disclosure_policy()
+
+
+def states(agg, key):
+    qs = agg.quarters()
+    spec = dw.PAGE_SPECS[key]
+    groups = [v or None for _, v in spec.get("group_options", [("", "")])]
+    periods = [Period(qs[-4].start, qs[-1].end), Period(qs[0].start, qs[-1].end), Period(qs[len(qs) // 2].start, qs[len(qs) // 2].end)]
+    areas = [COUNTY, *DISTRICTS] if spec.get("district", True) else [COUNTY]
+    for i, area in enumerate(areas):
+        for j, period in enumerate(periods):
+            yield dw.FilterState(area, period, groups[(i + j) % len(groups)])
+
+
+def headline_counts(text: str) -> list[float]:
+    """Counts quoted in a headline (not dates, windows, ages or percentages)."""
+    text = re.sub(rf"\b(\d{{1,2}} )?({MONTHS}) \d{{4}}", "", text)
+    text = re.sub(r"\b\d+ (months?|days|years?)\b", "", text)
+    text = re.sub(r"\b\d+ to \d+\b|\b\d+ and over\b|\b\d+ September\b", "", text)
+    text = re.sub(r"\d[\d,]*(\.\d+)?%", "", text)
+    text = re.sub(r"\d+(\.\d+)? per 100,000", "", text)
+    return [float(x.replace(",", "")) for x in re.findall(r"\b\d[\d,]*\b", text)]
+
+
+@pytest.mark.parametrize("key", list(dw.PAGE_SPECS))
+def test_every_panel_is_safe_and_headlines_use_shown_figures(agg, policy, key):
+    build = dw.PAGE_SPECS[key]["build"]
+    for state in states(agg, key):
+        for panel in build(agg, state, policy):
+            assert panel.headline and panel.title
+            shown: set[float] = set()
+            for spec in panel.tables:
+                pt = spec.table
+                risks = find_disclosure_risks(pt)
+                assert risks.empty, (key, state, panel.key, risks)
+                for col in pt.values.columns:
+                    if col in spec.rate_columns:
+                        continue
+                    vals = pd.to_numeric(pt.values[col].where(~pt.mask[col]), errors="coerce").dropna()
+                    assert not ((vals >= 1) & (vals < policy.threshold)).any(), (key, panel.key, col)
+                    shown |= set(vals.astype(float))
+                # rates are never shown where their count is hidden
+                for rate in spec.rate_columns:
+                    assert not (pt.numeric[rate].notna() & pt.mask.drop(columns=list(spec.rate_columns)).any(axis=1)
+                                & pt.mask[rate]).any()
+            for n in headline_counts(panel.headline):
+                assert n in shown, (key, panel.key, panel.headline, sorted(shown)[:20])
+
+
+def test_panels_render_valid_html_and_svg(agg, policy):
+    qs = agg.quarters()
+    state = dw.FilterState(COUNTY, Period(qs[-4].start, qs[-1].end), None)
+    for spec in dw.PAGE_SPECS.values():
+        page_state = dw.FilterState(state.area, state.period, spec.get("default_group"))
+        for panel in spec["build"](agg, page_state, policy):
+            html = dw.panel_html(panel, page_state.key)
+            ET.fromstring(html.replace("&nbsp;", " "))  # well-formed (SVG inline)
+            if panel.chart:
+                svg = ET.fromstring(panel.chart)
+                assert svg.get("role") == "img" and svg.get("data-filters") == page_state.key
+                assert svg.find("{http://www.w3.org/2000/svg}title") is not None
+                assert svg.find("{http://www.w3.org/2000/svg}desc").text == panel.headline
+            for i in range(len(panel.tables)):
+                assert f'data-table="{panel.key}-{i}"' in html
+
+
+def test_hidden_cells_are_marked_and_rates_follow_counts(policy):
+    t = pd.DataFrame({"Returned": [30, 3, 40], "Did not return": [200, 40, 300]}, index=["A", "B", "C"])
+    pt = dw.with_rates(dw.protect(t, policy, row_total=True, col_total=True), {"Returned (%)": ("Returned", "Total")})
+    assert pt.mask.loc["B", "Returned"] and pt.mask.loc["B", "Returned (%)"]
+    assert np.isnan(pt.numeric.loc["B", "Returned (%)"])
+    html = dw.table_html(dw.TableSpec(pt, "caption", "stem", rate_columns=("Returned (%)",)), "k", "f")
+    assert html.count("wb-hidden") == int(pt.mask.to_numpy().sum())
+    assert "[c]" in html and "caption" in html and pt.footnote in html.replace("&#x27;", "'")
+    assert dw.cell(pt, "B", "Returned") is None and dw.shown_sum(pt, ["A", "B"], "Returned") is None
+
+
+def test_exports_are_the_protected_table_with_footnote(policy, tmp_path):
+    t = pd.DataFrame({"Count": [50, 3, 20, 0, 7]}, index=list("abcde"))
+    spec = dw.TableSpec(dw.with_shares(dw.protect(t, policy, col_total=True), "Count"), "Example", "example")
+    csv_bytes, xlsx_bytes = dw.export_bytes(spec)
+    assert csv_bytes == spec.table.to_csv(tmp_path / "x.csv").read_bytes()
+    assert b"[c]" in csv_bytes and b"hidden to protect" in csv_bytes
+    assert xlsx_bytes[:2] == b"PK"
+    links = dw.downloads_html([spec], "panel", "filters")
+    assert links.count('class="wb-download"') == 2 and 'download="example.csv"' in links
+
+
+def test_chart_builders_handle_hidden_and_empty_values():
+    svg = dw.bar_chart("k", "f", ["a", "b"], [None, None], title="t", desc="d")
+    assert "hidden" in svg
+    ET.fromstring(svg)
+    svg = dw.line_chart("k", "f", list(pd.date_range("2025-01-01", periods=4, freq="MS")), {"s": [1.0, None, 3.0, 4.0]},
+                        title="t", desc="d")
+    assert "Gaps are hidden figures" in svg
+    ET.fromstring(svg)
+    svg = dw.funnel_plot("k", "f", [("A", 100.0, 40.0), ("B", 300.0, 55.0)], 50.0, dw.proportion_limits,
+                         title="t", desc="d", x_title="n")
+    ET.fromstring(svg)
+    assert svg.count("<circle") == 2
+
+
+def test_okabe_ito_palette():
+    assert dw.SERIES_COLOURS[:3] == ("#0072B2", "#E69F00", "#009E73")
+
+
+def test_policy_rounds_by_default_and_can_be_replaced(monkeypatch, tmp_path):
+    assert dw.disclosure_policy().rounding_base == dw.DASHBOARD_ROUNDING_BASE
+    assert dw.disclosure_policy().threshold == 5
+    f = tmp_path / "policy.yaml"
+    f.write_text("disclosure:\n  threshold: 10\n")
+    monkeypatch.setenv(dw.POLICY_ENV, str(f))
+    p = dw.disclosure_policy()
+    assert p.threshold == 10 and p.rounding_base is None
+
+
+def test_live_page_updates_on_filter_change(small_data_dir):
+    page = dw.build_page("overview", small_data_dir)
+    first = page.views[0].main.value
+    assert "oxfordshire|" in first and page.views[0].downloads.value.count("wb-download") >= 2
+    page.filters.district.value = "cherwell"
+    assert 'data-filters="cherwell|' in page.views[0].main.value
+    assert 'data-filters="cherwell|' in page.views[0].downloads.value
+    page.filters.start.value = 0
+    assert page.filters.state().period.start == page.filters.quarters[0].start
+    snap = page.snapshot_html()
+    assert "wb-snapshot" in snap and 'class="wb-download"' not in snap
+    assert "wb-live" in page.widget._dom_classes
+
+
+def test_page_with_bad_filters_says_so_instead_of_a_traceback(small_data_dir, monkeypatch):
+    page = dw.build_page("district_benchmarking", small_data_dir)
+
+    def broken(*_a, **_k):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(page, "build", broken)
+    page.filters.group.value = "relief"
+    assert "could not be worked out" in page.status.value and "boom" not in page.status.value
+
+
+def test_show_without_a_store_is_a_plain_message(tmp_path, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.instance()
+    assert dw.show("overview", tmp_path / "nothing-here") is None
+
+
+def test_notebooks_are_thin_and_stored_without_outputs():
+    for key, name in dw.PAGES:
+        nb = json.loads((ROOT / "dashboards" / f"{key}.ipynb").read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert len(code) == 1 and code[0]["outputs"] == [] and code[0]["execution_count"] is None
+        assert f'show("{key}")' in "".join(code[0]["source"])
+        assert nb["metadata"]["title"].startswith(name)
+
+
+def test_headline_counts_helper():
+    assert headline_counts("In September 2026, 80 people were seen; 25 of them were new.") == [80, 25]
+    assert headline_counts("Of the 1,035 people between April 2025 and March 2026, 9% within 6 months.") == [1035]
+
+
+def test_policy_threshold_is_respected_with_a_stricter_policy(agg):
+    strict = DisclosurePolicy(threshold=10)
+    qs = agg.quarters()
+    state = dw.FilterState(COUNTY, Period(qs[0].start, qs[-1].end), None)
+    for panel in dw.overview_panels(agg, state, strict):
+        for spec in panel.tables:
+            pt = spec.table
+            for col in pt.values.columns:
+                if col in spec.rate_columns:
+                    continue
+                vals = pd.to_numeric(pt.values[col].where(~pt.mask[col]), errors="coerce").dropna()
+                assert not ((vals >= 1) & (vals < 10)).any()
