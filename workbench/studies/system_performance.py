@@ -70,9 +70,13 @@ def run(
     store: Any,
     period_start: dt.date | str | None = None,
     period_end: dt.date | str | None = None,
-    districts: list[str] | None = None,
+    districts: list[str] | str | None = None,
 ) -> StudyResult:
-    """Run every system performance measure and gather the findings."""
+    """Run every system performance measure and gather the findings.
+
+    ``districts`` is a list of district codes (a comma-separated string is accepted too)."""
+    if isinstance(districts, str):
+        districts = [d.strip() for d in districts.split(",") if d.strip()]
     if districts is not None:
         unknown = set(districts) - set(DISTRICTS)
         if unknown:
