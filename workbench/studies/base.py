@@ -3,7 +3,10 @@ the definitions used, exportable in one call.
 
 Each study is one module in ``workbench.studies`` with one entry point ``run(store, **parameters)``
 returning a :class:`StudyResult`. The ``workbench study NAME`` command and the notebooks call it.
-Exports of tables meant for sharing go through disclosure control (``export(..., protect=True)``).
+A study's exports are research outputs (unsuppressed, for analysts working under the data sharing
+agreement). Everything shown to commissioners goes through the dashboards, whose tables and
+downloads all pass :mod:`workbench.presentation.disclosure`; to share a study table more widely,
+pass it through ``protect_counts`` / ``protect_long`` first.
 """
 
 from __future__ import annotations
