@@ -888,6 +888,24 @@ def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: 
     )
 
 
+def _after_cell(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the running notebook cell has finished (on the kernel's event
+    loop), or at once outside a kernel."""
+    try:
+        from ipykernel.kernelbase import Kernel
+        from tornado.ioloop import IOLoop
+
+        if not Kernel.initialized():
+            raise RuntimeError("not in a kernel")
+        loop = IOLoop.current(instance=False)
+        if loop is None:
+            raise RuntimeError("no event loop")
+    except Exception:
+        callback()
+        return
+    loop.add_callback(callback)
+
+
 PanelBuilder = Callable[[Aggregates, FilterState, DisclosurePolicy], Iterable[PanelContent]]
 
 
@@ -924,8 +942,16 @@ class Page:
         self.widget.add_class("wb-page")
         self.widget.add_class("wb-live")
         self.contents: list[PanelContent] = []
-        self.refresh(downloads=True)
+        # the first view without downloads, which are added once the notebook cell has finished:
+        # a viewer without a pre-heated kernel then gets the page a little sooner
+        self.refresh(downloads=False)
+        _after_cell(self.show_downloads)
         self.filters.observe(self.refresh)
+
+    def show_downloads(self) -> None:
+        key = self.filters.state().key
+        for view in self.views[: len(self.contents)]:
+            view.show_downloads(key)
 
     def compute(self, state: FilterState | None = None) -> list[PanelContent]:
         return list(self.build(self.agg, state or self.filters.state(), self.policy))
@@ -954,8 +980,7 @@ class Page:
         self.contents = contents
         # downloads last: building the CSV and Excel files is the slowest part
         if downloads:
-            for view in self.views[: len(contents)]:
-                view.show_downloads(state.key)
+            self.show_downloads()
 
     def snapshot_html(self) -> str:
         """The first view as static HTML (no downloads), shown until the live widgets load."""

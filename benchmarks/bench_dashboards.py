@@ -1,0 +1,312 @@
+"""Commissioner dashboards against a plain one-cell Voila notebook, served the same way, in one run.
+
+Both servers are started by ``workbench.dashboards_server.start`` with the same settings
+(hardened voila.json, pre-heated kernels, the workbench template); the baseline folder holds a
+single notebook with one cell: a drop-down and an ``ipywidgets.HTML`` chart that the drop-down
+updates. Debian's Chromium (Playwright) then measures, for each:
+
+* **first chart** - from the request to the first chart on screen, median over ``--loads``
+  loads (a fresh browser context each time, so nothing is cached), spaced so a pre-heated kernel
+  is waiting, as for a commissioner arriving at a quiet server. Two clocks: the browser's own
+  paint time of the chart (Element Timing API; what the reader sees) and the moment Playwright
+  can see it (later when the page's JavaScript keeps the main thread busy). For the dashboards,
+  also when the live, filterable widgets are on screen ("interactive");
+* **filter update** - from changing the district drop-down to the updated chart in the page
+  (measured inside the page with a MutationObserver), median over ``--changes`` changes; for the
+  dashboards also until every chart on the page has updated;
+* **memory per viewer** - resident memory (RSS, and USS where available) of the kernel serving
+  one open page;
+* **simultaneous viewers** - ``--viewers`` browser tabs opened at once; how many get a chart
+  and how long the slowest waited.
+
+    python benchmarks/bench_dashboards.py                       # builds the synthetic county
+    python benchmarks/bench_dashboards.py --data-dir ~/wb-data  # an existing store
+    python benchmarks/bench_dashboards.py --loads 9 --viewers 10 --json results.json
+
+Targets (issue 8): first chart within 1.5 s (median), filter update within 300 ms, all 10
+simultaneous viewers served. The machine's load average is printed: on a shared 2-core machine
+the absolute times move with it, the ratios to the baseline much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+BASELINE_CELL = '''import ipywidgets as w
+
+def chart(v):
+    n = {"Oxfordshire": 8, "Cherwell": 3, "Oxford City": 5}[v]
+    bars = "".join(f'<rect x="10" y="{12 + 26 * i}" width="{40 * (n + i)}" height="20" fill="#0072B2"/>' for i in range(5))
+    return (f'<p elementtiming="headline-baseline">{v}: {n}</p>'
+            f'<svg class="wb-chart" data-chart="baseline" data-filters="{v}" elementtiming="chart-baseline" '
+            f'viewBox="0 0 760 150" width="100%">{bars}</svg>')
+
+district = w.Dropdown(options=["Oxfordshire", "Cherwell", "Oxford City"], description="District")
+district.add_class("wb-filter-district")
+figure = w.HTML(chart(district.value))
+district.observe(lambda change: setattr(figure, "value", chart(change["new"])), names="value")
+page = w.VBox([district, figure])
+page.add_class("wb-live")
+page'''
+
+PAINT_JS = """() => new Promise(resolve => {
+  const out = [];
+  new PerformanceObserver(list => { for (const e of list.getEntries()) out.push([e.identifier, e.renderTime || e.loadTime]); })
+    .observe({type: 'element', buffered: true});
+  setTimeout(() => resolve(out), 50);
+})"""
+
+CHANGE_JS = """async ([label, chartSel, allSel]) => {
+  const select = document.querySelector('.wb-live .wb-filter-district select');
+  const option = [...select.options].find(o => o.value === label || o.textContent.replace(/\s/g, ' ').trim() === label);
+  const before = document.querySelector(chartSel).dataset.filters;
+  const done = () => document.querySelector(chartSel)?.dataset.filters !== before;
+  const allDone = () => [...document.querySelectorAll(allSel)].every(c => c.dataset.filters !== before);
+  const t0 = performance.now();
+  let first = null;
+  return await new Promise(resolve => {
+    const check = () => {
+      if (first === null && done()) first = performance.now() - t0;
+      if (first !== null && allDone()) { obs.disconnect(); resolve([first, performance.now() - t0]); }
+    };
+    const obs = new MutationObserver(check);
+    obs.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+    select.value = option.value;
+    select.dispatchEvent(new Event('change', {bubbles: true}));
+  });
+}"""
+
+
+def _median(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _baseline_folder(workdir: Path) -> Path:
+    """A dashboards-like folder with the same server configuration and one plain notebook."""
+    import nbformat
+
+    folder = workdir / "baseline"
+    folder.mkdir()
+    shutil.copy(ROOT / "dashboards" / "voila.json", folder / "voila.json")
+    shutil.copytree(ROOT / "dashboards" / ".share", folder / ".share")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(BASELINE_CELL)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "baseline.ipynb")
+    return folder
+
+
+def _kernel_memory(kernel_id: str) -> tuple[float | None, float | None]:
+    """RSS and USS (MB) of the kernel process with this id."""
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(kernel_id in part for part in proc.info["cmdline"] or []):
+                rss = proc.memory_info().rss / 2**20
+                try:
+                    uss = proc.memory_full_info().uss / 2**20
+                except (psutil.AccessDenied, AttributeError):
+                    uss = None
+                return rss, uss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return None, None
+
+
+async def _load(browser, url: str, live_sel: str) -> dict:
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    t0 = time.perf_counter()
+    await page.goto(url, wait_until="commit")
+    await page.wait_for_selector("svg.wb-chart", timeout=120_000)
+    seen = time.perf_counter() - t0
+    await page.wait_for_selector(live_sel, timeout=120_000)
+    interactive = time.perf_counter() - t0
+    paints = await page.evaluate(PAINT_JS)
+    charts = [t for ident, t in paints if ident and (ident.startswith("chart-") or ident.startswith("headline-")) and t]
+    kernel = await page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+    return {"page": page, "ctx": ctx, "paint": (min(charts) / 1000) if charts else None, "seen": seen,
+            "interactive": interactive, "kernel": kernel, "errors": errors}
+
+
+async def _close(res: dict) -> None:
+    await res["page"].close(run_before_unload=True)
+    await res["ctx"].close()
+
+
+async def _measure(browser, url: str, *, loads: int, gap: float, changes: int, labels: list[str]) -> dict:
+    live_chart = ".wb-live svg.wb-chart"
+    first_chart = "svg.wb-chart[data-chart]"
+    out: dict = {"paint": [], "seen": [], "interactive": [], "update": [], "update_all": [], "rss": [], "uss": [], "errors": []}
+    for i in range(loads):
+        await asyncio.sleep(gap)  # let the pool refill: each load finds a pre-heated kernel
+        res = await _load(browser, url, live_chart)
+        for k in ("paint", "seen", "interactive"):
+            out[k].append(res[k])
+        out["errors"] += res["errors"]
+        await asyncio.sleep(1.0)  # let the page settle (downloads are built after the charts)
+        rss, uss = _kernel_memory(res["kernel"])
+        out["rss"].append(rss)
+        out["uss"].append(uss)
+        if i == 0:
+            chart_sel = f".wb-live {first_chart}"
+            for j in range(changes):
+                first, every = await res["page"].evaluate(CHANGE_JS, [labels[(j + 1) % len(labels)], chart_sel, live_chart])
+                out["update"].append(first / 1000)
+                out["update_all"].append(every / 1000)
+                await asyncio.sleep(0.3)
+        await _close(res)
+    return out
+
+
+async def _crowd(browser, url: str, viewers: int, timeout_s: float = 180.0) -> dict:
+    async def one() -> float | None:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        page = await ctx.new_page()
+        t0 = time.perf_counter()
+        try:
+            await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+            await page.wait_for_selector(".wb-live svg.wb-chart", timeout=timeout_s * 1000)
+            return time.perf_counter() - t0
+        except Exception:
+            return None
+        finally:
+            await page.close(run_before_unload=True)
+            await ctx.close()
+
+    times = await asyncio.gather(*(one() for _ in range(viewers)))
+    ok = [t for t in times if t is not None]
+    return {"served": len(ok), "viewers": viewers, "median": _median(ok), "slowest": max(ok) if ok else None}
+
+
+async def _run(args: argparse.Namespace, data_dir: Path, workdir: Path) -> dict:
+    from playwright.async_api import async_playwright
+
+    from workbench.dashboards_server import ServerSettings, start, stop, wait_until_ready
+
+    servers = {}
+    results: dict = {}
+    try:
+        for name, folder, page in (("dashboards", None, f"{args.page}.ipynb"),
+                                   ("baseline", _baseline_folder(workdir), "baseline.ipynb")):
+            port = _free_port()
+            proc = start(data_dir, settings=ServerSettings(port=port, pool_size=args.pool_size), folder=folder,
+                         log=workdir / f"{name}.log")
+            servers[name] = proc
+            base = f"http://127.0.0.1:{port}/"
+            wait_until_ready(base, proc, timeout=180)
+            servers[name + "_url"] = f"{base}voila/render/{page}"
+        await asyncio.sleep(args.warmup)  # pools filled
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for name, labels in (("dashboards", ["Oxfordshire (all districts)", "Cherwell", "Oxford City"]),
+                                 ("baseline", ["Oxfordshire", "Cherwell", "Oxford City"])):
+                print(f"measuring {name} ...", flush=True)
+                results[name] = await _measure(browser, servers[name + "_url"], loads=args.loads, gap=args.gap,
+                                               changes=args.changes, labels=labels)
+            for name in ("dashboards", "baseline"):
+                await asyncio.sleep(args.gap * 2)
+                print(f"{args.viewers} simultaneous viewers on {name} ...", flush=True)
+                results[name]["crowd"] = await _crowd(browser, servers[name + "_url"], args.viewers)
+            await browser.close()
+    finally:
+        for name, proc in servers.items():
+            if not name.endswith("_url"):
+                stop(proc)
+    return results
+
+
+def _fmt(x: float | None, unit: str) -> str:
+    if x is None:
+        return "-"
+    return f"{x * 1000:.0f} ms" if unit == "s" and x < 1 else f"{x:.2f} s" if unit == "s" else f"{x:.0f} MB"
+
+
+def report(results: dict, args: argparse.Namespace) -> str:
+    d, b = results["dashboards"], results["baseline"]
+    rows = [
+        ("first chart on screen (paint), median", _median(d["paint"]), _median(b["paint"]), "s", 1.5),
+        ("first chart seen by Playwright, median", _median(d["seen"]), _median(b["seen"]), "s", None),
+        ("interactive (live widgets), median", _median(d["interactive"]), _median(b["interactive"]), "s", None),
+        ("filter change -> updated chart, median", _median(d["update"]), _median(b["update"]), "s", 0.3),
+        ("filter change -> every chart updated, median", _median(d["update_all"]), _median(b["update_all"]), "s", None),
+        ("kernel memory per viewer (RSS), median", _median(d["rss"]), _median(b["rss"]), "MB", None),
+        ("kernel memory per viewer (USS), median", _median(d["uss"]), _median(b["uss"]), "MB", None),
+        (f"{args.viewers} viewers at once: slowest first chart", d["crowd"]["slowest"], b["crowd"]["slowest"], "s", None),
+    ]
+    lines = [f"Dashboards ({args.page}) vs a plain one-cell Voila notebook, same server settings; "
+             f"{args.loads} loads, {args.changes} filter changes, {args.viewers} simultaneous viewers; "
+             f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs.", ""]
+    lines.append(f"{'measure':48s} {'dashboards':>12s} {'baseline':>12s} {'ratio':>7s} {'target':>10s}  ok")
+    for label, x, y, unit, target in rows:
+        ratio = f"{x / y:.2f}" if x is not None and y else "-"
+        tgt = _fmt(target, unit) if target is not None else ""
+        ok = "" if target is None or x is None else ("yes" if x <= target else "NO")
+        lines.append(f"{label:48s} {_fmt(x, unit):>12s} {_fmt(y, unit):>12s} {ratio:>7s} {tgt:>10s}  {ok}")
+    dc, bc = d["crowd"], b["crowd"]
+    lines.append(f"{'viewers served (all got a chart)':48s} {dc['served']:>9d}/{dc['viewers']:<2d} {bc['served']:>9d}/{bc['viewers']:<2d}"
+                 f" {'':>7s} {'all':>10s}  {'yes' if dc['served'] == dc['viewers'] else 'NO'}")
+    if d["errors"] or b["errors"]:
+        lines.append(f"page errors: dashboards {d['errors'][:3]}, baseline {b['errors'][:3]}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", type=Path, help="an existing store (default: build the synthetic county)")
+    ap.add_argument("--page", default="overview", help="dashboard page to measure (default overview)")
+    ap.add_argument("--loads", type=int, default=7)
+    ap.add_argument("--changes", type=int, default=9)
+    ap.add_argument("--viewers", type=int, default=10)
+    ap.add_argument("--pool-size", type=int, default=1, help="pre-heated kernels per page")
+    ap.add_argument("--gap", type=float, default=6.0, help="seconds between loads (pool refill)")
+    ap.add_argument("--warmup", type=float, default=10.0)
+    ap.add_argument("--json", type=Path, help="also write the raw results here")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-dash-") as tmp:
+        workdir = Path(tmp)
+        data_dir = args.data_dir
+        if data_dir is None:
+            from workbench.demo import build_demo_store
+
+            data_dir = workdir / "data"
+            print("building the synthetic county ...", flush=True)
+            build_demo_store(data_dir, progress=False)
+        results = asyncio.run(_run(args, data_dir, workdir))
+    text = report(results, args)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps({k: {kk: vv for kk, vv in v.items()} for k, v in results.items()}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
