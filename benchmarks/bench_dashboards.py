@@ -73,7 +73,7 @@ PAINT_JS = """() => new Promise(resolve => {
   setTimeout(() => resolve(out), 50);
 })"""
 
-CHANGE_JS = """async ([label, chartSel, allSel]) => {
+CHANGE_JS = r"""async ([label, chartSel, allSel]) => {
   const select = document.querySelector('.wb-live .wb-filter-district select');
   const option = [...select.options].find(o => o.value === label || o.textContent.replace(/\s/g, ' ').trim() === label);
   const before = document.querySelector(chartSel).dataset.filters;

@@ -76,8 +76,10 @@ OPTIONAL_MODULES: tuple[str, ...] = (
 PREVENTION_SUCCESS = ("secured_6_months_stayed", "secured_6_months_moved")
 RELIEF_SUCCESS = ("secured_6_months",)
 
-#: Usual resident population, Census 2021 (ONS, table TS001, rounded to the nearest 100), used
-#: only for "per 100,000 residents" rates on the benchmarking page.
+#: Usual resident population, Census 2021 (ONS table TS001, rounded to the nearest 100), used
+#: only for "per 100,000 residents" rates on the benchmarking page. APPROXIMATE: written from
+#: memory of the published first results, not checked against the ONS table here; replace with
+#: the TS001 counts before publishing real figures (docs/assumptions/dashboards.md).
 DISTRICT_POPULATION: dict[str, int] = {
     "oxford_city": 162_100,
     "cherwell": 161_000,

@@ -1643,7 +1643,8 @@ def benchmarking_panels(agg: Aggregates, state: FilterState, policy: DisclosureP
         limits = lambda n, c: poisson_rate_limits(n, c)  # noqa: E731
         x_title, unit, rate_col = "Residents (Census 2021)", "rate", "Per 100,000 residents"
         defs = ("People newly seen sleeping rough in the period, in the district where first seen, per 100,000 residents "
-                "(Census 2021). Limits use the Poisson distribution around the county rate.")
+                "(Census 2021, approximate: to be checked against the ONS table before real figures are published). "
+                "Limits use the Poisson distribution (normal approximation) around the county rate.")
         counts_col = "People newly seen"
     else:
         got = _benchmark_counts(agg, state, measure)
