@@ -103,10 +103,11 @@ def _conform_columns(path: Path, frame: pd.DataFrame, contract: Contract) -> tup
 
 def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
     # Whitespace-only cells are missing values; keep everything else as the exact text sent.
+    # Arrow-backed strings: the strip and compare run as vectorised kernels, not a Python loop.
     out = {}
     for c in frame.columns:
-        s = frame[c].astype("string").str.strip()
-        out[c] = s.mask(s == "")
+        s = frame[c].astype("string[pyarrow]").str.strip()
+        out[c] = s.mask(s == "").astype("string")
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -128,7 +129,7 @@ def _read_csv(path: Path, contract: Contract, encoding: str) -> RawExtract:
         # Some lines have the wrong number of values: read line by line so they can be quarantined.
         frame, row_numbers, malformed = _read_ragged_csv(text)
     # Fully blank lines are not records.
-    keep = ~(frame.apply(lambda s: s.str.strip() == "").all(axis=1)) if len(frame) else np.ones(0, bool)
+    keep = ~(_blank_to_na(frame).isna().all(axis=1)) if len(frame) else np.ones(0, bool)
     frame, row_numbers = frame[keep].reset_index(drop=True), np.asarray(row_numbers)[np.asarray(keep)]
     frame, notes = _conform_columns(path, frame, contract)
     return RawExtract(path, _blank_to_na(frame), row_numbers, notes, malformed)
