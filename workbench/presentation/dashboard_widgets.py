@@ -879,12 +879,15 @@ def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: 
         if agg.synthetic else ""
     )
     extract = agg.extract_date
+    rounding = (f" Counts are rounded to the nearest {policy.rounding_base}, so figures may not add up exactly."
+                if policy.rounding_base else "")
     return (
         f'<nav aria-label="Dashboards"><ul class="wb-nav">{nav}</ul></nav>'
         f"<h1>{esc(title)}</h1>{synthetic}"
         f'<p class="wb-meta">{esc(intro)} Figures use records up to {extract.day} {extract:%B %Y}. '
         f"To protect privacy, counts from 1 to {policy.threshold - 1} are hidden and shown as "
-        f"{esc(policy.suppressed_marker)}, with some other figures hidden so they cannot be worked out.</p>"
+        f"{esc(policy.suppressed_marker)}, with some other figures hidden so they cannot be worked out."
+        f"{rounding}</p>"
     )
 
 
@@ -937,7 +940,11 @@ class Page:
         self.views: list[PanelView] = []
         self.panel_box = widgets.VBox(layout=widgets.Layout(width="100%"))
         self.status = widgets.HTML()
-        self.widget = widgets.VBox([self.header, self.filters.box, self.status, self.panel_box],
+        self.footer = widgets.HTML(
+            '<p class="wb-definitions">A page left without use for 30 minutes stops responding to its filters: '
+            "reload it to continue. Definitions: docs/dashboards.md and docs/assumptions/dashboards.md "
+            "in the workbench.</p>")
+        self.widget = widgets.VBox([self.header, self.filters.box, self.status, self.panel_box, self.footer],
                                    layout=widgets.Layout(width="100%", max_width="1180px"))
         self.widget.add_class("wb-page")
         self.widget.add_class("wb-live")
