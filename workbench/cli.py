@@ -226,6 +226,23 @@ def study(
     typer.echo(f"Tables, figures and summary written to {folder}")
 
 
+@app.command()
+@friendly
+def dashboards(
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="Port for the dashboards.")] = 8866,
+    ip: Annotated[str, typer.Option(help="Address to listen on (keep 127.0.0.1 behind the organisation's login proxy).")] = "127.0.0.1",
+    pool_size: Annotated[int, typer.Option(help="Pre-heated kernels per page (about 130 MB each).")] = 1,
+) -> None:
+    """Serve the commissioner dashboards on an existing store (see docs/dashboards.md)."""
+    from workbench.dashboards_server import serve
+    from workbench.store import Store
+
+    store = Store(data_dir)  # a clear error if no store has been built yet
+    typer.echo(f"Serving the dashboards on {store.path} at http://{ip}:{port}/ (Ctrl-C stops them)")
+    serve(store.data_dir, port=port, ip=ip, pool_size=pool_size)
+
+
 @app.command("linkage-quality")
 @friendly
 def linkage_quality(

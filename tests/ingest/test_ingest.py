@@ -199,7 +199,7 @@ def test_manifest_naming_a_missing_file_is_a_clear_error(tmp_path):
 def test_cli_lists_subcommands():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
-    for command in ["validate", "ingest", "generate", "demo", "dictionary", "make-key"]:
+    for command in ["validate", "ingest", "generate", "demo", "dictionary", "make-key", "study", "dashboards", "linkage-quality"]:
         assert command in out.output
     for command in ["validate", "ingest", "generate", "demo"]:
         sub = runner.invoke(app, [command, "--help"])
