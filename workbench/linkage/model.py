@@ -12,6 +12,7 @@ The DuckDB backend is the default; Spark (local or a cluster) runs the same sett
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import time
@@ -35,10 +36,6 @@ from workbench.linkage.settings import (
 log = logging.getLogger("workbench.linkage")
 Backend = Literal["duckdb", "spark"]
 PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
-
-
-class SplinkUnavailableError(RuntimeError):
-    """The requested splink backend cannot run here; the message says why and what to install."""
 
 
 @dataclass
@@ -83,17 +80,48 @@ def _duckdb_api():
 
 
 def _spark_api(spark_session=None):
+    from workbench.linkage.spark import SparkUnavailable, local_spark_session
+
     try:
-        from splink import SparkAPI
+        from splink.backends.spark import SparkAPI
     except ImportError as exc:
-        raise SplinkUnavailableError(
-            "The Spark backend needs pyspark (pip install pyspark) and Java 17 or later; "
+        raise SparkUnavailable(
+            "The Spark backend needs pyspark (pip install 'pyspark>=3.5') and Java 17 or later; "
             f"it could not be imported here: {exc}") from exc
     if spark_session is None:
-        from workbench.linkage.spark import local_spark_session
-
         spark_session = local_spark_session()
-    return SparkAPI(spark_session=spark_session)
+    # Intermediate tables are small next to memory here: persist them rather than write parquet.
+    return SparkAPI(spark_session=spark_session, break_lineage_method="persist",
+                    num_partitions_on_repartition=spark_session.sparkContext.defaultParallelism)
+
+
+@contextlib.contextmanager
+def _clamp_tiny_em_proportions(active: bool):
+    """Work around splink 5 on Spark: an EM proportion that sums to a subnormal number (~1e-318;
+    DuckDB gives exactly 0 and drops the level) is rejected when assigned. Clamp it to splink's own
+    floor (1e-300), as splink does when it computes weights. Only while training on Spark."""
+    if not active:
+        yield
+        return
+    from splink.internals import expectation_maximisation as em
+    from splink.internals.comparison_level import M_U_CLAMP_MIN
+
+    original = em.compute_proportions_for_new_parameters
+
+    def clamped(df_params):
+        records = original(df_params)
+        for r in records:
+            for key in ("m_probability", "u_probability"):
+                v = r.get(key)
+                if isinstance(v, float) and v < M_U_CLAMP_MIN and r.get("output_column_name") != "_probability_two_random_records_match":
+                    r[key] = M_U_CLAMP_MIN
+        return records
+
+    em.compute_proportions_for_new_parameters = clamped
+    try:
+        yield
+    finally:
+        em.compute_proportions_for_new_parameters = original
 
 
 def _fresh(model: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +143,14 @@ def _assemble_m(estimates: list[list[float | None]], floor: float) -> list[float
     return list(m / m.sum())
 
 
+def _estimate_m(linker, step: dict[str, Any], settings: LinkageSettings) -> None:
+    if "em" in step:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            blocking_rule(step["em"]), estimate_without_term_frequencies=True, max_pairs=settings.em_max_pairs)
+    else:
+        linker.training.estimate_m_from_label_column(step["labels"])
+
+
 def train_model(
     db_api,
     table,
@@ -134,7 +170,11 @@ def train_model(
     else:
         u_table = table
     base = Linker(u_table, splink_settings(settings), log_level=None)
-    base.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
+    on_spark = db_api.sql_dialect.sql_dialect_str == "spark"
+    # Chunking lets DuckDB stop sampling early; on Spark each chunk is a round of jobs, so one.
+    chunks = 1 if on_spark else 10
+    base.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed,
+                                                   num_chunks=chunks)
     model = base.misc.save_model_to_json()
 
     # prior: pairs agreeing on near-certain rules over all pairs, scaled by the rules' assumed recall.
@@ -157,12 +197,8 @@ def train_model(
     for step in settings.m_steps:
         linker = Linker(table, _fresh(model), log_level=None)
         try:
-            if "em" in step:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    blocking_rule(step["em"]), estimate_without_term_frequencies=True,
-                    max_pairs=settings.em_max_pairs)
-            else:
-                linker.training.estimate_m_from_label_column(step["labels"])
+            with _clamp_tiny_em_proportions(on_spark):
+                _estimate_m(linker, step, settings)
         except Exception as exc:  # noqa: BLE001 - e.g. no pair shares the key in a small frame
             notes.append(f"m step {step} skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             log.info("m step %s skipped: %s", step, exc)
