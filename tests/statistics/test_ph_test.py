@@ -20,17 +20,13 @@ ZPH_HEART:          coxph(Surv(start, stop, event) ~ age + year + surgery + tran
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 from lifelines.datasets import load_lung, load_rossi, load_stanford_heart_transplants
 from lifelines.statistics import proportional_hazard_test as lifelines_ph_test
+from rcheck import run_r  # noqa: E402
 
 from workbench.statistics.cox import CoxPH
 from workbench.statistics.ph_test import proportional_hazards_test
@@ -265,34 +261,6 @@ def test_detects_a_real_violation():
 
 
 # ------------------------------------------------------------------- live R check
-def rscript_or_skip() -> str:
-    path = shutil.which("Rscript")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Rscript not found but CI is set: the R cross-checks must run in CI")
-        pytest.skip("Rscript not installed: live cross-check against R survival skipped locally")
-    return path
-
-
-def run_r(script: str, tmp_path: Path) -> dict[str, np.ndarray]:
-    rfile = tmp_path / "zph.R"
-    rfile.write_text(
-        "suppressMessages(library(survival))\n"
-        'py <- function(name, x) cat(sprintf("%s = [%s]\\n", name, '
-        'paste(sprintf("%.17g", x), collapse=", ")))\n' + script
-    )
-    res = subprocess.run(
-        [rscript_or_skip(), str(rfile)], capture_output=True, text=True, timeout=120
-    )
-    assert res.returncode == 0, res.stderr
-    out = {}
-    for line in res.stdout.splitlines():
-        if " = [" in line:
-            name, vals = line.split(" = ", 1)
-            out[name.strip()] = np.array([float(v) for v in vals.strip("[]").split(",")])
-    return out
-
-
 @pytest.mark.needs_r
 def test_live_r_zph_delayed_entry_ties_strata_weights(tmp_path):
     rng = np.random.default_rng(77)

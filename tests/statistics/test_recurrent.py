@@ -22,14 +22,12 @@ ZPH_BLADDER_AG:      cox.zph(<BLADDER_AG fit>)$table[, "chisq"]
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from rcheck import run_r  # noqa: E402
 
 from workbench.statistics.cox import CoxPH
 from workbench.statistics.ph_test import proportional_hazards_test
@@ -192,34 +190,6 @@ def test_layout_small_example_and_errors():
 
 
 # ------------------------------------------------------------------- live R check
-def rscript_or_skip() -> str:
-    path = shutil.which("Rscript")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Rscript not found but CI is set: the R cross-checks must run in CI")
-        pytest.skip("Rscript not installed: live cross-check against R survival skipped locally")
-    return path
-
-
-def run_r(script: str, tmp_path: Path) -> dict[str, np.ndarray]:
-    rfile = tmp_path / "rec.R"
-    rfile.write_text(
-        "suppressMessages(library(survival))\n"
-        'py <- function(name, x) cat(sprintf("%s = [%s]\\n", name, '
-        'paste(sprintf("%.17g", x), collapse=", ")))\n' + script
-    )
-    res = subprocess.run(
-        [rscript_or_skip(), str(rfile)], capture_output=True, text=True, timeout=120
-    )
-    assert res.returncode == 0, res.stderr
-    out = {}
-    for line in res.stdout.splitlines():
-        if " = [" in line:
-            name, vals = line.split(" = ", 1)
-            out[name.strip()] = np.array([float(v) for v in vals.strip("[]").split(",")])
-    return out
-
-
 def simulate_recurrent(seed: int, n: int = 150) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Person table (entry, end, covariates) and event table with integer (tied) times."""
     rng = np.random.default_rng(seed)
