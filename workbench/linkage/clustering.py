@@ -2,18 +2,18 @@
 local vote for records that carry too little to be linked pair by pair.
 
 Plain connected components at a threshold lets one record that matches two people well enough
-(an outreach contact giving only "Paul, about 35") join them into one, and pairwise probabilities
-for such records are rarely high enough to link them at all. So records are split into *well
-identified* (a date of birth or an NI number) and *weak* (neither):
+(an outreach contact giving only "Paul, about 35") join them into one. So records are split into
+*well identified* (a last name, and a date of birth or an NI number) and *weak* (the rest; see
+``workbench.linkage.prepare.weak_records``):
 
 1. well-identified records are clustered by connected components of their links at or above the
    threshold (as splink's ``cluster_pairwise_predictions_at_threshold`` does): these are *people*;
 2. a weak record is given to a person only when it is unambiguous: among the records within
-   ``window_days`` of it that are at all compatible with it (pair probability at least
+   ``window_days`` of it that are compatible with it (pair probability at least
    ``min_probability``; the blocking already requires the same first-name group, gender and
-   district, and a similar age), those whose person is known must (nearly) all belong to one
-   person (``min_share``). Weak records given to a person then vote too, for ``rounds`` rounds, so
-   a run of contacts between two well-identified ones follows them;
+   district, and a similar age), those whose person is known vote, each with the pair's odds, and
+   one person must hold ``min_share`` of the votes. Weak records given to a person then vote too,
+   for ``rounds`` rounds, so a run of contacts between two well-identified ones follows them;
 3. weak records still unassigned are joined to each other by their links at or above the
    threshold (connected components among themselves only: never into a person).
 

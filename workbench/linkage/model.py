@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -249,8 +250,9 @@ def score_pairs(
     linker = Linker(table, _fresh(model), log_level=None)
     seconds["train"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    chunks = max(1, math.ceil(len(prepared) / settings.predict_chunk_records))
     scored = linker.inference.predict(threshold_match_probability=settings.prediction_floor,
-                                      warning_mode="never")
+                                      num_chunks_left=chunks, num_chunks_right=chunks, warning_mode="never")
     pairs = scored.as_pandas_dataframe()[PAIR_COLUMNS]
     seconds["predict"] = time.perf_counter() - t0
     linker.table_management.delete_tables_created_by_splink_from_db()

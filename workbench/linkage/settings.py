@@ -34,6 +34,7 @@ class LinkageSettings:
     threshold: float
     prediction_floor: float
     min_records: int
+    predict_chunk_records: int
     seed: int
     clerical_band: tuple[float, float]
     weak_rule: WeakRecordRule | None
@@ -87,6 +88,7 @@ def load_settings(path: str | Path | dict | None = None) -> LinkageSettings:
             threshold=float(raw["threshold"]),
             prediction_floor=float(raw.get("prediction_floor", 0.01)),
             min_records=int(raw.get("min_records", 1000)),
+            predict_chunk_records=int(raw.get("predict_chunk_records", 250_000)),
             seed=int(raw["seed"]),
             clerical_band=(float(raw["clerical_band"][0]), float(raw["clerical_band"][1])),
             weak_rule=_weak_rule(raw.get("clustering", {}).get("weak_records")),
