@@ -96,3 +96,14 @@ def test_unknown_backend_is_refused(planted_linkage):
 
     with pytest.raises(LinkageSettingsError, match="backend"):
         link_frame(frame, backend="oracle")  # type: ignore[arg-type]
+
+
+def test_without_ni_numbers_a_fallback_step_estimates_the_date_of_birth(planted_linkage):
+    frame, _ = planted_linkage
+    result = link_frame(frame.assign(ni_number=None))
+    assert any("fallback" in n and "date_of_birth" in n for n in result.notes)
+    # Only NI itself is left unestimated: it is never compared, so its weights never apply.
+    assert [n for n in result.notes if "could not be estimated" in n] == [
+        "m for ni_number could not be estimated: splink's default m values used"]
+    lab = _labels(frame, result)
+    assert lab["NICK-1"] == lab["NICK-2"] and lab["SAME-1"] != lab["SAME-3"]

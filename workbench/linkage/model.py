@@ -152,6 +152,24 @@ def _estimate_m(linker, step: dict[str, Any], settings: LinkageSettings) -> None
         linker.training.estimate_m_from_label_column(step["labels"])
 
 
+def _run_m_step(linker, step: dict[str, Any], comparisons: list[str], settings: LinkageSettings,
+                on_spark: bool, m_estimates: dict[str, list[list[float | None]]], notes: list[str]) -> None:
+    """Run one m step and keep its m values for ``comparisons``."""
+    try:
+        with _clamp_tiny_em_proportions(on_spark):
+            _estimate_m(linker, step, settings)
+    except Exception as exc:  # noqa: BLE001 - e.g. no pair shares the key in a small frame
+        notes.append(f"m step {step} skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        log.info("m step %s skipped: %s", step, exc)
+        return
+    for comp in linker.misc.save_model_to_json()["comparisons"]:
+        if comp["output_column_name"] in comparisons:
+            levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+            values = [_as_m(lv.get("m_probability")) for lv in levels]
+            if any(v is not None for v in values):
+                m_estimates.setdefault(comp["output_column_name"], []).append(values)
+
+
 def train_model(
     db_api,
     table,
@@ -196,21 +214,14 @@ def train_model(
     # m: each comparison from the step(s) the settings name for it.
     m_estimates: dict[str, list[list[float | None]]] = {}
     for step in settings.m_steps:
-        linker = Linker(table, _fresh(model), log_level=None)
-        try:
-            with _clamp_tiny_em_proportions(on_spark):
-                _estimate_m(linker, step, settings)
-        except Exception as exc:  # noqa: BLE001 - e.g. no pair shares the key in a small frame
-            notes.append(f"m step {step} skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-            log.info("m step %s skipped: %s", step, exc)
-            continue
-        trained = linker.misc.save_model_to_json()
-        for comp in trained["comparisons"]:
-            if comp["output_column_name"] in step["estimates"]:
-                levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-                values = [_as_m(lv.get("m_probability")) for lv in levels]
-                if any(v is not None for v in values):
-                    m_estimates.setdefault(comp["output_column_name"], []).append(values)
+        _run_m_step(Linker(table, _fresh(model), log_level=None), step, step["estimates"], settings,
+                    on_spark, m_estimates, notes)
+    names = [c["name"] for c in settings.comparisons]
+    missing = [name for name in names if name not in m_estimates]
+    if missing and settings.m_fallback:
+        notes.append(f"m for {', '.join(missing)} from the fallback step {settings.m_fallback}")
+        _run_m_step(Linker(table, _fresh(model), log_level=None), settings.m_fallback, missing, settings,
+                    on_spark, m_estimates, notes)
 
     final = _fresh(model)
     final["probability_two_random_records_match"] = float(prior)

@@ -43,6 +43,7 @@ class LinkageSettings:
     u_max_pairs: float
     u_drop_exact_duplicates: bool
     m_steps: list[dict[str, Any]]
+    m_fallback: dict[str, Any] | None
     m_floor: float
     em_max_pairs: float | None
     blocking: list[dict[str, Any]]
@@ -97,6 +98,7 @@ def load_settings(path: str | Path | dict | None = None) -> LinkageSettings:
             u_max_pairs=float(training["u"]["max_pairs"]),
             u_drop_exact_duplicates=bool(training["u"].get("drop_exact_duplicates", True)),
             m_steps=[dict(step) for step in training["m_steps"]],
+            m_fallback=dict(training["m_fallback"]) if training.get("m_fallback") else None,
             m_floor=float(training.get("m_floor", 1e-4)),
             em_max_pairs=float(training["em_max_pairs"]) if training.get("em_max_pairs") else None,
             blocking=list(raw["blocking"]),
