@@ -140,7 +140,7 @@ def ingest(
     folder: Annotated[Path, typer.Argument(help="Folder holding this quarter's extracts.")],
     data_dir: DataDir = None,
     key_file: Annotated[Path | None, typer.Option(help="Pseudonymisation key file, kept outside any repository.")] = None,
-    linkage: Annotated[str, typer.Option(help="Person linkage: deterministic, or truth (synthetic county only).")] = "deterministic",
+    linkage: Annotated[str, typer.Option(help="Person linkage: splink (probabilistic, the default), deterministic, or truth (synthetic county only).")] = "splink",
     extract_date: ExtractDate = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
