@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.definitions import definitions, history_start
+from workbench.measures.sources import DISTRICTS, SOURCES
 from workbench.store import Store, default_data_dir
 
 AGGREGATES_FILE = "aggregates.duckdb"
@@ -41,13 +42,6 @@ SCHEMA_VERSION = "3"
 #: (a person seen sleeping rough in two districts in one month is one person in the county).
 COUNTY = "oxfordshire"
 COUNTY_LABEL = "Oxfordshire (all districts)"
-DISTRICTS: tuple[str, ...] = (
-    "oxford_city",
-    "cherwell",
-    "south_oxfordshire",
-    "vale_of_white_horse",
-    "west_oxfordshire",
-)
 
 
 #: Windows come from workbench/definitions.yaml (kept as data, shared with the studies).
@@ -57,14 +51,6 @@ NEW_LOOKBACK_MONTHS: int = int(_DEFS["new_arrivals"]["lookback_months"])
 RETURN_WINDOWS_MONTHS: tuple[int, ...] = tuple(int(m) for m in _DEFS["returns"]["windows_months"])
 #: A month as the returns study counts it (studies/returns.py), so "12 months" agrees everywhere.
 DAYS_PER_MONTH = 365.25 / 12
-SOURCES: tuple[str, ...] = (
-    "statutory_cases",
-    "outreach_contacts",
-    "supported_accommodation",
-    "settled_tenancies",
-    "institutional_discharges",
-    "deaths",
-)
 #: Modules the aggregates use when they exist; when one appears, the aggregates are rebuilt.
 OPTIONAL_MODULES: tuple[str, ...] = (
     "workbench.measures.sources",

@@ -9,8 +9,6 @@ malignancy, 2 death).  ``needs_r`` tests run Rscript live on simulated data with
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 import warnings
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rcheck import rscript_or_skip  # noqa: E402
 
 from workbench.statistics.competing_risks import AalenJohansen, FineGray, grays_test
 
@@ -243,13 +242,7 @@ def test_validation_and_summary(mgus2, aj_mgus2):
 # ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rscript() -> str:
-    """Path of Rscript; missing R fails under CI (CI=...) and skips locally."""
-    path = shutil.which("Rscript")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Rscript not found but CI is set: the R cross-checks must run in CI")
-        pytest.skip("Rscript not installed: live cross-check against R survival/cmprsk skipped locally")
-    return path
+    return rscript_or_skip()
 
 
 R_CR = r"""

@@ -8,8 +8,6 @@ missing when ``CI`` is set and skip locally otherwise.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_lung
+from rcheck import rscript_or_skip  # noqa: E402
 
 from workbench.statistics.kaplan_meier import KaplanMeier, aeq_times, fit_groups, logrank_test
 
@@ -307,13 +306,7 @@ def test_lifelines_km_interval_is_loglog_ours_is_r_log(aml):
 # ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rscript() -> str:
-    """Path of Rscript; missing R fails under CI (CI=...) and skips locally."""
-    path = shutil.which("Rscript")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Rscript not found but CI is set: the R cross-checks must run in CI")
-        pytest.skip("Rscript not installed: live cross-check against R survival skipped locally")
-    return path
+    return rscript_or_skip()
 
 
 R_KM = r"""

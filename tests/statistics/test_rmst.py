@@ -8,8 +8,6 @@ estimate and standard error.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_lung
 from lifelines.utils import restricted_mean_survival_time
+from rcheck import rscript_or_skip  # noqa: E402
 from scipy import stats
 
 from workbench.statistics.kaplan_meier import KaplanMeier, fit_groups
@@ -132,13 +131,7 @@ def test_plot_runs(aml):
 
 @pytest.fixture(scope="module")
 def rscript() -> str:
-    """Path of Rscript; missing R fails under CI (CI=...) and skips locally."""
-    path = shutil.which("Rscript")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Rscript not found but CI is set: the R cross-checks must run in CI")
-        pytest.skip("Rscript not installed: live cross-check against R survival skipped locally")
-    return path
+    return rscript_or_skip()
 
 
 R_RMST = r"""

@@ -43,14 +43,8 @@ DUPLICATE_KEYS: dict[str, list[str]] = {
     "deaths": ["person_id"],
 }
 
-#: The five housing authorities (vocabulary order) and the label of the county total.
-DISTRICTS: tuple[str, ...] = (
-    "oxford_city",
-    "cherwell",
-    "south_oxfordshire",
-    "vale_of_white_horse",
-    "west_oxfordshire",
-)
+#: The five housing authorities (vocabulary order, from the contracts) and the label of the county total.
+DISTRICTS: tuple[str, ...] = tuple(load_contracts().codes("district"))
 COUNTY = "Oxfordshire"
 
 
