@@ -134,11 +134,14 @@ def test_filters_work_from_the_keyboard(opened):
     # the period lists too: move "From" one quarter earlier
     start = p.page.locator(".wb-filter-from select")
     old = start.input_value()
+    # Read the chart's filters BEFORE the key press: read after it, a fast update could already
+    # have happened and the wait below would then never see a change.
+    chart_before = p.page.get_attribute(".wb-live svg.wb-chart[data-chart='arrivals-month']", "data-filters")
     start.focus()
     p.page.keyboard.press("ArrowUp")
     p.page.wait_for_function(
         "old => document.querySelector('.wb-live svg.wb-chart[data-chart=\"arrivals-month\"]').dataset.filters !== old",
-        arg=p.page.get_attribute(".wb-live svg.wb-chart[data-chart='arrivals-month']", "data-filters"), timeout=TIMEOUT)
+        arg=chart_before, timeout=TIMEOUT)
     assert start.input_value() != old
     assert p.errors == []
 
