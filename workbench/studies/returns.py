@@ -33,6 +33,7 @@ from workbench.definitions import definitions  # noqa: E402
 from workbench.statistics.competing_risks import AalenJohansen, FineGray  # noqa: E402
 from workbench.statistics.cox import CoxPH  # noqa: E402
 from workbench.statistics.kaplan_meier import KaplanMeier  # noqa: E402
+from workbench.statistics.recurrent import fit_pwp_gap_time  # noqa: E402
 from workbench.studies.base import StudyResult  # noqa: E402
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -58,6 +59,11 @@ def model_frame(cohort: pd.DataFrame) -> pd.DataFrame:
     out["from_rough_sleeping"] = (out["route_in"] == "rough_sleeping").astype(int)
     out["returned"] = (out["status"] == RETURNED).astype(int)
     return out
+
+
+def _entry(frame: pd.DataFrame) -> pd.Series | None:
+    """Delayed-entry times when any move-in is left-truncated, else None (plain right-censored data)."""
+    return frame["entry_days"] if (frame["entry_days"] > 0).any() else None
 
 
 def _wilson(k: int, n: int) -> tuple[float, float]:
@@ -101,7 +107,7 @@ def cumulative_incidence(cohort: pd.DataFrame, by: str | None = None, times_mont
     for group, c in groups:
         if (c["status"] == RETURNED).sum() == 0:
             continue
-        aj = AalenJohansen().fit(c["time_days"], c["status"], entry=c["entry_days"] if (c["entry_days"] > 0).any() else None)
+        aj = AalenJohansen().fit(c["time_days"], c["status"], entry=_entry(c))
         for m in times_months:
             t = m * DAYS_PER_MONTH
             i = np.searchsorted(aj.timeline_, t, side="right") - 1
@@ -127,7 +133,7 @@ def independent_terms(frame: pd.DataFrame, terms: list[str]) -> list[str]:
 
 
 def _fit_cox(frame: pd.DataFrame, terms: list[str]) -> CoxPH:
-    entry = "entry_days" if (frame["entry_days"] > 0).any() else None
+    entry = "entry_days" if _entry(frame) is not None else None
     return CoxPH(ties="efron").fit(frame, duration_col="time_days", event_col="returned", entry_col=entry,
                                    covariates=terms, cluster_col="person_id")
 
@@ -137,7 +143,7 @@ def _curve_figure(cohort: pd.DataFrame, by: str, labels: dict[str, str] | None =
     for i, (group, c) in enumerate(cohort.groupby(by)):
         if (c["status"] == RETURNED).sum() == 0 or len(c) < 10:
             continue
-        aj = AalenJohansen().fit(c["time_days"], c["status"], entry=c["entry_days"] if (c["entry_days"] > 0).any() else None)
+        aj = AalenJohansen().fit(c["time_days"], c["status"], entry=_entry(c))
         months = aj.timeline_ / DAYS_PER_MONTH
         ax.step(months, aj.cif_[RETURNED], where="post", color=PALETTE[i % len(PALETTE)],
                 label=(labels or {}).get(group, str(group).replace("_", " ")))
@@ -214,7 +220,7 @@ def run(
 
     # Kaplan-Meier of time to return with death censored (the usual but biased-upward view).
     km = KaplanMeier().fit(frame["time_days"], frame["returned"],
-                           entry=frame["entry_days"] if (frame["entry_days"] > 0).any() else None)
+                           entry=_entry(frame))
     km_at = []
     for m in definitions()["returns"]["windows_months"]:
         s, lo, hi = (np.interp(m * DAYS_PER_MONTH, np.r_[0, km.timeline_], np.r_[1, arr], right=arr[-1]) for arr in
@@ -268,12 +274,12 @@ def run(
             f"(95% CI {d.lower:.0f} to {d.upper:.0f} days; restricted mean, deaths censored).")
 
     # Recurrent returns: PWP gap time, strata = spell number (capped at 3), robust by person.
-    rec = frame.dropna(subset=terms).assign(spell_stratum=lambda d: np.minimum(d["spell"], 3))
+    rec = frame.dropna(subset=terms).assign(spell_start=0.0)  # each spell's clock starts at its move-in
     if rec["spell"].max() > 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pwp = CoxPH().fit(rec, duration_col="time_days", event_col="returned", covariates=terms,
-                              cluster_col="person_id", strata="spell_stratum")
+            pwp = fit_pwp_gap_time(rec, id_col="person_id", start_col="spell_start", stop_col="time_days",
+                                   event_col="returned", enum_col="spell", covariates=terms, max_stratum=3)
         result.tables["recurrent_pwp_gap_time"] = pwp.summary.reset_index().rename(columns={"covariate": "term"})
 
     # Headline estimates and plain-English findings.
@@ -283,7 +289,8 @@ def run(
         "returned": int((frame.status == RETURNED).sum()), "died": int((frame.status == DIED).sum()),
         "censored": int((frame.status == CENSORED).sum()),
         "cumulative_incidence": {int(m): (float(r.cumulative_incidence), float(r.lower), float(r.upper)) for m, r in ci.iterrows()},
-        "hazard_ratios": {t: (float(np.exp(cox.params_[t])), *map(float, _hr_ci(cox, t))) for t in cox.params_.index},
+        "hazard_ratios": {t: (float(r["exp(coef)"]), float(r["lower .95"]), float(r["upper .95"]))
+                          for t, r in cox.summary.iterrows()},
     }
     c12 = ci.loc[12] if 12 in ci.index else None
     if c12 is not None:
@@ -310,8 +317,3 @@ def run(
     ]
     return result
 
-
-def _hr_ci(cox: CoxPH, term: str) -> tuple[float, float]:
-    se = float(np.sqrt(np.diag(cox.robust_variance_ if cox.robust_variance_ is not None else cox.variance_))[list(cox.params_.index).index(term)])
-    b = float(cox.params_[term])
-    return float(np.exp(b - 1.959963984540054 * se)), float(np.exp(b + 1.959963984540054 * se))
