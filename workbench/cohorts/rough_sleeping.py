@@ -342,20 +342,26 @@ def _discharges(arrivals: pd.DataFrame, disch: pd.DataFrame, window_days: int) -
     })
 
 
+def _episode_state(p: pd.DataFrame, reason_col: str):
+    """Episodes (stays, tenancies) begun before arrival: their dates, whether ended before arrival,
+    the last day in touch and how they ended ("open_at_arrival" when still open by the records)."""
+    p = p[pd.to_datetime(p["start_date"]) < p["arrival_date"]].copy()
+    start, end = pd.to_datetime(p["start_date"]), pd.to_datetime(p["end_date"])
+    arr = p["arrival_date"]
+    ended = end.notna() & (end < arr)
+    # An episode with no end (or an end on/after arrival) was still open by the records: in touch up
+    # to the day before arrival. Late-recorded ends land here (see docs/assumptions/new_arrivals.md).
+    last = end.where(ended, arr - pd.Timedelta(days=1))
+    reason = p[reason_col].where(ended).fillna("open_at_arrival")
+    reason = reason.where(~(ended & p[reason_col].isna()), "other")
+    return p, start, end, arr, ended, last, reason
+
+
 def _stays(arrivals: pd.DataFrame, sa: pd.DataFrame) -> pd.DataFrame:
     p = _pairs(arrivals, sa)
     if not len(p):
         return p
-    start = pd.to_datetime(p["start_date"])
-    p = p[start < p["arrival_date"]].copy()
-    start, end = pd.to_datetime(p["start_date"]), pd.to_datetime(p["end_date"])
-    arr = p["arrival_date"]
-    ended = end.notna() & (end < arr)
-    # A stay with no end (or an end on/after arrival) was still open by the records: in touch up to
-    # the day before arrival. Late-recorded ends land here (see docs/assumptions/new_arrivals.md).
-    last = end.where(ended, arr - pd.Timedelta(days=1))
-    reason = p["departure_reason"].where(ended).fillna("open_at_arrival")
-    reason = reason.where(~(ended & p["departure_reason"].isna()), "other")
+    p, start, end, arr, ended, last, reason = _episode_state(p, "departure_reason")
     route = np.select([reason == "evicted", reason == "abandoned"],
                       ["supported_accommodation_eviction", "supported_accommodation_abandoned"],
                       "supported_accommodation_other")
@@ -375,14 +381,7 @@ def _tenancies(arrivals: pd.DataFrame, ten: pd.DataFrame) -> pd.DataFrame:
     p = _pairs(arrivals, ten)
     if not len(p):
         return p
-    start = pd.to_datetime(p["start_date"])
-    p = p[start < p["arrival_date"]].copy()
-    start, end = pd.to_datetime(p["start_date"]), pd.to_datetime(p["end_date"])
-    arr = p["arrival_date"]
-    ended = end.notna() & (end < arr)
-    last = end.where(ended, arr - pd.Timedelta(days=1))
-    reason = p["end_reason"].where(ended).fillna("open_at_arrival")
-    reason = reason.where(~(ended & p["end_reason"].isna()), "other")
+    p, start, end, arr, ended, last, reason = _episode_state(p, "end_reason")
     label = np.where(reason == "open_at_arrival", "Tenancy still running at arrival",
                      "Tenancy ended: " + reason.map(lambda c: _label("tenancy_end_reason", c)))
     return pd.DataFrame({
