@@ -49,6 +49,8 @@ def valid_frame(contract: Contract, n: int = 20, seed: int = 0) -> pd.DataFrame:
             cols[f.name] = [";".join(sorted(set(rng.choice(list(f.allowed), 2)))) for _ in range(n)]
         elif f.name == "resident_ref":
             cols[f.name] = [f"RES-{v:04d}" for v in range(n)]
+        elif f.name == "client_ref":
+            cols[f.name] = [f"OC-{v:06d}" for v in rng.integers(10001, 10100, n)]
         elif f.name == "ni_number":
             cols[f.name] = [f"AB{v:06d}C" for v in rng.integers(0, 999999, n)]
         elif f.identifier == "name":

@@ -58,7 +58,7 @@ def background(n_people: int = 700, seed: int = 7, start: str = "2019-01-01") ->
         for k in range(int(rng.integers(1, 9))):
             source = str(rng.choice(SOURCES, p=[0.4, 0.15, 0.15, 0.1, 0.2]))
             day = t0 + pd.Timedelta(days=first_day + int(rng.integers(0, 400)))
-            f, la, d, n, age, dist = first, last, dob, ni, np.nan, district
+            f, la, d, n, age, dist, ref = first, last, dob, ni, np.nan, district, None
             if rng.random() < 0.03:
                 la = _typo(la, rng)
             if rng.random() < 0.15:
@@ -74,9 +74,11 @@ def background(n_people: int = 700, seed: int = 7, start: str = "2019-01-01") ->
                     d = None
                 if rng.random() < 0.3:
                     la = None
+                # The outreach system's client profile: one per person, now and then not recorded.
+                ref = f"OC-{p:06d}" if rng.random() < 0.9 else None
             rows.append(dict(source=source, record_id=f"{source[:2].upper()}-{p:04d}{k}", first_name=f, last_name=la,
                              date_of_birth=d, ni_number=n, approximate_age=age, gender="male" if male else "female",
-                             district=dist, event_date=day, person=f"bg{p}"))
+                             district=dist, event_date=day, client_ref=ref, person=f"bg{p}"))
     return pd.DataFrame(rows)
 
 
@@ -93,9 +95,10 @@ def as_frame(rows: list[dict]) -> pd.DataFrame:
 
 def planted() -> pd.DataFrame:
     """Records of named people with a known answer (record ids say which case they belong to)."""
-    def rec(rid, source, first, last, dob, person, *, ni=None, age=None, gender="male", district="oxford_city", day="2022-03-01"):
+    def rec(rid, source, first, last, dob, person, *, ni=None, age=None, gender="male", district="oxford_city",
+            day="2022-03-01", ref=None):
         return dict(source=source, record_id=rid, first_name=first, last_name=last, date_of_birth=dob, ni_number=ni,
-                    approximate_age=age, gender=gender, district=district, event_date=day, person=person)
+                    approximate_age=age, gender=gender, district=district, event_date=day, client_ref=ref, person=person)
 
     return as_frame([
         # Nickname: William in statutory cases, Bill on the street, same surname and date of birth.
@@ -116,11 +119,19 @@ def planted() -> pd.DataFrame:
         rec("ZEB-3", "statutory_cases", "Zebedee", "Quarmby", "1981-02-01", "zebedee", ni="JC445566D", day="2022-04-02"),
         rec("ZEB-ONLY", "outreach_contacts", "Zebedee", None, None, "zebedee", age=41, day="2022-03-10"),
         # Outreach: "Ignatius, about 40" when two different Ignatiuses of that age are about: not linked.
-        rec("IGN-A1", "outreach_contacts", "Ignatius", "Pemberton", "1982-05-05", "ignatius_a", age=40, day="2022-06-01"),
+        rec("IGN-A1", "outreach_contacts", "Ignatius", "Pemberton", "1982-05-05", "ignatius_a", age=40, day="2022-06-01",
+            ref="OC-900002"),
         rec("IGN-A2", "statutory_cases", "Ignatius", "Pemberton", "1982-05-05", "ignatius_a", day="2022-06-15"),
         rec("IGN-B1", "outreach_contacts", "Ignatius", "Okonedo", "1981-11-11", "ignatius_b", age=41, day="2022-06-05"),
         rec("IGN-B2", "supported_accommodation", "Ignatius", "Okonedo", "1981-11-11", "ignatius_b", day="2022-06-20"),
         rec("IGN-ONLY", "outreach_contacts", "Ignatius", None, None, "unknown_ignatius", age=40, day="2022-06-10"),
+        # ... but logged against Ignatius Pemberton's outreach profile, the same thin contact is his.
+        rec("IGN-REF", "outreach_contacts", "Ignatius", None, None, "ignatius_a", age=40, day="2022-06-12", ref="OC-900002"),
+        # A well-identified contact logged against the wrong profile (Ignatius Pemberton's): names and
+        # date of birth outweigh the reference.
+        rec("REF-WRONG", "outreach_contacts", "Ahmed", "Karimi", "1995-08-08", "ahmed", age=26, day="2022-06-03",
+            ref="OC-900002"),
+        rec("AHM-2", "statutory_cases", "Ahmed", "Karimi", "1995-08-08", "ahmed", ni="JD778899A", day="2022-02-14"),
     ])
 
 

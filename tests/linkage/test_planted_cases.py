@@ -49,6 +49,15 @@ def test_first_name_and_age_only_linked_when_unambiguous(planted_linkage):
         assert p[tuple(sorted((ids["IGN-ONLY"], ids[other])))] > result.settings.threshold
 
 
+def test_client_reference_is_evidence_not_proof(planted_linkage):
+    frame, result = planted_linkage
+    lab = _labels(frame, result)
+    # A thin contact on a known client's profile joins that client (where name and age alone could not) ...
+    assert lab["IGN-REF"] == lab["IGN-A1"] == lab["IGN-A2"]
+    # ... but a well-identified contact logged against the wrong profile stays with its own person.
+    assert lab["REF-WRONG"] == lab["AHM-2"] != lab["IGN-A1"]
+
+
 def test_background_population_is_linked_well(planted_linkage):
     frame, result = planted_linkage
     q = linkage_quality(pd.factorize(frame["person"])[0], result.labels)
@@ -102,8 +111,9 @@ def test_without_ni_numbers_a_fallback_step_estimates_the_date_of_birth(planted_
     frame, _ = planted_linkage
     result = link_frame(frame.assign(ni_number=None))
     assert any("fallback" in n and "date_of_birth" in n for n in result.notes)
-    # Only NI itself is left unestimated: it is never compared, so its weights never apply.
-    assert [n for n in result.notes if "could not be estimated" in n] == [
-        "m for ni_number could not be estimated: splink's default m values used"]
+    # NI itself is left out of the model (no record holds one) rather than given splink's defaults.
+    assert "comparison ni_number left out: no record holds ni_number" in result.notes
+    assert not [n for n in result.notes if "could not be estimated" in n]
+    assert "ni_number" not in set(model_summary(result.model)["comparison"])
     lab = _labels(frame, result)
     assert lab["NICK-1"] == lab["NICK-2"] and lab["SAME-1"] != lab["SAME-3"]

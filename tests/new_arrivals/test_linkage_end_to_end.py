@@ -30,20 +30,24 @@ def linkages(synthetic_county):
 
 
 def test_bounds_from_measured_error_rates_bracket_the_truth(county_tables, county_result, linkages):
-    from workbench.linkage.quality import linkage_quality
-
     true_ids, est_ids, true_labels, estimated = linkages
     tables = county_tables
     truth = county_result
     p = truth.parameters
     start, end = dt.date.fromisoformat(p["period_start"]), dt.date.fromisoformat(p["period_end"])
-    quality = linkage_quality(true_labels, estimated)
     errors = arrival_linkage_errors(tables, est_ids, true_ids, period_start=start, period_end=end)
     estimated_run = run(tables=relinked(tables, est_ids), extract_date=dt.date.fromisoformat(p["extract_date"]),
                         period_start=start, period_end=end,
-                        linkage_precision=quality.bcubed_precision, linkage_recall=quality.bcubed_recall,
+                        linkage_precision=errors["arrival_link_precision"],
+                        linkage_recall=errors["arrival_link_recall"],
                         spurious_arrival_share=errors["spurious_arrival_share"],
                         hidden_arrival_share=errors["hidden_arrival_share"])
     b = estimated_run.estimates["linkage_bounds"]
     true_share = truth.estimates["presented_share"]["any"][0]
     assert b["lower_bound"] <= true_share <= b["upper_bound"]
+    # The links the headline counts are harder than the average pair: a first street contact is often
+    # a thin one. Their measured recall is below the linkage's overall B-cubed recall, which is why
+    # the bounds take the arrival links' own rates (with the overall rates they missed the truth).
+    from workbench.linkage.quality import linkage_quality
+
+    assert errors["arrival_link_recall"] < linkage_quality(true_labels, estimated).bcubed_recall

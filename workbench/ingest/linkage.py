@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import connected_components
 
 LINKAGE_COLUMNS = [
     "source", "record_id", "first_name", "last_name", "date_of_birth", "ni_number",
-    "approximate_age", "gender", "district", "event_date",
+    "approximate_age", "gender", "district", "event_date", "client_ref",
 ]
 METHODS = ("deterministic", "splink", "truth")
 log = logging.getLogger("workbench.linkage")

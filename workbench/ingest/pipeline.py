@@ -142,6 +142,11 @@ def _column_or_na(frame: pd.DataFrame, name: str | None) -> pd.Series:
 _NAME_ROLES = {"first": ("first_name", "given_name"), "last": ("last_name", "family_name")}
 
 
+def _scoped(source: str, values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return (source + ":" + text).where(text.notna() & (text != ""))
+
+
 def _role(contract: Contract, candidates: tuple[str, ...]) -> str | None:
     return next((c for c in candidates if c in contract.field_names), None)
 
@@ -161,6 +166,9 @@ def linkage_frame(accepted: list[tuple[Contract, pd.DataFrame]]) -> pd.DataFrame
             "gender": _column_or_na(frame, "gender").to_numpy(),
             "district": _column_or_na(frame, "district").to_numpy(),
             "event_date": pd.to_datetime(frame[contract.event_date]).to_numpy(),
+            # A source system's own client reference, scoped to the source (another system's
+            # numbers mean nothing here).
+            "client_ref": _scoped(contract.name, _column_or_na(frame, "client_ref")).to_numpy(),
         }))
     if not parts:
         return pd.DataFrame(columns=LINKAGE_COLUMNS)

@@ -97,13 +97,11 @@ def _spark_api(spark_session=None):
 
 
 @contextlib.contextmanager
-def _clamp_tiny_em_proportions(active: bool):
-    """Work around splink 5 on Spark: an EM proportion that sums to a subnormal number (~1e-318;
-    DuckDB gives exactly 0 and drops the level) is rejected when assigned. Clamp it to splink's own
-    floor (1e-300), as splink does when it computes weights. Only while training on Spark."""
-    if not active:
-        yield
-        return
+def _clamp_tiny_em_proportions():
+    """Work around splink 5: an EM proportion below splink's floor (a subnormal ~1e-318 on Spark,
+    exactly 0 on DuckDB when a level never occurs among a block's likely matches) is rejected when
+    assigned, failing the whole step. Clamp it to that floor (1e-300), as splink does when it computes
+    weights; ``_assemble_m`` then floors every m at ``m_floor`` anyway."""
     from splink.internals import expectation_maximisation as em
     from splink.internals.comparison_level import M_U_CLAMP_MIN
 
@@ -153,10 +151,10 @@ def _estimate_m(linker, step: dict[str, Any], settings: LinkageSettings) -> None
 
 
 def _run_m_step(linker, step: dict[str, Any], comparisons: list[str], settings: LinkageSettings,
-                on_spark: bool, m_estimates: dict[str, list[list[float | None]]], notes: list[str]) -> None:
+                m_estimates: dict[str, list[list[float | None]]], notes: list[str]) -> None:
     """Run one m step and keep its m values for ``comparisons``."""
     try:
-        with _clamp_tiny_em_proportions(on_spark):
+        with _clamp_tiny_em_proportions():
             _estimate_m(linker, step, settings)
     except Exception as exc:  # noqa: BLE001 - e.g. no pair shares the key in a small frame
         notes.append(f"m step {step} skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
@@ -215,13 +213,13 @@ def train_model(
     m_estimates: dict[str, list[list[float | None]]] = {}
     for step in settings.m_steps:
         _run_m_step(Linker(table, _fresh(model), log_level=None), step, step["estimates"], settings,
-                    on_spark, m_estimates, notes)
+                    m_estimates, notes)
     names = [c["name"] for c in settings.comparisons]
     missing = [name for name in names if name not in m_estimates]
     if missing and settings.m_fallback:
         notes.append(f"m for {', '.join(missing)} from the fallback step {settings.m_fallback}")
         _run_m_step(Linker(table, _fresh(model), log_level=None), settings.m_fallback, missing, settings,
-                    on_spark, m_estimates, notes)
+                    m_estimates, notes)
 
     final = _fresh(model)
     final["probability_two_random_records_match"] = float(prior)
@@ -311,7 +309,9 @@ def link_frame(
                 "too few to estimate a model, so the deterministic rules were used")
         return LinkageResult(canonical_labels(exact), pd.DataFrame(columns=PAIR_COLUMNS), weak, event_days,
                              settings, "deterministic (fallback)", {"prepare": prep_s}, notes=[note])
+    settings, dropped = settings.for_frame(prepared)
     pairs, model, seconds, notes = score_pairs(prepared, exact, settings, backend, spark_session=spark_session)
+    notes = dropped + notes
     t0 = time.perf_counter()
     result = LinkageResult(np.empty(0), pairs, weak, event_days, settings, backend,
                            {"prepare": prep_s, **seconds}, model, notes)

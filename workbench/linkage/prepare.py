@@ -64,7 +64,7 @@ def _none_if_na(s: pd.Series) -> pd.Series:
 
 def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) -> pd.DataFrame:
     """The linkage frame with the derived comparison columns; ``unique_id`` is the row position."""
-    missing = [c for c in LINKAGE_COLUMNS if c not in frame.columns]
+    missing = [c for c in LINKAGE_COLUMNS if c not in frame.columns and c != "client_ref"]
     if missing:
         raise ValueError(f"The linkage frame lacks column(s) {', '.join(missing)}.")
     nicknames = load_nicknames() if nicknames is None else nicknames
@@ -92,6 +92,9 @@ def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) ->
     district = frame["district"].astype("string").str.strip().str.lower().reset_index(drop=True)
     ni = normalise_ni(frame["ni_number"]).reset_index(drop=True)
     ni = ni.where(ni.str.len() > 0)
+    # A source system's client reference (outreach profiles); optional in hand-built frames.
+    client_ref = (frame["client_ref"] if "client_ref" in frame.columns else pd.Series(None, index=frame.index))
+    client_ref = client_ref.astype("string").reset_index(drop=True)
 
     out = pd.DataFrame({
         UNIQUE_ID: np.arange(n, dtype=np.int64),
@@ -108,6 +111,7 @@ def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) ->
         "birth_year_est": birth_year_est.round(3),
         "age_band": pd.array(np.floor(birth_year_est / 5), dtype="Int64"),
         "ni_number": _none_if_na(ni),
+        "client_ref": _none_if_na(client_ref.where(client_ref.str.len() > 0)),
         "gender": _none_if_na(gender),
         "district": _none_if_na(district),
         "event_days": pd.array((event - pd.Timestamp("1970-01-01")).dt.days, dtype="Int64"),

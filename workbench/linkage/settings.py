@@ -58,6 +58,26 @@ class LinkageSettings:
         _check_probability("threshold", out.threshold)
         return out
 
+    def for_frame(self, prepared: pd.DataFrame) -> tuple[LinkageSettings, list[str]]:
+        """These settings less any comparison or blocking rule on a column no record holds (say a
+        client reference in extracts without one): such a comparison has no m to estimate and can
+        only ever say "missing". Returns the settings and a note per rule left out."""
+        empty = {c for c in prepared.columns if prepared[c].isna().all()}
+        dropped = [c for c in self.comparisons if _missing_column(c) in empty]
+        if not dropped:
+            return self, []
+        out = copy.copy(self)
+        names = {c["name"] for c in dropped}
+        out.comparisons = [c for c in self.comparisons if c["name"] not in names]
+        out.blocking = [b for b in self.blocking if not set(b.get("columns", [])) & empty]
+        out.m_steps = [{**st, "estimates": [e for e in st["estimates"] if e not in names]} for st in self.m_steps]
+        return out, [f"comparison {c['name']} left out: no record holds {_missing_column(c)}" for c in dropped]
+
+
+def _missing_column(comparison: dict[str, Any]) -> str | None:
+    """The column a comparison's "missing" level tests (the column it is about)."""
+    return next((lv.get("column") for lv in comparison.get("levels", []) if lv.get("kind") == "missing"), None)
+
 
 def _weak_rule(spec: dict[str, Any] | None) -> WeakRecordRule | None:
     if spec is None:

@@ -230,6 +230,8 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
             out["approximate_age"] = age_text
             out["gender"] = gender
             out["nationality"] = ppl["nationality"][person].astype(object)
+            out["client_ref"] = outreach_client_refs(sim.seed, person, contact, rec["district"], files, record_id,
+                                                     mess, settings.mess)
         else:
             out["first_name"] = first
             out["last_name"] = last
@@ -290,6 +292,48 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
         frame = pd.DataFrame({f: out[f] for f in contract_fields})
         del out, rec
         yield ExtractTable(source, frame, person, key, dup_of, files)
+
+
+def outreach_client_refs(seed: int, person: np.ndarray, day: np.ndarray, district: np.ndarray, files: np.ndarray,
+                         record_id: np.ndarray, mess: MessLog, m) -> np.ndarray:
+    """The outreach system's client reference on each contact (rows in date order).
+
+    A person's first contact opens a profile; a later contact opens a new one when the worker does
+    not recognise them (rate ``outreach_new_profile``, or ``..._after_gap`` after an absence of more
+    than ``outreach_profile_gap_days``). Some contacts carry no client and a few the wrong one: a
+    client seen in the same district around then. Drawn from a stream of its own, so adding the
+    reference changed no other column of the county.
+    """
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x0C11E27])))
+    n = len(person)
+    frame = pd.DataFrame({"person": person, "day": day})
+    gap = frame.groupby("person", sort=False)["day"].diff().to_numpy()
+    first = np.isnan(gap)
+    p_new = np.where(gap > m.outreach_profile_gap_days, m.outreach_new_profile_after_gap, m.outreach_new_profile)
+    opens = first | (rng.random(n) < np.where(first, 1.0, p_new))
+    # Profile = the person's count of profiles opened so far; numbered in order of opening.
+    frame["opened"] = opens.astype(np.int64)
+    frame["nth"] = frame.groupby("person", sort=False)["opened"].cumsum()
+    profile = pd.factorize(pd.MultiIndex.from_arrays([frame["person"], frame["nth"]]))[0]
+    ref = ("OC-" + zero_pad(profile + 10001, 6)).astype(object)
+    new_profile = opens & ~first
+    mess.add(files[new_profile], record_id[new_profile], "client_ref", "client_ref_new_profile",
+             np.full(int(new_profile.sum()), "", dtype=object), ref[new_profile])
+    true_ref = ref.copy()
+    # Wrong client: another client's contact in the same district, a few rows (days) away.
+    wrong = np.flatnonzero(rng.random(n) < m.outreach_client_ref_wrong)
+    for i in wrong:
+        near = np.flatnonzero((district[max(0, i - 40):i + 40] == district[i])
+                              & (person[max(0, i - 40):i + 40] != person[i])) + max(0, i - 40)
+        if len(near):
+            ref[i] = true_ref[near[int(rng.integers(0, len(near)))]]
+    wrong = wrong[ref[wrong] != true_ref[wrong]]
+    mess.add(files[wrong], record_id[wrong], "client_ref", "client_ref_wrong_client", true_ref[wrong], ref[wrong])
+    missing = rng.random(n) < m.outreach_client_ref_missing
+    mess.add(files[missing], record_id[missing], "client_ref", "client_ref_missing", ref[missing],
+             np.full(int(missing.sum()), "", dtype=object))
+    ref[missing] = ""
+    return ref
 
 
 def _late_mask(rng: np.random.Generator, end: np.ndarray, extract_day: int, settings: CountySettings) -> np.ndarray:

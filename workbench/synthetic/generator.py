@@ -232,7 +232,9 @@ test: it is the answer sheet.
   rules `column` is the rule's field). Rules: type, required, allowed_values, pattern, min, max,
   not_after_extract_date, unique (the second occurrence), or a contract rule id.
 - `mess_log.csv`: every instance of recording mess: `kind` in typo, name_variant, dob_day_month_swap,
-  dob_missing, duplicate_record; with `true_value` and `recorded_value`.
+  dob_missing, duplicate_record, and for the outreach client reference client_ref_new_profile (a worker opened
+  a second profile for someone already known), client_ref_wrong_client (logged against someone else's profile)
+  and client_ref_missing; with `true_value` and `recorded_value`.
 - `late_end_dates.csv`: records whose end date (and its reason columns) is blank in the extract although it really
   ended: `file`, `record_id`, `column`, `true_value`.
 - `returns_cohort.csv`: one row per move-in in the returns cohort: `tenancy_id`, `person_id`, `move_in_date`,

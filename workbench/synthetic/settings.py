@@ -320,6 +320,16 @@ class MessRates:
     dob_day_month_swap: float = 0.015
     outreach_dob_missing: float = 0.40
     outreach_family_name_missing: float = 0.45
+    #: The outreach system logs each contact against a client profile (its client reference). A worker
+    #: who does not recognise the person opens a new profile: seldom between regular contacts, often
+    #: after a long absence (a new name or nickname, a different worker).
+    outreach_new_profile: float = 0.005
+    outreach_new_profile_after_gap: float = 0.25
+    outreach_profile_gap_days: int = 180
+    #: Contacts logged without a client (a brief encounter, the person would not engage).
+    outreach_client_ref_missing: float = 0.03
+    #: Contacts logged against the wrong client (someone else seen nearby around the same time).
+    outreach_client_ref_wrong: float = 0.002
     dob_missing_other: float = 0.03
     duplicate_record: float = 0.015
     #: Probability that a real end in the last 120 days before the extract is still blank.
