@@ -63,3 +63,13 @@ class Store:
 
     def meta(self) -> dict[str, str]:
         return dict(self.query("select key, value from store_meta").itertuples(index=False, name=None))
+
+    def record_meta(self, values: dict[str, object]) -> None:
+        """Add or replace entries of ``store_meta`` (one transaction: all or nothing), e.g. the
+        linkage error rates measured after ingest."""
+        with duckdb.connect(str(self.path)) as con:
+            con.execute("begin")
+            for key, value in values.items():
+                con.execute("delete from store_meta where key = ?", [key])
+                con.execute("insert into store_meta values (?, ?)", [key, str(value)])
+            con.execute("commit")
