@@ -10,6 +10,9 @@ against the county's truth is printed too.
     python benchmarks/bench_linkage.py                    # scales 1, 10, 100
     python benchmarks/bench_linkage.py --scales 1 10      # a subset (100x can take long)
     python benchmarks/bench_linkage.py --timeout 3600     # give up on a scale after an hour
+    python benchmarks/bench_linkage.py --scales 100 --profile large_population --keep /tmp/counties
+                                                          # the settings for dense populations; keep
+                                                          # the generated counties for another run
 
 Target (issue 4): county scale in under 60 s on a 2-core machine.
 """
@@ -39,13 +42,14 @@ def _generate(scale: float, out: Path) -> dict:
     return dict(generate_seconds=round(time.perf_counter() - t0, 1))
 
 
-def _link(county: Path) -> dict:
+def _link(county: Path, profile: str | None = None) -> dict:
     import numpy as np
 
     from workbench.ingest.linkage import link_deterministic, link_truth
     from workbench.linkage.county import extracts_linkage_frame
     from workbench.linkage.model import link_frame
     from workbench.linkage.quality import linkage_quality
+    from workbench.linkage.settings import load_settings
 
     t0 = time.perf_counter()
     frame = extracts_linkage_frame(county / "extracts")
@@ -57,7 +61,7 @@ def _link(county: Path) -> dict:
     det_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    result = link_frame(frame)
+    result = link_frame(frame, load_settings(profile=profile))
     splink_s = time.perf_counter() - t0
     rss_peak = _rss_mb()
 
@@ -84,6 +88,8 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="*", default=[1, 10, 100])
     parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per scale's linkage")
     parser.add_argument("--json", action="store_true", help="print one JSON line per scale as well")
+    parser.add_argument("--profile", help="linkage settings profile (e.g. large_population); default: the base settings")
+    parser.add_argument("--keep", help="folder to keep generated counties in (scale<N>/), reused when present")
     parser.add_argument("--generate", help=argparse.SUPPRESS)
     parser.add_argument("--link", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -91,17 +97,20 @@ def main() -> None:
         print(json.dumps(_generate(args.scales[0], Path(args.generate))))
         return
     if args.link:
-        print(json.dumps(_link(Path(args.link))))
+        print(json.dumps(_link(Path(args.link), args.profile)))
         return
 
     print(f"{'scale':>5} {'records':>10} {'validate s':>10} {'determ. s':>9} {'splink s':>9} {'ratio':>6} "
           f"{'pairs':>11} {'peak MB':>8} {'precision':>9} {'recall':>7} {'F1':>6} {'B3-F1':>6}  stages")
+    print(f"settings: {args.profile or 'base'}")
     for scale in args.scales:
         with tempfile.TemporaryDirectory(prefix="bench-linkage-") as tmp:
-            county = Path(tmp) / "county"
+            county = Path(args.keep) / f"scale{scale:g}" if args.keep else Path(tmp) / "county"
             try:
-                _child(["--scales", str(scale), "--generate", str(county)], None)
-                r = _child(["--link", str(county)], args.timeout)
+                if not (county / "extracts" / "extract.yaml").exists():
+                    _child(["--scales", str(scale), "--generate", str(county)], None)
+                profile = ["--profile", args.profile] if args.profile else []
+                r = _child(["--link", str(county), *profile], args.timeout)
             except subprocess.TimeoutExpired:
                 print(f"{scale:>5g}  did not finish within {args.timeout:g} s")
                 continue

@@ -117,3 +117,16 @@ def test_without_ni_numbers_a_fallback_step_estimates_the_date_of_birth(planted_
     assert "ni_number" not in set(model_summary(result.model)["comparison"])
     lab = _labels(frame, result)
     assert lab["NICK-1"] == lab["NICK-2"] and lab["SAME-1"] != lab["SAME-3"]
+
+
+def test_large_population_profile_links_the_planted_cases_alike(planted_linkage):
+    from workbench.linkage.settings import load_settings
+
+    frame, base = planted_linkage
+    large = link_frame(frame, load_settings(profile="large_population"))
+    truth = pd.factorize(frame["person"])[0]
+    q_base, q_large = linkage_quality(truth, base.labels), linkage_quality(truth, large.labels)
+    assert q_large.pairwise_precision >= 0.99 and q_large.pairwise_f1 >= q_base.pairwise_f1 - 0.02
+    lab = pd.Series(large.labels, index=frame["record_id"].to_numpy())
+    assert lab["NICK-1"] == lab["NICK-2"] and lab["SWAP-1"] == lab["SWAP-2"] and lab["SAME-1"] != lab["SAME-3"]
+    assert lab["IGN-REF"] == lab["IGN-A1"] and lab["REF-WRONG"] == lab["AHM-2"]

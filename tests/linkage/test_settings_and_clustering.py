@@ -35,6 +35,17 @@ def test_default_settings_load_and_build_a_splink_model():
     assert "jaro_winkler(" in str(creator.create_settings_dict("spark")["comparisons"])
 
 
+def test_large_population_profile_narrows_the_blocks():
+    base, large = load_settings(), load_settings(profile="large_population")
+    assert large.raw["profile"] == "large_population" and large.prediction_floor == 0.3
+    assert large.comparisons == base.comparisons and large.threshold == base.threshold  # same model
+    # No block on a date of birth alone or on a first name and district alone.
+    assert {"columns": ["dob"]} in base.blocking and {"columns": ["dob"]} not in large.blocking
+    assert all(len(b.get("columns", [])) != 1 or b["columns"][0] in ("ni_number", "client_ref") for b in large.blocking)
+    with pytest.raises(LinkageSettingsError, match="No linkage settings profile 'national'"):
+        load_settings(profile="national")
+
+
 def test_settings_are_checked():
     raw = load_settings().raw
     bad = copy.deepcopy(raw)

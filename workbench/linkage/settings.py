@@ -93,8 +93,12 @@ def _check_probability(name: str, value: float) -> None:
         raise LinkageSettingsError(f"{name} must be strictly between 0 and 1, not {value!r}.")
 
 
-def load_settings(path: str | Path | dict | None = None) -> LinkageSettings:
-    """Read the linkage settings: the packaged ``settings.yaml`` by default, or a path or dict."""
+def load_settings(path: str | Path | dict | None = None, profile: str | None = None) -> LinkageSettings:
+    """Read the linkage settings: the packaged ``settings.yaml`` by default, or a path or dict.
+
+    ``profile`` names an entry of the file's ``profiles`` whose keys replace the base settings'
+    (a mapping is updated key by key, anything else replaced), e.g. ``"large_population"``.
+    """
     if isinstance(path, dict):
         raw = copy.deepcopy(path)
     else:
@@ -103,6 +107,17 @@ def load_settings(path: str | Path | dict | None = None) -> LinkageSettings:
             else resources.files("workbench.linkage").joinpath(SETTINGS_FILE).read_text(encoding="utf-8")
         )
         raw = yaml.safe_load(text) or {}
+    if profile is not None:
+        profiles = raw.get("profiles") or {}
+        if profile not in profiles:
+            raise LinkageSettingsError(f"No linkage settings profile {profile!r}; the settings have: "
+                                       f"{', '.join(profiles) or 'none'}.")
+        for key, value in profiles[profile].items():
+            if isinstance(value, dict) and isinstance(raw.get(key), dict):
+                raw[key] = {**raw[key], **value}
+            else:
+                raw[key] = copy.deepcopy(value)
+        raw["profile"] = profile
     try:
         training = raw["training"]
         settings = LinkageSettings(
