@@ -30,9 +30,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from workbench.ingest.pipeline import IngestError
     from workbench.ingest.pseudonymise import PseudonymKeyError
     from workbench.ingest.readers import FileRefused
+    from workbench.linkage.settings import LinkageSettingsError
     from workbench.store import StoreNotFound
 
-    return (FileRefused, IngestError, PseudonymKeyError, LinkageError, StoreNotFound, ContractError,
+    return (FileRefused, IngestError, PseudonymKeyError, LinkageError, LinkageSettingsError, StoreNotFound, ContractError,
             FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
 
 
@@ -141,6 +142,7 @@ def ingest(
     data_dir: DataDir = None,
     key_file: Annotated[Path | None, typer.Option(help="Pseudonymisation key file, kept outside any repository.")] = None,
     linkage: Annotated[str, typer.Option(help="Person linkage: splink (probabilistic, the default), deterministic, or truth (synthetic county only).")] = "splink",
+    linkage_profile: Annotated[str | None, typer.Option(help="splink settings profile, e.g. large_population for national-size extracts (narrower blocks).")] = None,
     extract_date: ExtractDate = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -148,8 +150,8 @@ def ingest(
     """Validate extracts, quarantine failing rows, link and pseudonymise people, and build the store."""
     from workbench.ingest.pipeline import ingest_folder
 
-    rep = ingest_folder(folder, data_dir, key_file=key_file, linkage=linkage, extract_date=_date(extract_date),
-                        encoding=encoding, progress=progress)
+    rep = ingest_folder(folder, data_dir, key_file=key_file, linkage=linkage, linkage_profile=linkage_profile,
+                        extract_date=_date(extract_date), encoding=encoding, progress=progress)
     typer.echo(rep.summary())
 
 

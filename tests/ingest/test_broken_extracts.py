@@ -209,3 +209,14 @@ def test_cli_reports_without_traceback(tmp_path, outreach):
 def test_cli_errors_are_one_sentence(tmp_path):
     out = runner.invoke(app, ["ingest", str(tmp_path / "nowhere")])
     assert out.exit_code == 2 and "Traceback" not in out.output and "not a folder" in out.output
+
+
+def test_unknown_linkage_profile_is_refused_before_any_work(tmp_path, outreach):
+    folder = tmp_path / "extracts"
+    folder.mkdir()
+    write_csv(valid_frame(outreach, 8), folder / "outreach_contacts.csv")
+    (folder / "extract.yaml").write_text("extract_date: 2026-09-30\nsynthetic: true\n")
+    out = runner.invoke(app, ["ingest", str(folder), "--data-dir", str(tmp_path / "data"), "--linkage-profile", "national"])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert "No linkage settings profile 'national'" in out.output and "large_population" in out.output
+    assert not (tmp_path / "data" / "workbench.duckdb").exists()

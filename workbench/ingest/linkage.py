@@ -113,22 +113,26 @@ def link_truth(frame: pd.DataFrame, truth_dir: str | Path) -> np.ndarray:
     return pd.factorize(merged[person_col].astype(str))[0]
 
 
-def link_splink(frame: pd.DataFrame, *, threshold: float | None = None, backend: str = "duckdb") -> np.ndarray:
-    """Cluster labels from probabilistic linkage (settings: ``workbench/linkage/settings.yaml``)."""
+def link_splink(frame: pd.DataFrame, *, threshold: float | None = None, backend: str = "duckdb",
+                profile: str | None = None) -> np.ndarray:
+    """Cluster labels from probabilistic linkage (settings: ``workbench/linkage/settings.yaml``,
+    with one of its ``profiles`` if named, e.g. ``large_population``)."""
     from workbench.linkage.model import link_frame  # splink is imported only when used
+    from workbench.linkage.settings import load_settings
 
-    result = link_frame(frame, threshold=threshold, backend=backend)  # type: ignore[arg-type]
+    result = link_frame(frame, load_settings(profile=profile), threshold=threshold, backend=backend)  # type: ignore[arg-type]
     for note in result.notes:
         log.warning("splink linkage: %s", note)
     return result.labels
 
 
-def link_people(frame: pd.DataFrame, method: str = "deterministic", *, truth_dir: str | Path | None = None) -> np.ndarray:
-    """Cluster label per row of the linkage frame."""
+def link_people(frame: pd.DataFrame, method: str = "deterministic", *, truth_dir: str | Path | None = None,
+                profile: str | None = None) -> np.ndarray:
+    """Cluster label per row of the linkage frame (``profile``: a splink settings profile)."""
     if method == "deterministic":
         return link_deterministic(frame)
     if method == "splink":
-        return link_splink(frame)
+        return link_splink(frame, profile=profile)
     if method == "truth":
         if truth_dir is None:
             raise LinkageError("Truth linkage is only for the synthetic county: no truth folder was found.")

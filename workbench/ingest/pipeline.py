@@ -264,6 +264,7 @@ def ingest_folder(
     key: PseudonymKey | None = None,
     key_file: str | Path | None = None,
     linkage: str = "splink",
+    linkage_profile: str | None = None,
     truth_dir: str | Path | None = None,
     extract_date: dt.date | None = None,
     contracts: ContractSet | None = None,
@@ -291,6 +292,10 @@ def ingest_folder(
         raise IngestError("The demo key can only be used for the synthetic county; these extracts are not marked synthetic.")
     if linkage == "truth":
         truth_dir = Path(truth_dir) if truth_dir else folder.parent / "truth"
+    if linkage == "splink" and linkage_profile is not None:
+        from workbench.linkage.settings import load_settings
+
+        load_settings(profile=linkage_profile)  # an unknown profile is refused before any work
 
     matched, unmatched = match_files(folder, contracts, manifest)
     missing = [p.name for p, _ in matched if not p.exists()]
@@ -322,7 +327,7 @@ def ingest_folder(
     frame = linkage_frame([(c, f) for c, f, _ in accepted])
     if progress:
         print(f"Linking {len(frame):,} records ({linkage})...", flush=True)
-    labels = link_people(frame, linkage, truth_dir=truth_dir)
+    labels = link_people(frame, linkage, truth_dir=truth_dir, profile=linkage_profile)
     pids = person_ids(frame, labels, key)
     report.persons = int(pids.nunique())
 
@@ -357,7 +362,7 @@ def ingest_folder(
         tables[name] = [keep, new] if len(new) else [keep]
     _write_store(store_path, tables, contracts, pids, provenance, old_ingests, quarantine_log, old_quarantine,
                  meta=dict(extract_date=extract_date.isoformat(), synthetic=str(synthetic).lower(), linkage=linkage,
-                           key_fingerprint=key.fingerprint, key_origin=key.origin, ingest_id=ingest_id))
+                           linkage_profile=linkage_profile or "", key_fingerprint=key.fingerprint, key_origin=key.origin, ingest_id=ingest_id))
     report.report_dir = data_dir / "reports" / ingest_id
     _write_reports(report.report_dir, report)
     report.seconds = time.perf_counter() - started
