@@ -105,6 +105,7 @@ def test_quarantined_rows_are_counted_and_reported(tmp_path, contracts):
 
 
 CANARY_FIRST, CANARY_LAST, CANARY_DOB, CANARY_NI = "Zebediahqx", "Quillfeatherby", "1931-07-29", "ZX987654A"
+CANARY_CLIENT_REF = "OC-7319024"
 
 
 def test_canary_identifiers_never_reach_store_logs_or_reports(tmp_path, contracts, caplog):
@@ -117,13 +118,16 @@ def test_canary_identifiers_never_reach_store_logs_or_reports(tmp_path, contract
         frame["date_of_birth"] = CANARY_DOB
         if "ni_number" in c.field_names:
             frame["ni_number"] = CANARY_NI
+        if "client_ref" in c.field_names:
+            frame["client_ref"] = CANARY_CLIENT_REF
+            frame.loc[3, "client_ref"] = "OC-12"  # a bad reference (pattern), to exercise reports
         frame.loc[2, "date_of_birth"] = "1931-02-30"  # a bad identifier value, to exercise reports
         write_csv(frame, folder / f"{c.name}.csv")
     data = tmp_path / "data"
     with caplog.at_level(logging.DEBUG):
         out = runner.invoke(app, ["ingest", str(folder), "--data-dir", str(data), "--no-progress"])
     assert out.exit_code == 0, out.output
-    canaries = [CANARY_FIRST, CANARY_LAST, CANARY_DOB, CANARY_NI, "1931-02-30",
+    canaries = [CANARY_FIRST, CANARY_LAST, CANARY_DOB, CANARY_NI, CANARY_CLIENT_REF, "OC-12", "1931-02-30",
                 CANARY_FIRST.lower(), CANARY_LAST.upper(), "29/07/1931"]
     searched = 0
     for path in data.rglob("*"):
