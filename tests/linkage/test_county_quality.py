@@ -62,7 +62,8 @@ def test_clerical_sample_holds_uncertain_pairs_side_by_side(county_linkage):
     sample = clerical_sample(result, frame, band=(0.3, 0.9), n=50)
     assert len(sample) == 50
     assert sample["match_probability"].between(0.3, 0.9).all()
-    assert {"first_name_l", "first_name_r", "date_of_birth_l", "date_of_birth_r", "reviewer_decision"} <= set(sample.columns)
+    assert {"first_name_l", "first_name_r", "date_of_birth_l", "date_of_birth_r", "client_ref_l", "client_ref_r",
+            "reviewer_decision"} <= set(sample.columns)
     assert sample.equals(clerical_sample(result, frame, band=(0.3, 0.9), n=50))  # seeded
 
 

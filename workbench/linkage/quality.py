@@ -163,8 +163,9 @@ def clerical_sample(
     pairs = result.pairs
     uncertain = pairs[(pairs["match_probability"] >= band[0]) & (pairs["match_probability"] < band[1])]
     sample = uncertain.sample(n=min(n, len(uncertain)), random_state=seed).sort_values("match_probability")
-    cols = ["source", "record_id", "first_name", "last_name", "date_of_birth", "ni_number",
+    cols = ["source", "record_id", "first_name", "last_name", "date_of_birth", "ni_number", "client_ref",
             "approximate_age", "gender", "district", "event_date"]
+    cols = [c for c in cols if c in frame.columns]  # hand-built frames may lack the client reference
     base = frame.reset_index(drop=True)[cols]
     left = base.iloc[sample["unique_id_l"].to_numpy()].add_suffix("_l").reset_index(drop=True)
     right = base.iloc[sample["unique_id_r"].to_numpy()].add_suffix("_r").reset_index(drop=True)
