@@ -107,8 +107,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-linkage-") as tmp:
             county = Path(args.keep) / f"scale{scale:g}" if args.keep else Path(tmp) / "county"
             try:
-                if not (county / "extracts" / "extract.yaml").exists():
-                    _child(["--scales", str(scale), "--generate", str(county)], None)
+                if not county.exists():
+                    # Generated beside, then renamed: an interrupted run leaves no half county to reuse.
+                    partial = county.with_name(county.name + ".partial")
+                    _child(["--scales", str(scale), "--generate", str(partial)], None)
+                    partial.rename(county)
                 profile = ["--profile", args.profile] if args.profile else []
                 r = _child(["--link", str(county), *profile], args.timeout)
             except subprocess.TimeoutExpired:
