@@ -46,6 +46,26 @@ def test_large_population_profile_narrows_the_blocks():
         load_settings(profile="national")
 
 
+def test_name_families_keep_every_shared_variant_group_together():
+    from workbench.linkage.prepare import family_lookup
+
+    nicknames = load_nicknames()
+    families, groups = family_lookup(nicknames), variant_lookup(nicknames)
+    assert families["bill"] == families["william"] and families["chris"] == families["christine"] == families["krzysztof"]
+    # Any two names sharing a variant group share a family (so blocking on the family loses no pair
+    # that blocking on exploded groups would find) ...
+    for a, ga in groups.items():
+        for b, gb in groups.items():
+            if set(ga) & set(gb):
+                assert families[a] == families[b], (a, b)
+    # ... and names outside the table are their own family.
+    prepared = prepare_frame(pd.DataFrame({c: [None] for c in
+                                           ["source", "record_id", "first_name", "last_name", "date_of_birth",
+                                            "ni_number", "approximate_age", "gender", "district", "event_date"]})
+                             .assign(first_name="Zebedee", event_date=pd.Timestamp("2022-01-01")))
+    assert prepared["first_name_family"].iloc[0] == "zebedee"
+
+
 def test_settings_are_checked():
     raw = load_settings().raw
     bad = copy.deepcopy(raw)

@@ -52,6 +52,27 @@ def variant_lookup(nicknames: pd.DataFrame) -> dict[str, list[str]]:
     return {n: sorted(set(g)) for n, g in pairs.groupby("name")["group"]}
 
 
+def family_lookup(nicknames: pd.DataFrame) -> dict[str, str]:
+    """name -> its *name family*: variant groups that share a name, merged (Chris is in Christopher's
+    and Christine's groups, so both are one family). One key per name, so blocking on it needs no
+    array explode, and two names sharing any group always share a family."""
+    groups = variant_lookup(nicknames)
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for gs in groups.values():
+        for g in gs[1:]:
+            a, b = root(gs[0]), root(g)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {name: root(gs[0]) for name, gs in groups.items()}
+
+
 def _decimal_year(dates: pd.Series) -> pd.Series:
     dates = pd.to_datetime(dates)
     return dates.dt.year + (dates.dt.dayofyear - 0.5) / DAYS_PER_YEAR
@@ -69,6 +90,7 @@ def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) ->
         raise ValueError(f"The linkage frame lacks column(s) {', '.join(missing)}.")
     nicknames = load_nicknames() if nicknames is None else nicknames
     lookup = variant_lookup(nicknames)
+    families = family_lookup(nicknames)
     n = len(frame)
 
     first = normalise_name(frame["first_name"]).reset_index(drop=True)
@@ -102,6 +124,7 @@ def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) ->
         "first_name": _none_if_na(first),
         "last_name": _none_if_na(last),
         "first_name_variants": _per_unique(first, lambda f: lookup.get(f, [f])),
+        "first_name_family": _per_unique(first, lambda f: families.get(f, f)),
         "last_name_soundex": _per_unique(last, soundex),
         "dob": _none_if_na(dob_str),
         "dob_swapped": _none_if_na(dob_swapped),
