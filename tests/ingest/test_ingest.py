@@ -53,6 +53,11 @@ def test_reingesting_the_same_extract_adds_nothing(tmp_path, contracts):
     again = ingest_folder(folder, tmp_path / "data", progress=False)
     assert again.already_ingested and "nothing was added" in again.summary()
     assert _store_digest(tmp_path / "data") == before
+    # The same files linked another way are a new store (an old demo store linked by the truth is
+    # rebuilt when the demo links with splink).
+    relinked = ingest_folder(folder, tmp_path / "data", linkage="deterministic", progress=False)
+    assert not relinked.already_ingested and Store(tmp_path / "data").meta()["linkage"] == "deterministic"
+    assert ingest_folder(folder, tmp_path / "data", linkage="deterministic", progress=False).already_ingested
 
 
 def test_interrupted_ingest_leaves_previous_store_intact(tmp_path, contracts, monkeypatch):

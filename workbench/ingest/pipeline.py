@@ -311,7 +311,11 @@ def ingest_folder(
     old_ingests, old_quarantine, carried = _previous_provenance(store_path)
     if len(old_ingests):
         last = old_ingests[old_ingests["ingest_id"] == old_ingests.sort_values("ingested_at")["ingest_id"].iloc[-1]]
-        if sorted(last["sha256"]) == sorted(hashes.values()) and last["key_fingerprint"].iloc[0] == key.fingerprint:
+        # Same files, key and linkage: nothing to do. A different linkage (say splink after truth) rebuilds.
+        same_linkage = (last["linkage"].iloc[0] == linkage
+                        and str(last.get("linkage_profile", pd.Series([""])).fillna("").iloc[0]) == (linkage_profile or ""))
+        if (sorted(last["sha256"]) == sorted(hashes.values()) and last["key_fingerprint"].iloc[0] == key.fingerprint
+                and same_linkage):
             report.already_ingested = True
             report.seconds = time.perf_counter() - started
             return report
@@ -346,6 +350,7 @@ def ingest_folder(
              extract_date=pd.Timestamp(extract_date), file=r.file, source=r.source,
              contract_version=r.contract_version, size_bytes=sizes[r.file], sha256=hashes[r.file], rows_read=r.rows_read, rows_accepted=r.rows_accepted,
              rows_quarantined=r.rows_quarantined, refused=r.refused, linkage=linkage,
+             linkage_profile=linkage_profile or "",
              key_fingerprint=key.fingerprint, synthetic=synthetic)
         for r in report.results
     ])
