@@ -140,6 +140,14 @@ def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) ->
         "event_days": pd.array((event - pd.Timestamp("1970-01-01")).dt.days, dtype="Int64"),
     })
     out["weak"] = weak_records(out).astype(np.int8)
+    # Join keys for blocking thin records in large populations: first-name family, gender and
+    # district on every record, and the same key only on thin records without a client reference,
+    # so a join of one to the other pairs just those records with their candidates.
+    family_key = (out["first_name_family"].astype("string") + "|" + out["gender"].astype("string") + "|"
+                  + out["district"].astype("string"))
+    out["family_key"] = _none_if_na(family_key)
+    thin = (out["weak"] == 1) & out["client_ref"].isna()
+    out["weak_family_key"] = _none_if_na(family_key.where(thin))
     return out
 
 
