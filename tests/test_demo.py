@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from workbench.demo import DEMO_LINKAGE, build_demo_store, synthetic_folder
+from workbench.demo import DEMO_LINKAGE, build_demo_store, synthetic_folder, true_person_ids
 from workbench.store import Store
 from workbench.studies import new_arrivals
 from workbench.synthetic import DEFAULT_SEED
@@ -56,9 +56,7 @@ def test_new_arrivals_on_the_demo_store_brackets_the_truth(demo_store, synthetic
 
 
 def _true_tables(store: Store, county) -> dict:
-    import pandas as pd
 
-    truth = pd.read_parquet(county / "truth" / "record_persons.parquet", columns=["source", "record_id", "person_id"])
-    ids = truth.astype(str).drop_duplicates(["source", "record_id"]).set_index(["source", "record_id"])["person_id"]
+    ids = true_person_ids(county / "truth")
     tables = {s: store.table(s) for s in new_arrivals.RECORD_IDS if s in store.tables()}
     return new_arrivals.relinked(tables, ids)

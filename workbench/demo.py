@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from workbench.store import STORE_FILE, default_data_dir
@@ -35,6 +36,14 @@ def build_demo_store(data_dir: str | Path | None = None, *, seed: int | None = N
     return "\n".join(lines)
 
 
+def true_person_ids(truth_dir: str | Path):
+    """The synthetic truth's person per record, indexed by (source, record_id)."""
+    import pandas as pd
+
+    truth = pd.read_parquet(Path(truth_dir) / "record_persons.parquet", columns=["source", "record_id", "person_id"])
+    return truth.astype(str).drop_duplicates(["source", "record_id"]).set_index(["source", "record_id"])["person_id"]
+
+
 def record_measured_linkage_rates(data_dir: str | Path, truth_dir: str | Path) -> dict[str, str]:
     """Measure the store's linkage against the synthetic truth and record the rates in store_meta.
 
@@ -51,17 +60,13 @@ def record_measured_linkage_rates(data_dir: str | Path, truth_dir: str | Path) -
 
     store = Store(data_dir)
     tables = {s: store.table(s) for s in new_arrivals.RECORD_IDS if s in store.tables()}
-    truth = pd.read_parquet(Path(truth_dir) / "record_persons.parquet", columns=["source", "record_id", "person_id"])
-    true_ids = truth.astype(str).drop_duplicates(["source", "record_id"]).set_index(["source", "record_id"])["person_id"]
     est_ids = pd.concat([pd.Series(t["person_id"].astype(str).to_numpy(),
                                    index=pd.MultiIndex.from_arrays([[s] * len(t), t[new_arrivals.RECORD_IDS[s]].astype(str)]))
                          for s, t in tables.items()])
-    true_ids = true_ids.reindex(est_ids.index)
+    true_ids = true_person_ids(truth_dir).reindex(est_ids.index)
     q = linkage_quality(true_ids.to_numpy(), est_ids.to_numpy())
-    params = new_arrivals.run(store, tables=tables).parameters  # the study's default period
-    errors = new_arrivals.arrival_linkage_errors(
-        tables, est_ids, true_ids, period_start=pd.Timestamp(params["period_start"]).date(),
-        period_end=pd.Timestamp(params["period_end"]).date(), lookback_months=int(params["lookback_months"]))
+    start, end = new_arrivals.default_period(dt.date.fromisoformat(store.meta()["extract_date"]))
+    errors = new_arrivals.arrival_linkage_errors(tables, est_ids, true_ids, period_start=start, period_end=end)
     rates = {
         "linkage_pairwise_precision": round(q.pairwise_precision, 4), "linkage_pairwise_f1": round(q.pairwise_f1, 4),
         "linkage_bcubed_f1": round(q.bcubed_f1, 4),

@@ -634,6 +634,13 @@ def default_period_start(contact_lookback_months: int, contact_history_start: dt
     return start if start < period_end else contact_history_start
 
 
+def default_period(extract_date: dt.date) -> tuple[dt.date, dt.date]:
+    """The study's default arrival period for an extract: :func:`default_period_start` to the extract date."""
+    cfg = definitions()["new_arrivals"]
+    hist_start = pd.Timestamp(cfg.get("contact_history_start", history_start())).date()
+    return default_period_start(int(cfg.get("contact_lookback_months", 24)), hist_start, extract_date), extract_date
+
+
 def run(
     store=None,
     period_start: dt.date | str | None = None,
@@ -667,7 +674,7 @@ def run(
     hist_start = pd.Timestamp(cfg.get("contact_history_start", history_start())).date()
     period_end = pd.Timestamp(period_end).date() if period_end else extract_date
     period_start = (pd.Timestamp(period_start).date() if period_start
-                    else default_period_start(contact_months, hist_start, period_end))
+                    else default_period(period_end)[0])
     short_history = short_history or cfg.get("short_history", "count_as_new")
     rates = {"linkage_precision": linkage_precision, "linkage_recall": linkage_recall,
              "spurious_arrival_share": spurious_arrival_share, "hidden_arrival_share": hidden_arrival_share}
