@@ -111,3 +111,33 @@ def test_quality_report_command(synthetic_county):
     assert {"pr_curve.csv", "pr_curve.png", "quality.csv", "report.txt"} <= {p.name for p in out.iterdir()}
     review = next(out.glob("CLERICAL_REVIEW_SYNTHETIC_*.csv"))
     assert review.read_text(encoding="utf-8").startswith("# CLERICAL REVIEW - CONTAINS IDENTIFIERS (synthetic county)")
+
+
+def test_weak_record_blocks_on_event_periods_lose_no_pair(county_linkage):
+    """The large_population profile joins thin records on the 180-day event period (offsets -1, 0,
+    +1) so as not to pair each one with its whole name-family bucket across the years. On the
+    county, the union of those six rules, as written in settings.yaml, must form exactly the pairs
+    of the filter they stand for: a thin record and a same-family record within 180 days and 5
+    years."""
+    import duckdb
+
+    from workbench.linkage.prepare import prepare_frame
+    from workbench.linkage.settings import load_settings
+
+    frame, _, _ = county_linkage
+    rules = [b["sql"] for b in load_settings(profile="large_population").blocking
+             if "weak_family_key" in b.get("sql", "")]
+    assert len(rules) == 6 and sum("event_period" in r for r in rules) == 6
+    con = duckdb.connect()
+    con.register("p", prepare_frame(frame)[["unique_id", "family_key", "weak_family_key", "event_period",
+                                            "event_days", "birth_year_est"]])
+
+    def pairs(condition: str) -> set[tuple[int, int]]:
+        rows = con.execute(f"select l.unique_id, r.unique_id from p l join p r on ({condition}) "
+                           "and l.unique_id < r.unique_id").fetchall()
+        return set(rows)
+
+    blocked = set().union(*(pairs(rule) for rule in rules))
+    near = "abs(l.event_days - r.event_days) <= 180 and abs(l.birth_year_est - r.birth_year_est) <= 5"
+    wanted = pairs(f"l.weak_family_key = r.family_key and {near}") | pairs(f"r.weak_family_key = l.family_key and {near}")
+    assert len(wanted) > 1000 and blocked == wanted

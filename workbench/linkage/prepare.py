@@ -83,6 +83,9 @@ def _none_if_na(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), None)
 
 
+EVENT_PERIOD_DAYS = 180
+
+
 def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) -> pd.DataFrame:
     """The linkage frame with the derived comparison columns; ``unique_id`` is the row position."""
     missing = [c for c in LINKAGE_COLUMNS if c not in frame.columns and c != "client_ref"]
@@ -148,6 +151,10 @@ def prepare_frame(frame: pd.DataFrame, nicknames: pd.DataFrame | None = None) ->
     out["family_key"] = _none_if_na(family_key)
     thin = (out["weak"] == 1) & out["client_ref"].isna()
     out["weak_family_key"] = _none_if_na(family_key.where(thin))
+    # 180-day period of the event: two events at most 180 days apart fall in the same or adjacent
+    # periods, so the weak-record blocks can join on the period (with offsets -1, 0, +1) instead of
+    # pairing every thin record with its whole family bucket across the years before filtering.
+    out["event_period"] = pd.array(np.floor(out["event_days"].astype(float) / EVENT_PERIOD_DAYS), dtype="Int64")
     return out
 
 
