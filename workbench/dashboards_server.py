@@ -34,6 +34,7 @@ import time
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from workbench.store import DATA_DIR_ENV, Store, default_data_dir
@@ -44,12 +45,13 @@ LANDING_PAGE = "voila/render/overview.ipynb"
 
 
 def dashboards_dir() -> Path:
-    """The folder of dashboard notebooks: ``$WORKBENCH_DASHBOARDS_DIR`` or the repository's."""
+    """The folder of dashboard notebooks: ``$WORKBENCH_DASHBOARDS_DIR`` or the package's own
+    (``workbench/dashboards/notebooks``, shipped as package data with the Voila template)."""
     env = os.environ.get(DASHBOARDS_DIR_ENV)
-    folder = Path(env) if env else Path(__file__).resolve().parent.parent / "dashboards"
+    folder = Path(env) if env else Path(str(resources.files("workbench") / "dashboards" / "notebooks"))
     if not (folder / "overview.ipynb").exists():
         raise FileNotFoundError(
-            f"No dashboards in {folder}. Run from the repository checkout, or set {DASHBOARDS_DIR_ENV}."
+            f"No dashboards in {folder}. Reinstall the workbench, or set {DASHBOARDS_DIR_ENV}."
         )
     return folder
 

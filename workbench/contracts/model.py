@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -32,13 +33,12 @@ class ContractError(ValueError):
 
 
 def default_contracts_dir() -> Path:
-    """The repository's ``data_contracts/`` folder (contracts ship beside the package)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "data_contracts"
-        if (candidate / "vocabularies.yaml").exists():
-            return candidate
-    raise ContractError("Cannot find the data_contracts/ folder next to the workbench package.")
+    """The contracts shipped with the package (``workbench/data_contracts/``; the repository's
+    top-level ``data_contracts`` is a link to it), found through the package, not the source tree."""
+    folder = Path(str(resources.files("workbench") / "data_contracts"))
+    if not (folder / "vocabularies.yaml").exists():
+        raise ContractError(f"The package's data contracts are missing from {folder}; reinstall the workbench.")
+    return folder
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from workbench.definitions import definitions
 from workbench.measures.funnel import (
@@ -49,6 +48,7 @@ from workbench.measures.funnel import (
 )
 from workbench.measures.periods import add_period
 from workbench.measures.sources import COUNTY, DISTRICTS, as_sources, has_need, need_count
+from workbench.statistics.intervals import wilson
 
 HOUSEHOLDS_FILE = Path(__file__).with_name("district_households.csv")
 
@@ -155,15 +155,6 @@ def _in_period(frame: pd.DataFrame, period_start: Any, period_end: Any, col: str
     return frame[keep]
 
 
-def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    lo, hi = np.full(len(n), np.nan), np.full(len(n), np.nan)
-    ok = n > 0
-    if ok.any():
-        lo[ok], hi[ok] = proportion_confint(k[ok], n[ok], alpha=0.05, method="wilson")
-    return lo, hi
-
-
 def district_indicators(
     source: Any,
     *,
@@ -192,7 +183,7 @@ def district_indicators(
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     if len(out):
         out["rate"] = out["numerator"] / out["denominator"]
-        out["rate_lower"], out["rate_upper"] = _wilson(out["numerator"].to_numpy(), out["denominator"].to_numpy())
+        out["rate_lower"], out["rate_upper"] = wilson(out["numerator"].to_numpy(), out["denominator"].to_numpy())
         order = {d: i for i, d in enumerate([*DISTRICTS, COUNTY])}
         out = out.sort_values(["indicator", "period_start", "district"], key=lambda s: s.map(order) if s.name == "district" else s,
                               ignore_index=True)
@@ -354,7 +345,7 @@ def case_mix_adjusted(
                                     expected=("expected", "sum"))
     units = list(g.index)
     probs = [rec.loc[rec["district"] == u, "expected"].to_numpy() for u in units]
-    lo, hi = _wilson(g["observed"].to_numpy(), g["denominator"].to_numpy())
+    lo, hi = wilson(g["observed"].to_numpy(), g["denominator"].to_numpy())
     base = pd.DataFrame({"district": units, "denominator": g["denominator"].to_numpy(), "crude_rate": (g["observed"] / g["denominator"]).to_numpy(),
                          "crude_lower": lo, "crude_upper": hi})
     # 95% CI of each district's own O/E: variance of O at the district's own level of success

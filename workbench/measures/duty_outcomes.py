@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from workbench.definitions import definitions
 from workbench.measures.benchmarking import (
@@ -36,6 +35,7 @@ from workbench.measures.benchmarking import (
 )
 from workbench.measures.periods import add_period
 from workbench.measures.sources import COUNTY, DISTRICTS, as_sources, has_need, need_count
+from workbench.statistics.intervals import wilson
 
 SECURED = {"prevention": ("secured_6_months_stayed", "secured_6_months_moved"), "relief": ("secured_6_months",)}
 DEFAULT_WITHOUT_OUTCOME = ("contact_lost", "days_56_elapsed", "withdrew_or_died")
@@ -123,7 +123,7 @@ def without_outcome_rates(source: Any, *, freq: str | None = "Q", period_start: 
     keys = ["duty", "district", "period", "period_start", "period_end"]
     g = both.groupby(keys)["without_outcome"].agg(ended="count", without_outcome="sum").reset_index()
     g["share"] = g["without_outcome"] / g["ended"]
-    lo, hi = proportion_confint(g["without_outcome"], g["ended"], alpha=0.05, method="wilson")
+    lo, hi = wilson(g["without_outcome"].to_numpy(), g["ended"].to_numpy())
     g["share_lower"], g["share_upper"] = np.asarray(lo), np.asarray(hi)
     return g.sort_values(["duty", "period_start", "district"], ignore_index=True)
 

@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from workbench.definitions import definitions
 from workbench.measures.benchmarking import age_band, indicator_records
 from workbench.measures.periods import add_period
 from workbench.measures.sources import COUNTY, as_sources
+from workbench.statistics.intervals import wilson
 
 NOT_RECORDED = "not recorded"
 OUTCOME_SOURCES = {"prevention_success": "statutory_cases", "relief_success": "statutory_cases",
@@ -115,7 +115,7 @@ def equality_outcomes(
                              "risk_ratio": rr[0], "rr_lower": rr[1], "rr_upper": rr[2]})
     out = pd.DataFrame(rows)
     if len(out):
-        lo, hi = proportion_confint(out["successes"], out["n"], alpha=0.05, method="wilson")
+        lo, hi = wilson(out["successes"].to_numpy(), out["n"].to_numpy())
         out.insert(out.columns.get_loc("rate") + 1, "rate_lower", np.asarray(lo))
         out.insert(out.columns.get_loc("rate_lower") + 1, "rate_upper", np.asarray(hi))
     return out

@@ -36,59 +36,23 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    multinomial_proportions_confint,
-    proportion_confint,
-)
 
 from workbench.cohorts import rough_sleeping as rs
 from workbench.definitions import definitions, history_start
+from workbench.statistics.intervals import bootstrap_quantiles, goodman, newcombe, wilson
 from workbench.studies.base import StudyResult
 
 SOURCES = ("statutory_cases", "outreach_contacts", "supported_accommodation", "settled_tenancies",
            "institutional_discharges")
 #: Colour-blind-safe palette (Okabe-Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
-BOOTSTRAP_REPLICATES = 2000
-BOOTSTRAP_SEED = 20240401
+#: Bootstrap of medians and quartiles: replicates and seed (recorded, so a run reproduces).
+BOOTSTRAP = {"replicates": 2000, "seed": 20240401}
 DISTRICT_LABELS = {
     "oxford_city": "Oxford City", "cherwell": "Cherwell", "south_oxfordshire": "South Oxfordshire",
     "vale_of_white_horse": "Vale of White Horse", "west_oxfordshire": "West Oxfordshire",
     "outside_oxfordshire": "Outside Oxfordshire",
 }
-
-
-# ------------------------------------------------------------------------------------ intervals
-def wilson(k: int, n: int) -> tuple[float, float]:
-    """Wilson 95% interval for k out of n (NaN when n is 0)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    lo, hi = proportion_confint(int(k), int(n), alpha=0.05, method="wilson")
-    return float(lo), float(hi)
-
-
-def goodman(counts: np.ndarray) -> np.ndarray:
-    """Goodman (1965) simultaneous 95% intervals for multinomial shares, one row per category."""
-    counts = np.asarray(counts, dtype=float)
-    if counts.sum() == 0:
-        return np.full((len(counts), 2), np.nan)
-    if len(counts) == 1:  # one category: a single share, Wilson
-        return np.array([wilson(int(counts[0]), int(counts[0]))])
-    return multinomial_proportions_confint(counts, alpha=0.05, method="goodman")
-
-
-def bootstrap_quantiles(values: np.ndarray, qs: tuple[float, ...] = (0.25, 0.5, 0.75),
-                        replicates: int = BOOTSTRAP_REPLICATES, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
-    """Sample quantiles with percentile-bootstrap 95% intervals (seeded: reproducible)."""
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if len(x) == 0:
-        return pd.DataFrame({"quantile": qs, "estimate": np.nan, "lower": np.nan, "upper": np.nan})
-    rng = np.random.default_rng(seed)
-    boot = np.quantile(x[rng.integers(0, len(x), (replicates, len(x)))], qs, axis=1)
-    lo, hi = np.quantile(boot, [0.025, 0.975], axis=1)
-    return pd.DataFrame({"quantile": qs, "estimate": np.quantile(x, qs), "lower": lo, "upper": hi})
 
 
 def share_table(labels: pd.Series, order: list[str] | None = None, name: str = "category") -> pd.DataFrame:
@@ -328,7 +292,7 @@ def routes_table(paths: pd.DataFrame) -> pd.DataFrame:
     out["all_lower"], out["all_upper"] = [c[0] for c in ci], [c[1] for c in ci]
     timing = []
     for r in out["route"]:
-        q = bootstrap_quantiles(pres.loc[pres["route"] == r, "days_before_arrival"].to_numpy())
+        q = bootstrap_quantiles(pres.loc[pres["route"] == r, "days_before_arrival"].to_numpy(), **BOOTSTRAP)
         timing.append({"median_days": q["estimate"][1], "median_lower": q["lower"][1], "median_upper": q["upper"][1],
                        "q1_days": q["estimate"][0], "q3_days": q["estimate"][2]})
     return pd.concat([out, pd.DataFrame(timing, columns=["median_days", "median_lower", "median_upper", "q1_days",
@@ -338,11 +302,11 @@ def routes_table(paths: pd.DataFrame) -> pd.DataFrame:
 def time_before_arrival(paths: pd.DataFrame) -> pd.DataFrame:
     """Quartiles (bootstrap 95% intervals) of days from the route's contact to arrival."""
     pres = paths[paths["presented"]]
-    parts = [bootstrap_quantiles(pres["days_before_arrival"].to_numpy()).assign(route="all", people=len(pres))]
+    parts = [bootstrap_quantiles(pres["days_before_arrival"].to_numpy(), **BOOTSTRAP).assign(route="all", people=len(pres))]
     for r in rs.ROUTE_PRIORITY:
         d = pres.loc[pres["route"] == r, "days_before_arrival"]
         if len(d):
-            parts.append(bootstrap_quantiles(d.to_numpy()).assign(route=r, people=len(d)))
+            parts.append(bootstrap_quantiles(d.to_numpy(), **BOOTSTRAP).assign(route=r, people=len(d)))
     out = pd.concat(parts, ignore_index=True)
     out.insert(0, "label", out["route"].map(rs.ROUTE_LABELS).fillna("All who presented"))
     return out[["route", "label", "people", "quantile", "estimate", "lower", "upper"]]
@@ -412,8 +376,7 @@ def characteristics(paths: pd.DataFrame) -> pd.DataFrame:
                "difference_upper": math.nan, "p_value": math.nan, "variable_p_value": variable_p}
         if n1 and n0:
             row["difference"] = k1 / n1 - k0 / n0
-            lo, hi = confint_proportions_2indep(k1, n1, k0, n0, method="newcomb", compare="diff")
-            row["difference_lower"], row["difference_upper"] = float(lo), float(hi)
+            row["difference_lower"], row["difference_upper"] = newcombe(k1, n1, k0, n0)
             row["p_value"] = float(stats.fisher_exact([[k1, n1 - k1], [k0, n0 - k0]])[1])
         rows.append(row)
 

@@ -26,12 +26,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from statsmodels.stats.proportion import proportion_confint  # noqa: E402
 
 from workbench.cohorts.returns import CENSORED, DIED, RETURNED, has_need, returns_cohort  # noqa: E402
 from workbench.definitions import definitions  # noqa: E402
 from workbench.statistics.competing_risks import AalenJohansen, FineGray  # noqa: E402
 from workbench.statistics.cox import CoxPH  # noqa: E402
+from workbench.statistics.intervals import wilson  # noqa: E402
 from workbench.statistics.kaplan_meier import KaplanMeier  # noqa: E402
 from workbench.statistics.recurrent import fit_pwp_gap_time  # noqa: E402
 from workbench.studies.base import StudyResult  # noqa: E402
@@ -66,13 +66,6 @@ def _entry(frame: pd.DataFrame) -> pd.Series | None:
     return frame["entry_days"] if (frame["entry_days"] > 0).any() else None
 
 
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    if n == 0:
-        return (np.nan, np.nan)
-    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-    return float(lo), float(hi)
-
-
 def windowed_rates(cohort: pd.DataFrame, extract_date: dt.date, by: str | None = None) -> pd.DataFrame:
     """HUD-style band rates and the share returned by 6/12/24 months, over fully observed windows."""
     cfg = definitions()["returns"]
@@ -87,13 +80,13 @@ def windowed_rates(cohort: pd.DataFrame, extract_date: dt.date, by: str | None =
         for lo, hi in cfg["windows_days"]:
             n, k = int(full_730.sum()), int(((returned_at >= lo) & (returned_at <= hi) & full_730).sum())
             rows.append(dict(group=group, window=f"{lo}-{hi} days", cohort=n, returned=k, rate=k / n if n else np.nan,
-                             lower=_wilson(k, n)[0], upper=_wilson(k, n)[1], basis="HUD SPM 2 band; move-ins with 730 days observed"))
+                             lower=wilson(k, n)[0], upper=wilson(k, n)[1], basis="HUD SPM 2 band; move-ins with 730 days observed"))
         for months in cfg["windows_months"]:
             days = months * DAYS_PER_MONTH
             full = poss >= days
             n, k = int(full.sum()), int(((returned_at <= days) & full).sum())
             rows.append(dict(group=group, window=f"by {months} months", cohort=n, returned=k, rate=k / n if n else np.nan,
-                             lower=_wilson(k, n)[0], upper=_wilson(k, n)[1], basis=f"move-ins with {months} months observed"))
+                             lower=wilson(k, n)[0], upper=wilson(k, n)[1], basis=f"move-ins with {months} months observed"))
     out = pd.DataFrame(rows)
     if by is not None:
         out = out.rename(columns={"group": by})
