@@ -30,8 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from workbench.definitions import definitions, history_start
-from workbench.measures.sources import DISTRICTS, SOURCES
+from workbench.definitions import DISTRICTS, SOURCES, definitions, history_start
 from workbench.store import Store, default_data_dir
 
 AGGREGATES_FILE = "aggregates.duckdb"

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from workbench.contracts.model import load_contracts
@@ -114,6 +115,15 @@ def disclosure_definition() -> DisclosureDefinition:
 
 
 # ------------------------------------------------------------------------------- published figures
+def district_households() -> pd.DataFrame:
+    """Households by district, Census 2021 (``workbench/reference/census2021_households.csv``: the
+    count, its rounding, whether it was checked against the ONS table, and its source)."""
+    table = pd.read_csv(REFERENCE_DIR / "census2021_households.csv")
+    if set(table["district"]) != set(DISTRICTS):
+        raise ValueError(f"census2021_households.csv covers {sorted(table['district'])}, not {list(DISTRICTS)}")
+    return table
+
+
 @lru_cache(maxsize=1)
 def district_population() -> dict[str, int]:
     """Usual residents by district, Census 2021 (ONS P01; ``workbench/reference/README.md``)."""

@@ -174,7 +174,7 @@ def profile_residents(residents: pd.DataFrame, subgroup_effects: pd.DataFrame) -
 
     r = residents.copy()
     needs = r["support_needs"].fillna("")
-    for code in ("drug_dependency", "alcohol_dependency", "history_rough_sleeping", "mental_health", "domestic_abuse"):
+    for code in definitions()["supported_housing"]["covariate_needs"]:
         r[code] = has_need(needs, code)
     r["young_18_25"] = has_need(needs, "young_person_18_25")
     r["female"] = (r["gender"] == "female").astype(int)

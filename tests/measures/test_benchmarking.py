@@ -8,16 +8,16 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from workbench.definitions import COUNTY, DISTRICTS, district_households
 from workbench.measures.benchmarking import (
     case_mix_adjusted,
     district_funnel,
     district_indicators,
     fit_logistic,
-    households,
     indicator_records,
     rates_per_1000_households,
 )
-from workbench.measures.sources import COUNTY, DISTRICTS, SourceTables
+from workbench.measures.sources import SourceTables
 
 
 def _cases() -> SourceTables:
@@ -114,7 +114,7 @@ def test_logistic_fit_matches_statsmodels():
 
 
 def test_households_file_is_cited_and_marks_approximations():
-    hh = households()
+    hh = district_households()
     assert sorted(hh["district"]) == sorted(DISTRICTS)
     assert hh["source"].str.contains("Census 2021").all()
     assert (hh.loc[hh["verified"] == "no", "note"].str.contains("APPROXIMATE")).all()
@@ -125,7 +125,7 @@ def test_rates_per_1000_households_by_hand():
     sc = pd.DataFrame({"person_id": list("abc"), "district": ["cherwell"] * 3,
                        "approach_date": ["2021-04-10", "2021-05-01", "2022-04-02"]})
     r = rates_per_1000_households(SourceTables.from_frames("2022-06-30", statutory_cases=sc))
-    hh = households().set_index("district").loc["cherwell", "households"]
+    hh = district_households().set_index("district").loc["cherwell", "households"]
     row = r[(r["measure"] == "approaches") & (r["district"] == "cherwell") & (r["period"] == "2021/22")].iloc[0]
     # 2 approaches in the financial year 2021/22 per 1,000 households: 2 / households * 1000
     assert row["count"] == 2 and row["per_1000"] == pytest.approx(2 / hh * 1000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from workbench.definitions import COUNTY
 from workbench.measures.data_quality import (
     completeness,
     duplicates,
@@ -13,7 +14,7 @@ from workbench.measures.data_quality import (
     scorecard,
     stale_open_episodes,
 )
-from workbench.measures.sources import COUNTY, SourceTables
+from workbench.measures.sources import SourceTables
 
 
 def _sources() -> SourceTables:

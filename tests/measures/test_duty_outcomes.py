@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.definitions import COUNTY
 from workbench.measures.duty_outcomes import (
     duty_outcomes,
     without_outcome_drivers,
     without_outcome_rates,
 )
-from workbench.measures.sources import COUNTY, SourceTables
+from workbench.measures.sources import SourceTables
 
 
 def _cases() -> SourceTables:

@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.definitions import COUNTY
 from workbench.measures.equality import (
     NOT_RECORDED,
     equality_outcomes,
     equality_recording,
     risk_ratio,
 )
-from workbench.measures.sources import COUNTY, SourceTables
+from workbench.measures.sources import SourceTables
 
 
 def _cases() -> SourceTables:

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.definitions import COUNTY
 from workbench.measures.housing_first import (
     housing_first_starts,
     housing_first_tenancies,
     tenancy_sustainment,
 )
-from workbench.measures.sources import COUNTY, SourceTables
+from workbench.measures.sources import SourceTables
 
 
 def _tenancies() -> SourceTables:

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.definitions import COUNTY
 from workbench.measures.joins import handover_events, handover_summary
-from workbench.measures.sources import COUNTY, SourceTables
+from workbench.measures.sources import SourceTables
 
 
 def _sources() -> SourceTables:

@@ -27,16 +27,15 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from workbench.definitions import definitions, history_start
+from workbench.definitions import SOURCES, definitions, history_start
 
 CENSORED, RETURNED, DIED = 0, 1, 2
 STATUS_LABELS = {CENSORED: "still housed at the extract date", RETURNED: "returned to homelessness", DIED: "died"}
 
 
 def _tables(store) -> dict[str, pd.DataFrame]:
-    names = ["settled_tenancies", "outreach_contacts", "statutory_cases", "supported_accommodation", "deaths"]
     have = set(store.tables())
-    return {n: store.table(n) if n in have else pd.DataFrame() for n in names}
+    return {n: store.table(n) if n in have else pd.DataFrame() for n in SOURCES}
 
 
 def homelessness_events(tables: dict[str, pd.DataFrame], kinds: list[str] | None = None) -> pd.DataFrame:

@@ -38,9 +38,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from workbench.definitions import definitions, history_start
-
-DISTRICTS = ("oxford_city", "cherwell", "south_oxfordshire", "vale_of_white_horse", "west_oxfordshire")
+from workbench.definitions import definition, definitions, history_start
 
 #: Routes into rough sleeping, in priority order (the first that applies is an arrival's route).
 #: The first four are the failure points the partnership asked about (action 3.2); the rest are
@@ -71,7 +69,7 @@ ROUTE_LABELS: dict[str, str] = {
     "none": "No earlier contact",
 }
 #: Sources whose records count as presenting for help (unverified outreach contacts do not).
-PRESENTING_SOURCES = ("statutory_cases", "institutional_discharges", "supported_accommodation", "settled_tenancies")
+PRESENTING_SOURCES: tuple[str, ...] = tuple(definition("new_arrivals", "presenting_sources"))
 
 ShortHistory = Literal["count_as_new", "exclude"]
 
@@ -301,7 +299,7 @@ def _statutory(arrivals: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     agency = np.where(dtr, "Duty to Refer: " + ref.map(lambda c: _label("referral_route", c).split(" - ", 1)[-1]),
                       "Council (" + p["district"].map(lambda c: _label("district", c)) + ")")
     other_district = p["district"] != p["arrival_district"]
-    failed = np.isin(outcome, ["contact_lost", "days_56_elapsed"])
+    failed = np.isin(outcome, definition("new_arrivals", "duty_failed_reasons"))
     route = np.select([failed, other_district], ["duty_ended_contact_lost_or_56_days", "approach_other_district"],
                       "statutory_other")
     route_date = np.where(route == "duty_ended_contact_lost_or_56_days", duty_end,

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.cohorts.returns import RETURNED, has_need, returns_cohort
-from workbench.definitions import definitions
+from workbench.definitions import SOURCES, definition, definitions
 
 #: Covariates derived from the stay record: (column, plain label).
 CONFOUNDERS = [
@@ -45,11 +45,10 @@ LOSS_EXCLUDED_END_REASONS = {"planned_move"}
 def leavers_cohort(store=None, *, tables: dict[str, pd.DataFrame] | None = None,
                    extract_date: dt.date | None = None) -> pd.DataFrame:
     """One row per ended supported-accommodation stay, with outcomes and covariates."""
-    cfg = definitions().get("supported_housing", {})
-    window = int(cfg.get("move_on_window_days", 14))
+    cfg = definition("supported_housing")
+    window = int(cfg["move_on_window_days"])
     if tables is None:
-        tables = {n: store.table(n) for n in ("supported_accommodation", "settled_tenancies", "deaths",
-                                              "outreach_contacts", "statutory_cases") if n in store.tables()}
+        tables = {n: store.table(n) for n in SOURCES if n in store.tables()}
     if extract_date is None:
         extract_date = dt.date.fromisoformat(store.meta()["extract_date"])
     extract_ts = pd.Timestamp(extract_date)
@@ -66,9 +65,8 @@ def leavers_cohort(store=None, *, tables: dict[str, pd.DataFrame] | None = None,
     }).reset_index(drop=True)
     out["length_of_stay_days"] = (out.end_date - out.start_date).dt.days
     out["planned_move_on"] = (out.departure_reason == "planned_move_on").astype(int)
-    out["evicted_or_abandoned"] = out.departure_reason.isin(["evicted", "abandoned"]).astype(int)
-    for code in ("drug_dependency", "alcohol_dependency", "history_rough_sleeping", "offending_history",
-                 "mental_health", "domestic_abuse"):
+    out["evicted_or_abandoned"] = out.departure_reason.isin(cfg["evicted_or_abandoned"]).astype(int)
+    for code in cfg["covariate_needs"]:
         out[code] = has_need(out.support_needs, code)
     out["young_18_25"] = has_need(out.support_needs, "young_person_18_25")
     out["female"] = (out.gender == "female").astype(int)

@@ -16,6 +16,6 @@ Every measure accepts a :class:`~workbench.store.Store` or a
 once and pass it to several measures to avoid re-reading the store).
 """
 
-from workbench.measures.sources import COUNTY, DISTRICTS, SourceTables, as_sources
+from workbench.measures.sources import SourceTables, as_sources
 
-__all__ = ["COUNTY", "DISTRICTS", "SourceTables", "as_sources"]
+__all__ = ["SourceTables", "as_sources"]

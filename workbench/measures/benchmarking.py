@@ -23,14 +23,13 @@ county for the cases it actually has (1 = as the county). Protected characterist
 gender, disability, sexual orientation) are deliberately left out of the case mix: differences by
 them are outcomes to be reduced (see :mod:`workbench.measures.equality`), not excuses.
 
-Rates per 1,000 households use the Census 2021 household counts in ``district_households.csv``
+Rates per 1,000 households use the Census 2021 household counts (:func:`workbench.definitions.district_households`)
 (two of the five are approximate - see that file).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +37,13 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from workbench.definitions import definitions
+from workbench.definitions import (
+    COUNTY,
+    DISTRICTS,
+    definition,
+    district_households,
+    outcome_codes,
+)
 from workbench.measures.funnel import (
     Method,
     proportion_funnel,
@@ -47,10 +52,8 @@ from workbench.measures.funnel import (
     robust_ratio_target,
 )
 from workbench.measures.periods import add_period
-from workbench.measures.sources import COUNTY, DISTRICTS, as_sources, has_need, need_count
+from workbench.measures.sources import as_sources, has_need, need_count
 from workbench.statistics.intervals import wilson
-
-HOUSEHOLDS_FILE = Path(__file__).with_name("district_households.csv")
 
 INDICATORS: dict[str, str] = {
     "prevention_success": "Prevention duties ended with accommodation secured for 6+ months, of prevention duties ended",
@@ -58,9 +61,8 @@ INDICATORS: dict[str, str] = {
     "move_on": "Supported accommodation stays ended with a move to a settled home, of stays ended",
     "private_rented_access": "Duties that secured a private rented home, of duties that secured accommodation of a known type",
 }
-SETTLED_DESTINATIONS = ("social_rented", "private_rented", "housing_first")
-KEY_NEEDS = ("mental_health", "physical_ill_health", "drug_dependency", "alcohol_dependency", "domestic_abuse",
-             "offending_history", "history_rough_sleeping")
+SETTLED_DESTINATIONS: tuple[str, ...] = tuple(definition("system_performance", "benchmarking", "settled_destinations"))
+KEY_NEEDS: tuple[str, ...] = tuple(definition("system_performance", "benchmarking", "case_mix_needs"))
 #: Case-mix terms per source (categorical columns built by :func:`case_mix_frame`).
 CASE_MIX: dict[str, list[str]] = {
     "statutory_cases": ["household_type", "age_band", "referral_route", "loss_reason", "needs_band",
@@ -69,11 +71,6 @@ CASE_MIX: dict[str, list[str]] = {
 }
 AGE_BANDS = [(16, 24, "16-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "45-54"), (55, 200, "55+")]
 MIN_LEVEL_SIZE = 20  # rarer levels of a case-mix factor are pooled, so the model stays estimable
-
-
-def households() -> pd.DataFrame:
-    """Census 2021 households per district (see the file for sources and which are approximate)."""
-    return pd.read_csv(HOUSEHOLDS_FILE)
 
 
 def age_band(age: pd.Series) -> pd.Series:
@@ -117,15 +114,15 @@ def _indicator_records(src: Any, indicator: str) -> pd.DataFrame:
         sc = src["statutory_cases"]
         if indicator == "prevention_success":
             d = sc[sc["prevention_duty_start"].notna() & sc["prevention_duty_end"].notna()]
-            success = d["prevention_duty_end_reason"].isin(["secured_6_months_stayed", "secured_6_months_moved"])
+            success = d["prevention_duty_end_reason"].isin(outcome_codes("prevention_success"))
             date = d["prevention_duty_end"]
         elif indicator == "relief_success":
             d = sc[sc["relief_duty_start"].notna() & sc["relief_duty_end"].notna()]
-            success = d["relief_duty_end_reason"] == "secured_6_months"
+            success = d["relief_duty_end_reason"].isin(outcome_codes("relief_success"))
             date = d["relief_duty_end"]
         else:
-            prev_ok = sc["prevention_duty_end_reason"].isin(["secured_6_months_stayed", "secured_6_months_moved"])
-            rel_ok = sc["relief_duty_end_reason"] == "secured_6_months"
+            prev_ok = sc["prevention_duty_end_reason"].isin(outcome_codes("prevention_success"))
+            rel_ok = sc["relief_duty_end_reason"].isin(outcome_codes("relief_success"))
             known = sc["accommodation_secured"].notna() & (sc["accommodation_secured"] != "not_known")
             d = sc[(prev_ok | rel_ok) & known]
             success = d["accommodation_secured"] == "private_rented"
@@ -203,7 +200,7 @@ def district_funnel(
     rate"), district, observed, denominator, rate, target, limits, z, position, set_aside (the
     district was left out of the robust target). ``method`` defaults to
     ``system_performance.benchmarking.funnel_method`` (exact)."""
-    method = method or definitions().get("system_performance", {}).get("benchmarking", {}).get("funnel_method", "exact")
+    method = method or definition("system_performance", "benchmarking", "funnel_method")
     rec = _in_period(indicator_records(source, indicator), period_start, period_end)
     g = rec.groupby("district")["success"].agg(["sum", "count"])
     g = g[g["count"] > 0]
@@ -409,7 +406,7 @@ def rates_per_1000_households(
     }
     succ = indicator_records(src, "prevention_success")
     succ = succ[succ["success"] == 1]
-    hh = households().set_index("district")
+    hh = district_households().set_index("district")
     rows = []
     frames = {name: pd.DataFrame({"district": f["district"], "date": pd.to_datetime(f[col])}) for name, (f, col) in counts.items()}
     frames["successful_preventions"] = succ[["district", "date"]]

@@ -57,9 +57,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.definitions import definitions, history_start
+from workbench.definitions import COUNTY, definitions, history_start
 from workbench.measures.periods import period_range
-from workbench.measures.sources import COUNTY, as_sources
+from workbench.measures.sources import as_sources
 
 NEWLY_IDENTIFIED = "newly_identified"
 RETURNED_FROM_HOUSING = "returned_from_housing"
@@ -79,12 +79,10 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 
 
 def settings() -> dict[str, Any]:
-    """The By Name List settings (defaults from definitions.yaml)."""
+    """The By Name List settings (definitions.yaml: by_name_list and system_performance.by_name_list)."""
     d = definitions()
     bnl = dict(d["by_name_list"])
-    bnl.update(d.get("system_performance", {}).get("by_name_list", {}))
-    bnl.setdefault("activity", list(ACTIVITY_KINDS))
-    bnl.setdefault("burn_in_months", 6)
+    bnl.update(d["system_performance"]["by_name_list"])
     bnl["grace_days"] = d["returns"]["grace_days"]
     return bnl
 
@@ -162,8 +160,8 @@ def active_segments(
     deaths: pd.Series,
     extract_date: Any,
     *,
-    inactive_after_days: int = 90,
-    grace_days: int = 14,
+    inactive_after_days: int,
+    grace_days: int,
 ) -> pd.DataFrame:
     """Each person's time on the list, cut at district changes.
 
@@ -330,7 +328,7 @@ def identity_failures(monthly: pd.DataFrame) -> pd.DataFrame:
     return monthly[bad]
 
 
-def time_to_move_in(segments: pd.DataFrame, *, freq: str = "Q", brief_days: int = 45) -> pd.DataFrame:
+def time_to_move_in(segments: pd.DataFrame, *, brief_days: int, freq: str = "Q") -> pd.DataFrame:
     """Days from identification (start of the active spell) to move-in, per district and period of
     the move-in, and for the county: housed, mean_days, median_days, within_brief (count moved in
     within ``brief_days``), share_within_brief, brief (mean <= brief_days)."""

@@ -28,34 +28,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.definitions import definitions
-from workbench.measures.sources import COUNTY, DISTRICTS, SOURCES, as_sources
+#: Key fields per source: (field, applies to: "all" records or only "ended" ones).
+from workbench.definitions import COUNTY, DISTRICTS, SOURCES, definition, event_date
+from workbench.measures.sources import as_sources
 
 #: Key fields per source: (field, applies to: "all" records or only "ended" ones).
-KEY_FIELDS: dict[str, list[tuple[str, str]]] = {
-    "statutory_cases": [("age_at_approach_date", "all"), ("ethnicity", "all"), ("disability", "all"),
-                        ("sexual_orientation", "all"), ("nationality", "all"), ("loss_reason", "all"),
-                        ("referral_route", "all"), ("no_recourse_public_funds", "all")],
-    "outreach_contacts": [("approximate_age", "all"), ("location_type", "all"), ("gender", "all"),
-                          ("nationality", "all")],
-    "supported_accommodation": [("age_at_start_date", "all"), ("ethnicity", "all"), ("departure_reason", "ended"),
-                                ("destination", "ended")],
-    "settled_tenancies": [("age_at_start_date", "all"), ("end_reason", "ended")],
-    "institutional_discharges": [("admission_date", "all"), ("accommodation_on_release", "all")],
-    "deaths": [("age_at_date_of_death", "all"), ("place", "all")],
-}
-_END_COL = {"supported_accommodation": "end_date", "settled_tenancies": "end_date"}
-_MAIN_DATE = {"statutory_cases": "approach_date", "outreach_contacts": "contact_date",
-              "supported_accommodation": "start_date", "settled_tenancies": "start_date",
-              "institutional_discharges": "discharge_date", "deaths": "date_of_death"}
+KEY_FIELDS: dict[str, list[list[str]]] = definition("system_performance", "data_quality", "key_fields")
 COLUMNS = ["source", "district", "measure", "numerator", "denominator", "value", "detail"]
 
 
 def settings() -> dict[str, Any]:
-    cfg = {"stale_open_days": {"prevention_duty": 120, "relief_duty": 120, "supported_accommodation": 730},
-           "recent_days": 90}
-    cfg.update(definitions().get("system_performance", {}).get("data_quality", {}))
-    return cfg
+    return definition("system_performance", "data_quality")
 
 
 def _per_district(source: str, district: pd.Series, numerator: pd.Series, measure: str, detail: str = "") -> pd.DataFrame:
@@ -78,7 +61,7 @@ def completeness(source: Any) -> pd.DataFrame:
         for col, applies in fields:
             rows = f
             if applies == "ended":
-                rows = f[f[_END_COL[name]].notna()]
+                rows = f[f["end_date"].notna()]
             if not len(rows) or col not in rows:
                 continue
             v = rows[col]
@@ -134,7 +117,8 @@ def recent_share(source: Any) -> pd.DataFrame:
     days = int(settings()["recent_days"])
     x = src.extract_date
     rows = []
-    for name, col in _MAIN_DATE.items():
+    for name in SOURCES:
+        col = event_date(name)
         f = src[name]
         if not len(f):
             continue

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.definitions import definitions
+from workbench.definitions import COUNTY, DISTRICTS, definition, outcome_codes
 from workbench.measures.benchmarking import (
     KEY_NEEDS,
     MIN_LEVEL_SIZE,
@@ -34,18 +34,17 @@ from workbench.measures.benchmarking import (
     fit_logistic_statsmodels,
 )
 from workbench.measures.periods import add_period
-from workbench.measures.sources import COUNTY, DISTRICTS, as_sources, has_need, need_count
+from workbench.measures.sources import as_sources, has_need, need_count
 from workbench.statistics.intervals import wilson
 
-SECURED = {"prevention": ("secured_6_months_stayed", "secured_6_months_moved"), "relief": ("secured_6_months",)}
-DEFAULT_WITHOUT_OUTCOME = ("contact_lost", "days_56_elapsed", "withdrew_or_died")
+SECURED = {"prevention": outcome_codes("prevention_success"), "relief": outcome_codes("relief_success")}
+REFERENCE_DISTRICT: str = definition("system_performance", "benchmarking", "reference_district")
 GROUPS = ("accommodation secured", "became homeless", "closed without an outcome", "other ending")
 DRIVER_TERMS = ["district", "household_type", "referral_route", "age_band", "needs_band", *[f"need_{n}" for n in KEY_NEEDS]]
 
 
 def without_outcome_reasons() -> tuple[str, ...]:
-    cfg = definitions().get("system_performance", {}).get("duty_outcomes", {})
-    return tuple(cfg.get("without_outcome_reasons", DEFAULT_WITHOUT_OUTCOME))
+    return tuple(definition("system_performance", "duty_outcomes", "without_outcome_reasons"))
 
 
 def duty_endings(source: Any) -> pd.DataFrame:
@@ -151,8 +150,8 @@ def without_outcome_drivers(source: Any, duty: str = "prevention", *, period_sta
         counts = x[t].value_counts()
         if len(counts) < 2:
             continue
-        if t == "district" and "oxford_city" in counts.index:
-            ref = "oxford_city"
+        if t == "district" and REFERENCE_DISTRICT in counts.index:
+            ref = REFERENCE_DISTRICT
         elif t.startswith("need_") and "0" in counts.index:
             ref = "0"
         else:

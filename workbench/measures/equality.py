@@ -25,32 +25,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workbench.definitions import definitions
+from workbench.definitions import COUNTY, definition, event_date
 from workbench.measures.benchmarking import age_band, indicator_records
 from workbench.measures.periods import add_period
-from workbench.measures.sources import COUNTY, as_sources
+from workbench.measures.sources import as_sources
 from workbench.statistics.intervals import wilson
 
 NOT_RECORDED = "not recorded"
 OUTCOME_SOURCES = {"prevention_success": "statutory_cases", "relief_success": "statutory_cases",
                    "move_on": "supported_accommodation"}
-CHARACTERISTICS: dict[str, list[str]] = {
-    "statutory_cases": ["age_band", "gender", "ethnicity", "disability", "sexual_orientation"],
-    "supported_accommodation": ["age_band", "gender", "ethnicity"],
-    "outreach_contacts": ["age_band", "gender"],
-    "settled_tenancies": ["age_band", "gender"],
-}
-DEFAULT_REFERENCES = {"age_band": "25-34", "gender": "male", "ethnicity": "white", "disability": "no",
-                      "sexual_orientation": "heterosexual"}
-_AGE_COL = {"statutory_cases": "age_at_approach_date", "supported_accommodation": "age_at_start_date",
-            "outreach_contacts": "age_at_contact_date", "settled_tenancies": "age_at_start_date"}
-_DATE_COL = {"statutory_cases": "approach_date", "supported_accommodation": "start_date",
-             "outreach_contacts": "contact_date", "settled_tenancies": "start_date"}
+#: The characteristics compared, per source (definitions.yaml: system_performance.equality).
+CHARACTERISTICS: dict[str, list[str]] = definition("system_performance", "equality", "characteristics")
 
 
 def reference_groups() -> dict[str, str]:
-    cfg = definitions().get("system_performance", {}).get("equality", {})
-    return {**DEFAULT_REFERENCES, **cfg.get("reference_groups", {})}
+    return definition("system_performance", "equality", "reference_groups")
 
 
 def characteristic_values(records: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -58,7 +47,8 @@ def characteristic_values(records: pd.DataFrame, source: str) -> pd.DataFrame:
     out = pd.DataFrame(index=records.index)
     for c in CHARACTERISTICS[source]:
         if c == "age_band":
-            v = age_band(records[_AGE_COL[source]]) if _AGE_COL[source] in records else pd.Series(NOT_RECORDED, index=records.index)
+            age_col = f"age_at_{event_date(source)}"
+            v = age_band(records[age_col]) if age_col in records else pd.Series(NOT_RECORDED, index=records.index)
         elif c == "disability":
             d = records[c].astype("boolean")
             v = pd.Series(np.where(d.isna(), NOT_RECORDED, np.where(d.fillna(False), "yes", "no")), index=records.index)
@@ -132,7 +122,7 @@ def equality_recording(source: Any, *, freq: str | None = "FY", period_start: An
         if not len(f):
             continue
         vals = characteristic_values(f, table)
-        base = pd.DataFrame({"district": f["district"].to_numpy(), "date": pd.to_datetime(f[_DATE_COL[table]]).to_numpy()})
+        base = pd.DataFrame({"district": f["district"].to_numpy(), "date": pd.to_datetime(f[event_date(table)]).to_numpy()})
         if period_start is not None or period_end is not None:
             keep = pd.Series(True, index=base.index)
             if period_start is not None:

@@ -26,13 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.definitions import COUNTY, definition
 from workbench.measures.periods import add_period
-from workbench.measures.sources import COUNTY, as_sources
+from workbench.measures.sources import as_sources
 from workbench.measures.survival import km_table
 
-NOT_LOST = ("planned_move", "died")
+NOT_LOST: tuple[str, ...] = tuple(definition("system_performance", "housing_first", "not_lost_end_reasons"))
 DAYS_PER_MONTH = 365.25 / 12
-ENGLAND_PILOTS_12_MONTHS = 0.92  # England Housing First pilots: about 92% sustained at 12 months
+ENGLAND_PILOTS_12_MONTHS: float = definition("system_performance", "housing_first", "england_pilots_sustained_12_months")
 
 
 def housing_first_tenancies(source: Any) -> pd.DataFrame:

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.definitions import definitions, history_start
+from workbench.definitions import COUNTY, definitions, history_start
 from workbench.measures.periods import add_period
-from workbench.measures.sources import COUNTY, as_sources
+from workbench.measures.sources import as_sources
 from workbench.measures.survival import km_table
 
 HANDOVERS: dict[str, str] = {
@@ -51,15 +51,12 @@ HANDOVERS: dict[str, str] = {
     "prevention_duty_to_outcome": "Prevention duty start to its end",
     "relief_duty_to_outcome": "Relief duty start to its end",
 }
-HOSPITALS = ("hospital_general", "hospital_mental_health")
-PRISONS = ("prison", "probation_approved_premises")
 COLUMNS = ["handover", "person_id", "district", "from_date", "to_date", "days", "event", "status", "to_kind"]
 
 
 def settings() -> dict[str, Any]:
     d = definitions()
-    cfg = {"window_days": 365, "within_days": [7, 28]}
-    cfg.update(d.get("system_performance", {}).get("joins", {}))
+    cfg = dict(d["system_performance"]["joins"])
     cfg["episode_gap_days"] = d["by_name_list"]["inactive_after_days"]
     cfg["grace_days"] = d["returns"]["grace_days"]
     return cfg
@@ -129,7 +126,8 @@ def handover_events(source: Any, handovers: list[str] | None = None) -> pd.DataF
     targets = _accommodation_starts(src)
     out = []
     di = src["institutional_discharges"]
-    for name, kinds in (("hospital_discharge_to_accommodation", HOSPITALS), ("prison_release_to_accommodation", PRISONS)):
+    for name, kinds in (("hospital_discharge_to_accommodation", cfg["hospitals"]),
+                        ("prison_release_to_accommodation", cfg["prisons"])):
         if name not in wanted:
             continue
         d = di[di["institution_type"].isin(kinds) & (di["accommodation_on_release"] != "settled")]

@@ -23,35 +23,10 @@ import numpy as np
 import pandas as pd
 
 from workbench.contracts import load_contracts
-
-SOURCES: tuple[str, ...] = (
-    "statutory_cases",
-    "outreach_contacts",
-    "supported_accommodation",
-    "settled_tenancies",
-    "institutional_discharges",
-    "deaths",
-)
+from workbench.definitions import SOURCES, definition
 
 #: Columns that identify "the same event" in each source (a duplicate record shares all of them).
-DUPLICATE_KEYS: dict[str, list[str]] = {
-    "statutory_cases": ["person_id", "district", "approach_date"],
-    "outreach_contacts": ["person_id", "district", "contact_date", "verified_bedded_down"],
-    "supported_accommodation": ["person_id", "district", "start_date", "model"],
-    "settled_tenancies": ["person_id", "district", "start_date", "tenure"],
-    "institutional_discharges": ["person_id", "discharge_date", "institution_type"],
-    "deaths": ["person_id"],
-}
-
-#: The five housing authorities (vocabulary order, from the contracts) and the label of the county total.
-DISTRICTS: tuple[str, ...] = tuple(load_contracts().codes("district"))
-COUNTY = "Oxfordshire"
-
-
-def district_label(code: str) -> str:
-    """Plain-English name of a district code (the county label is returned as is)."""
-    vocab = load_contracts().vocabularies["district_or_outside"]
-    return vocab.codes.get(code, code)
+DUPLICATE_KEYS: dict[str, list[str]] = definition("duplicate_record_keys")
 
 
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:

@@ -25,6 +25,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from workbench.definitions import (  # noqa: E402
+    COUNTY,
+    DISTRICTS,
+    district_households,  # noqa: E402
+    district_label,
+)
 from workbench.measures import (  # noqa: E402
     benchmarking,
     by_name_list,
@@ -35,7 +41,7 @@ from workbench.measures import (  # noqa: E402
     joins,
 )
 from workbench.measures.funnel import funnel_curve, plot_funnel  # noqa: E402
-from workbench.measures.sources import COUNTY, DISTRICTS, SourceTables, as_sources, district_label  # noqa: E402
+from workbench.measures.sources import SourceTables, as_sources  # noqa: E402
 from workbench.studies.base import StudyResult  # noqa: E402
 
 STUDY = "system_performance"
@@ -115,7 +121,7 @@ def run(
     T["case_mix_models"] = _concat([benchmarking.case_mix_model_table(src, i, period_start=ps, period_end=pe)
                                     for i in ("prevention_success", "relief_success", "move_on")])
     T["rates_per_1000_households"] = _keep(benchmarking.rates_per_1000_households(src, period_start=ps, period_end=pe), districts)
-    T["district_households"] = benchmarking.households()
+    T["district_households"] = district_households()
     # 5. Housing First
     T["housing_first_starts"] = _keep(housing_first.housing_first_starts(src, period_start=ps, period_end=pe), districts)
     T["housing_first_sustainment"] = _keep(housing_first.tenancy_sustainment(src, period_start=ps, period_end=pe), districts)
