@@ -242,6 +242,15 @@ def _pairs(arrivals: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     return arrivals[keep].merge(table, on="person_id", how="inner")
 
 
+def _pairs_before(arrivals: pd.DataFrame, table: pd.DataFrame, date_col: str) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`_pairs` dated strictly before the arrival, and those records' dates."""
+    p = _pairs(arrivals, table)
+    if not len(p):
+        return p, pd.Series(dtype="datetime64[ns]")
+    p = p[pd.to_datetime(p[date_col]) < p["arrival_date"]].copy()
+    return p, pd.to_datetime(p[date_col])
+
+
 def _empty_contacts() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CONTACT_COLUMNS.items()})
 
@@ -318,12 +327,9 @@ def _statutory(arrivals: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
 
 
 def _discharges(arrivals: pd.DataFrame, disch: pd.DataFrame, window_days: int) -> pd.DataFrame:
-    p = _pairs(arrivals, disch)
+    p, d = _pairs_before(arrivals, disch, "discharge_date")
     if not len(p):
         return p
-    d = pd.to_datetime(p["discharge_date"])
-    p = p[d < p["arrival_date"]].copy()
-    d = pd.to_datetime(p["discharge_date"])
     within = (p["arrival_date"] - d).dt.days <= window_days
     inst = p["institution_type"].fillna("not_known")
     agency = inst.map(lambda c: _label("institution_type", c))
@@ -397,12 +403,9 @@ def _outreach_not_bedded_down(arrivals: pd.DataFrame, outreach: pd.DataFrame) ->
     if outreach is None or not len(outreach):
         return pd.DataFrame()
     unverified = outreach[~_bool(outreach["verified_bedded_down"])]
-    p = _pairs(arrivals, unverified)
+    p, d = _pairs_before(arrivals, unverified, "contact_date")
     if not len(p):
         return p
-    d = pd.to_datetime(p["contact_date"])
-    p = p[d < p["arrival_date"]].copy()
-    d = pd.to_datetime(p["contact_date"])
     return pd.DataFrame({
         "person_id": p["person_id"], "arrival_date": p["arrival_date"], "arrival_district": p["arrival_district"],
         "source": "outreach_contacts", "record_id": p["contact_id"], "district": p["district"], "start_date": d,

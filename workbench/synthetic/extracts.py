@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from workbench.definitions import DISTRICTS, SOURCES
 from workbench.synthetic.hazards import DAYS_PER_YEAR
 from workbench.synthetic.names import NAME_VARIANTS
 from workbench.synthetic.population import NEEDS, zero_pad
-from workbench.synthetic.settings import DISTRICT_PREFIX, DISTRICTS, CountySettings
-from workbench.synthetic.simulate import EPOCH, NA, SOURCES, Simulation
+from workbench.synthetic.settings import DISTRICT_PREFIX, CountySettings
+from workbench.synthetic.simulate import EPOCH, NA, Simulation
 
 # Main date (sort order) and record-id prefix of each source.
 MAIN_DATE = {

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from workbench.definitions import DISTRICTS
 from workbench.synthetic.errors import plant_errors
 from workbench.synthetic.extracts import MessLog, iter_tables
 from workbench.synthetic.population import NEEDS
-from workbench.synthetic.settings import DISTRICTS, CountySettings
+from workbench.synthetic.settings import CountySettings
 from workbench.synthetic.simulate import Simulation, to_day
 from workbench.synthetic.truth import (
     districts_and_equality_truth,

@@ -12,13 +12,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-DISTRICTS: tuple[str, ...] = (
-    "oxford_city",
-    "cherwell",
-    "south_oxfordshire",
-    "vale_of_white_horse",
-    "west_oxfordshire",
-)
 DISTRICT_PREFIX: dict[str, str] = {
     "oxford_city": "OXC",
     "cherwell": "CHE",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import norm
 
+from workbench.definitions import DISTRICTS, SOURCES
 from workbench.synthetic.hazards import (
     DAYS_PER_YEAR,
     death_rate_per_day,
@@ -26,18 +27,10 @@ from workbench.synthetic.hazards import (
     sample_event_times,
 )
 from workbench.synthetic.population import NEED_INDEX, concat_people, draw, make_people
-from workbench.synthetic.settings import DISTRICTS, CountySettings
+from workbench.synthetic.settings import CountySettings
 
 NA = np.int64(-(2**40))  # missing day number (dates are days since 1970-01-01)
 EPOCH = np.datetime64("1970-01-01", "D")
-SOURCES = (
-    "statutory_cases",
-    "outreach_contacts",
-    "supported_accommodation",
-    "settled_tenancies",
-    "institutional_discharges",
-    "deaths",
-)
 RETURN_ROUTES_IN = ("rough_sleeping", "temporary_accommodation", "supported_accommodation", "relief_duty")
 SA_MODELS_OTHER = ("shared_house", "dispersed")
 

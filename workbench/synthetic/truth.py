@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from workbench.definitions import DISTRICTS
 from workbench.synthetic.hazards import cumulative_incidence
 from workbench.synthetic.population import ETHNICITY_SHARES, zero_pad
-from workbench.synthetic.settings import DISTRICTS, CountySettings
+from workbench.synthetic.settings import CountySettings
 from workbench.synthetic.simulate import NA, Simulation, to_day
 
 CIF_HORIZONS = {"6_months": 182, "12_months": 365, "24_months": 730}
