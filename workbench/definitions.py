@@ -19,6 +19,8 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -53,6 +55,19 @@ def definition(*keys: str) -> Any:
             raise KeyError(f"definitions.yaml has no {'.'.join(keys[: i + 1])}")
         value = value[key]
     return copy.deepcopy(value)
+
+
+def content_hash(path: str | Path | None = None) -> str:
+    """SHA-256 of the definitions' content (parsed, without ``version``; comments don't count), so
+    two runs can be shown to use the same definitions."""
+    content = definitions(path)
+    content.pop("version", None)
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def version() -> str:
+    """The version of ``definitions.yaml`` (see ``docs/definitions_changelog.md``)."""
+    return str(definition("version"))
 
 
 def history_start() -> dt.date:
