@@ -30,6 +30,7 @@ from workbench.cohorts import rough_sleeping as rs
 from workbench.definitions import record_id
 from workbench.ingest.pipeline import extracts_linkage_frame
 from workbench.linkage.deterministic import link_deterministic
+from workbench.linkage.model import LinkageResult, link_frame
 from workbench.linkage.persons import LinkageError
 from workbench.linkage.quality import (
     LinkageQuality,
@@ -117,14 +118,12 @@ def _county(out_dir: Path, seed: int) -> Path:
 _CACHE: dict[tuple, tuple] = {}
 
 
-def link_county(county_dir: str | Path, threshold: float | None = None):
+def link_county(county_dir: str | Path, threshold: float | None = None) -> tuple[pd.DataFrame, np.ndarray, LinkageResult]:
     """Linkage frame, true labels and splink result for a generated county.
 
     The last result is kept for the life of the process (one entry), so a report run straight
     after a test or notebook on the same county and threshold does not link it twice.
     """
-    from workbench.linkage.model import link_frame  # splink is imported only when used
-
     county = Path(county_dir).resolve()
     manifest = county / "extracts" / "extract.yaml"
     key = (str(county), manifest.stat().st_mtime_ns if manifest.exists() else None, threshold)
@@ -278,8 +277,6 @@ def compare_linkage(
     true_labels = np.asarray(true_labels)
     if estimated_labels is None:
         if method == "splink":
-            from workbench.linkage.model import link_frame
-
             estimated_labels = link_frame(frame, threshold=threshold).labels
         elif method == "deterministic":
             estimated_labels = link_deterministic(frame)
@@ -316,7 +313,7 @@ def presented_share_headline(
     period_start: dt.date,
     period_end: dt.date,
     lookback_months: int = 60,
-):
+) -> Callable[[pd.Series], float]:
     """The headline (share of new arrivals who had presented, over those with the whole contact
     lookback) as a function of a linkage, for :func:`compare_linkage`.
 

@@ -55,7 +55,7 @@ def _smooth(t: np.ndarray) -> np.ndarray:
 
 
 def alluvial_figure(frame: pd.DataFrame, stages: list[str], titles: list[str] | None = None,
-                    min_people: int = 5, title: str = ""):
+                    min_people: int = 5, title: str = "") -> Figure:
     """A simple alluvial (Sankey-like) diagram of people through ``stages`` (columns of ``frame``).
 
     Categories with fewer than ``min_people`` people at a stage are merged into "Other (small)" so
@@ -118,7 +118,7 @@ def alluvial_figure(frame: pd.DataFrame, stages: list[str], titles: list[str] | 
     return fig
 
 
-def interval_bars(table: pd.DataFrame, label_col: str, est: str, lo: str, hi: str, title: str, xlabel: str):
+def interval_bars(table: pd.DataFrame, label_col: str, est: str, lo: str, hi: str, title: str, xlabel: str) -> Figure:
     fig = Figure(figsize=(8, 0.45 * max(len(table), 3) + 1.2))
     ax = fig.subplots()
     y = np.arange(len(table))[::-1]
@@ -135,7 +135,16 @@ def interval_bars(table: pd.DataFrame, label_col: str, est: str, lo: str, hi: st
     return fig
 
 
-def monthly_figure(county: pd.DataFrame):
+def _finish(fig: Figure, ax, legend_fontsize: int) -> Figure:
+    """A line figure's common ending: a legend when anything is labelled, a light grid."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=legend_fontsize)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def monthly_figure(county: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(9, 4))
     ax = fig.subplots()
     if len(county):
@@ -145,14 +154,10 @@ def monthly_figure(county: pd.DataFrame):
                     linestyle="--" if col == "living_on_streets" else "-")
     ax.set_ylabel("People seen bedded down")
     ax.set_title("People seen sleeping rough each month (CHAIN categories)")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(frameon=False, fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, legend_fontsize=8)
 
 
-def timing_figure(paths: pd.DataFrame):
+def timing_figure(paths: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(8, 4.2))
     ax = fig.subplots()
     pres = paths[paths["presented"]]
@@ -168,11 +173,7 @@ def timing_figure(paths: pd.DataFrame):
     ax.set_xlabel("Days from the contact to being first seen rough sleeping")
     ax.set_ylabel("Share of the route's arrivals")
     ax.set_title("How long before arrival the earlier contact was, by route")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(frameon=False, fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, legend_fontsize=7)
 
 
 def study_figures(complete: pd.DataFrame, shares: pd.DataFrame, routes: pd.DataFrame,
