@@ -81,8 +81,8 @@ def link_people(frame: pd.DataFrame, linkage: str | Linker = "deterministic", *,
     if linkage == "truth":
         raise LinkageError("Truth linkage is only for the synthetic county: no truth folder was found "
                            "(give the county's truth linker, TruthLinker, instead of the name).")
-    raise LinkageError(f"Unknown linkage method {linkage!r}; choose one of {', '.join(METHODS)}, "
-                       "or truth for the synthetic county.")
+    # "truth" is named too: the command line offers it (for the synthetic county, as a linker).
+    raise LinkageError(f"Unknown linkage method {linkage!r}; choose one of {', '.join((*METHODS, 'truth'))}.")
 
 
 def person_ids(frame: pd.DataFrame, labels: np.ndarray, key) -> pd.Series:
