@@ -45,11 +45,12 @@ def _generate(scale: float, out: Path) -> dict:
 def _link(county: Path, profile: str | None = None) -> dict:
     import numpy as np
 
-    from workbench.ingest.linkage import link_deterministic, link_truth
-    from workbench.linkage.county import extracts_linkage_frame
+    from workbench.ingest.pipeline import extracts_linkage_frame
+    from workbench.linkage.deterministic import link_deterministic
     from workbench.linkage.model import link_frame
     from workbench.linkage.quality import linkage_quality
     from workbench.linkage.settings import load_settings
+    from workbench.synthetic.evaluation import link_truth
 
     t0 = time.perf_counter()
     frame = extracts_linkage_frame(county / "extracts")

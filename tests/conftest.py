@@ -32,8 +32,9 @@ def county_store(synthetic_county, tmp_path_factory):
     estimators against planted truths without linkage error; linkage error is measured separately)."""
     from workbench.ingest.pipeline import ingest_folder
     from workbench.store import Store
+    from workbench.synthetic.evaluation import TruthLinker
 
     data_dir = tmp_path_factory.mktemp("store")
-    ingest_folder(synthetic_county / "extracts", data_dir, linkage="truth",
-                  truth_dir=synthetic_county / "truth", progress=False)
+    ingest_folder(synthetic_county / "extracts", data_dir, linkage=TruthLinker(synthetic_county / "truth"),
+                  progress=False)
     return Store(data_dir)

@@ -7,10 +7,12 @@ import shutil
 
 import pytest
 
-from workbench.demo import DEMO_LINKAGE, build_demo_store, synthetic_folder, true_person_ids
+from workbench.demo import DEMO_LINKAGE, build_demo_store, synthetic_folder
 from workbench.store import Store
 from workbench.studies import new_arrivals
+from workbench.studies.new_arrivals.study import SOURCES
 from workbench.synthetic import DEFAULT_SEED
+from workbench.synthetic.evaluation import relinked, true_person_ids
 
 pytestmark = pytest.mark.slow
 
@@ -58,5 +60,5 @@ def test_new_arrivals_on_the_demo_store_brackets_the_truth(demo_store, synthetic
 def _true_tables(store: Store, county) -> dict:
 
     ids = true_person_ids(county / "truth")
-    tables = {s: store.table(s) for s in new_arrivals.RECORD_IDS if s in store.tables()}
-    return new_arrivals.relinked(tables, ids)
+    tables = {s: store.table(s) for s in SOURCES if s in store.tables()}
+    return relinked(tables, ids)

@@ -26,10 +26,10 @@ app = typer.Typer(
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from workbench.contracts.model import ContractError
-    from workbench.ingest.linkage import LinkageError
     from workbench.ingest.pipeline import IngestError
     from workbench.ingest.pseudonymise import PseudonymKeyError
     from workbench.ingest.readers import FileRefused
+    from workbench.linkage.persons import LinkageError
     from workbench.linkage.settings import LinkageSettingsError
     from workbench.store import StoreNotFound
 
@@ -135,6 +135,16 @@ def validate(
     raise typer.Exit(1 if problems else 0)
 
 
+def _linker(linkage: str, folder: Path):
+    """The ingest's linkage: a method name, or for ``truth`` the synthetic county's true people
+    (from the truth folder beside the extracts; only the synthetic evaluation reads it)."""
+    if linkage != "truth":
+        return linkage
+    from workbench.synthetic.evaluation import truth_linker
+
+    return truth_linker(folder)
+
+
 @app.command()
 @friendly
 def ingest(
@@ -150,7 +160,7 @@ def ingest(
     """Validate extracts, quarantine failing rows, link and pseudonymise people, and build the store."""
     from workbench.ingest.pipeline import ingest_folder
 
-    rep = ingest_folder(folder, data_dir, key_file=key_file, linkage=linkage, linkage_profile=linkage_profile,
+    rep = ingest_folder(folder, data_dir, key_file=key_file, linkage=_linker(linkage, folder), linkage_profile=linkage_profile,
                         extract_date=_date(extract_date), encoding=encoding, progress=progress)
     typer.echo(rep.summary())
 
@@ -253,7 +263,7 @@ def linkage_quality(
     out: Annotated[Path | None, typer.Option(help="Folder for the precision-recall curve and clerical-review sample.")] = None,
 ) -> None:
     """Link the synthetic county's records and print precision, recall and F1 against the truth."""
-    from workbench.linkage.report import quality_report
+    from workbench.synthetic.evaluation import quality_report
 
     typer.echo(quality_report(seed=seed, threshold=threshold, out_dir=out))
 

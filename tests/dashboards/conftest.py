@@ -43,11 +43,12 @@ def county_data_dir(tmp_path_factory) -> Path:
     """The synthetic county (half scale), ingested with true linkage, as the demo does."""
     from workbench.ingest.pipeline import ingest_folder
     from workbench.synthetic import DEFAULT_SEED, generate_county
+    from workbench.synthetic.evaluation import TruthLinker
 
     base = tmp_path_factory.mktemp("dash-county")
     generate_county(base / "county", seed=DEFAULT_SEED, scale=COUNTY_SCALE, progress=False)
-    ingest_folder(base / "county" / "extracts", base / "data", linkage="truth",
-                  truth_dir=base / "county" / "truth", progress=False)
+    ingest_folder(base / "county" / "extracts", base / "data", linkage=TruthLinker(base / "county" / "truth"),
+                  progress=False)
     return base / "data"
 
 

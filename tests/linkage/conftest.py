@@ -21,6 +21,6 @@ def planted_linkage():
 def county_linkage(synthetic_county):
     """The synthetic county's linkage frame (validated extracts), its truth, and the splink result
     (kept by the report module, so the report test does not link the county again)."""
-    from workbench.linkage.report import link_county
+    from workbench.synthetic.evaluation import link_county
 
     return link_county(synthetic_county)

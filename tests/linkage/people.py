@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench.ingest.linkage import LINKAGE_COLUMNS
+from workbench.linkage.persons import LINKAGE_COLUMNS
 
 FIRST_MALE = """Aaron Adam Alan Albert Alex Andrew Anthony Arthur Barry Ben Brian Callum Carl Charles
 Colin Craig Daniel Darren David Dean Dennis Derek Edward Frank Gary George Gordon Graham Harry Henry

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.ingest.linkage import link_deterministic
+from workbench.linkage.deterministic import link_deterministic
 from workbench.linkage.model import link_frame
 from workbench.linkage.quality import clerical_sample, linkage_quality, plot_pr_curve, pr_curve
-from workbench.linkage.sensitivity import compare_linkage, person_series
+from workbench.synthetic.evaluation import compare_linkage, person_series
 
 # The targets. Measured at the default settings (docs/assumptions/linkage.md): pairwise
 # precision 0.997, recall 0.988, F1 0.992; B-cubed F1 0.992 (seed 1: F1 0.994).
@@ -103,7 +103,7 @@ def test_compare_linkage_by_hand():
 
 
 def test_quality_report_command(synthetic_county):
-    from workbench.linkage.report import OUTPUT_FOLDER, quality_report
+    from workbench.synthetic.evaluation import OUTPUT_FOLDER, quality_report
 
     text = quality_report(out_dir=synthetic_county)  # the county is there already: not regenerated
     assert "pairwise   precision" in text and "B-cubed" in text and "time" in text and "<- chosen" in text

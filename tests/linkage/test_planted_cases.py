@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.ingest.linkage import METHODS, link_people
 from workbench.linkage.model import link_frame, model_summary
+from workbench.linkage.persons import METHODS, link_people
 from workbench.linkage.quality import linkage_quality
 
 

@@ -8,12 +8,13 @@ import pandas as pd
 import pytest
 
 from workbench.cohorts import rough_sleeping as rs
-from workbench.studies.new_arrivals import RECORD_IDS, run
+from workbench.studies.new_arrivals import run
+from workbench.studies.new_arrivals.study import SOURCES
 
 
 @pytest.fixture(scope="session")
 def county_tables(county_store) -> dict[str, pd.DataFrame]:
-    return {source: county_store.table(source) for source in RECORD_IDS}
+    return {source: county_store.table(source) for source in SOURCES}
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.studies.new_arrivals import linkage_bounds, wilson
+from workbench.statistics.intervals import wilson
+from workbench.statistics.linkage_bounds import linkage_bounds
 
 
 def frame(links: list[int]) -> pd.DataFrame:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.studies.new_arrivals import arrival_linkage_errors, relinked, run
+from workbench.studies.new_arrivals import run
+from workbench.synthetic.evaluation import arrival_linkage_errors, relinked
 
 pytestmark = pytest.mark.slow
 
@@ -17,8 +18,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def linkages(synthetic_county):
     pytest.importorskip("splink")
-    from workbench.linkage.county import county_frame
     from workbench.linkage.model import link_frame
+    from workbench.synthetic.evaluation import county_frame
 
     frame, true_labels = county_frame(synthetic_county)
     estimated = np.asarray(link_frame(frame).labels)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench.studies.new_arrivals import RECORD_IDS, presented_share_headline
+from workbench.definitions import record_id
+from workbench.synthetic.evaluation import presented_share_headline
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +18,7 @@ def tables(county_tables):
 @pytest.fixture(scope="module")
 def own_ids(tables) -> pd.Series:
     parts = [pd.Series(t["person_id"].to_numpy(), index=pd.MultiIndex.from_arrays(
-        [[s] * len(t), t[RECORD_IDS[s]].astype(str).to_numpy()])) for s, t in tables.items()]
+        [[s] * len(t), t[record_id(s)].astype(str).to_numpy()])) for s, t in tables.items()]
     return pd.concat(parts)
 
 

@@ -153,7 +153,7 @@ def test_outputs(result, tmp_path):
 
 
 def test_linkage_error_bounds_widen(county_paths):
-    from workbench.studies.new_arrivals import linkage_bounds
+    from workbench.statistics.linkage_bounds import linkage_bounds
 
     complete = county_paths[county_paths["contact_history_complete"]]
     b = linkage_bounds(complete, 0.95, 0.9)

@@ -8,7 +8,9 @@ import warnings
 import pytest
 from new_arrivals_frames import case, discharge, outreach, tables
 
-from workbench.studies.new_arrivals import default_period_start, flow_outcome, run
+from workbench.studies.new_arrivals import run
+from workbench.studies.new_arrivals.figures import flow_outcome
+from workbench.studies.new_arrivals.study import default_period_start
 
 EXTRACT = dt.date(2024, 12, 31)
 

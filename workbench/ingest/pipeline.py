@@ -6,7 +6,8 @@ statutory cases one per district), and builds a new store from it:
 1. match each file to its contract (from ``extract.yaml`` if present, else by file name);
 2. skip everything if this exact set of files (by content hash) is what the store already holds;
 3. validate every file; failing rows go to a quarantine file with their reasons;
-4. link records of the same person (``workbench.ingest.linkage``) while identifiers are present;
+4. link records of the same person (``workbench.linkage``: a method name, or a linker object from
+   the caller) while identifiers are present;
 5. replace identifiers by the keyed pseudonymous ``person_id`` and derived ages, then drop them;
 6. write the new store beside the old one and swap it in atomically, with the provenance of the
    ingest (file names, sizes, hashes, contract versions, row counts, time).
@@ -29,10 +30,10 @@ import yaml
 from tqdm.auto import tqdm
 
 from workbench.contracts.model import Contract, ContractSet, load_contracts
-from workbench.ingest.linkage import LINKAGE_COLUMNS, link_people, person_ids
 from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
 from workbench.ingest.validate import ValidationResult, validate_file
+from workbench.linkage.persons import LINKAGE_COLUMNS, Linker, link_people, linkage_name, person_ids
 from workbench.store import STORE_FILE, default_data_dir
 
 log = logging.getLogger("workbench.ingest")
@@ -175,6 +176,22 @@ def linkage_frame(accepted: list[tuple[Contract, pd.DataFrame]]) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True)
 
 
+def extracts_linkage_frame(extracts_dir: str | Path, extract_date: dt.date | None = None) -> pd.DataFrame:
+    """The linkage frame of a folder of extracts as the ingest builds it (validated rows only),
+    without building a store: for measuring a linkage on the same records."""
+    folder = Path(extracts_dir)
+    manifest = read_manifest(folder)
+    if extract_date is None and "extract_date" in manifest:
+        extract_date = dt.date.fromisoformat(str(manifest["extract_date"]))
+    matched, _ = match_files(folder, load_contracts(), manifest)
+    accepted = []
+    for path, contract in matched:
+        result = validate_file(path, contract, extract_date)
+        if not result.refused and result.rows_accepted:
+            accepted.append((contract, result.accepted))
+    return linkage_frame(accepted)
+
+
 def _age_at(dob: pd.Series, on: pd.Series) -> pd.Series:
     dob, on = pd.to_datetime(dob), pd.to_datetime(on)
     years = on.dt.year - dob.dt.year
@@ -263,15 +280,18 @@ def ingest_folder(
     *,
     key: PseudonymKey | None = None,
     key_file: str | Path | None = None,
-    linkage: str = "splink",
+    linkage: str | Linker = "splink",
     linkage_profile: str | None = None,
-    truth_dir: str | Path | None = None,
     extract_date: dt.date | None = None,
     contracts: ContractSet | None = None,
     encoding: str = "utf-8",
     progress: bool = True,
 ) -> IngestReport:
-    """Validate and ingest every extract in ``folder`` into a new store in ``data_dir``."""
+    """Validate and ingest every extract in ``folder`` into a new store in ``data_dir``.
+
+    ``linkage`` is a method name (``splink``, ``deterministic``) or a linker object with ``name`` and
+    ``link(frame) -> labels`` (say the synthetic county's truth); its name goes in the provenance.
+    """
     started = time.perf_counter()
     folder = Path(folder)
     if not folder.is_dir():
@@ -290,8 +310,7 @@ def ingest_folder(
         key = demo_key(data_dir) if synthetic and not key_file and not os.environ.get("WORKBENCH_PSEUDONYMISATION_KEY") else load_key(key_file)
     if key.is_demo and not synthetic:
         raise IngestError("The demo key can only be used for the synthetic county; these extracts are not marked synthetic.")
-    if linkage == "truth":
-        truth_dir = Path(truth_dir) if truth_dir else folder.parent / "truth"
+    method = linkage_name(linkage)
     if linkage == "splink" and linkage_profile is not None:
         from workbench.linkage.settings import load_settings
 
@@ -312,7 +331,7 @@ def ingest_folder(
     if len(old_ingests):
         last = old_ingests[old_ingests["ingest_id"] == old_ingests.sort_values("ingested_at")["ingest_id"].iloc[-1]]
         # Same files, key and linkage: nothing to do. A different linkage (say splink after truth) rebuilds.
-        same_linkage = (last["linkage"].iloc[0] == linkage
+        same_linkage = (last["linkage"].iloc[0] == method
                         and str(last.get("linkage_profile", pd.Series([""])).fillna("").iloc[0]) == (linkage_profile or ""))
         if (sorted(last["sha256"]) == sorted(hashes.values()) and last["key_fingerprint"].iloc[0] == key.fingerprint
                 and same_linkage):
@@ -330,8 +349,8 @@ def ingest_folder(
 
     frame = linkage_frame([(c, f) for c, f, _ in accepted])
     if progress:
-        print(f"Linking {len(frame):,} records ({linkage})...", flush=True)
-    labels = link_people(frame, linkage, truth_dir=truth_dir, profile=linkage_profile)
+        print(f"Linking {len(frame):,} records ({method})...", flush=True)
+    labels = link_people(frame, linkage, profile=linkage_profile)
     pids = person_ids(frame, labels, key)
     report.persons = int(pids.nunique())
 
@@ -349,7 +368,7 @@ def ingest_folder(
         dict(ingest_id=ingest_id, ingested_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
              extract_date=pd.Timestamp(extract_date), file=r.file, source=r.source,
              contract_version=r.contract_version, size_bytes=sizes[r.file], sha256=hashes[r.file], rows_read=r.rows_read, rows_accepted=r.rows_accepted,
-             rows_quarantined=r.rows_quarantined, refused=r.refused, linkage=linkage,
+             rows_quarantined=r.rows_quarantined, refused=r.refused, linkage=method,
              linkage_profile=linkage_profile or "",
              key_fingerprint=key.fingerprint, synthetic=synthetic)
         for r in report.results
@@ -366,7 +385,7 @@ def ingest_folder(
         keep = old[~old[contracts[name].record_id].isin(new[contracts[name].record_id])] if len(new) else old
         tables[name] = [keep, new] if len(new) else [keep]
     _write_store(store_path, tables, contracts, pids, provenance, old_ingests, quarantine_log, old_quarantine,
-                 meta=dict(extract_date=extract_date.isoformat(), synthetic=str(synthetic).lower(), linkage=linkage,
+                 meta=dict(extract_date=extract_date.isoformat(), synthetic=str(synthetic).lower(), linkage=method,
                            linkage_profile=linkage_profile or "", key_fingerprint=key.fingerprint, key_origin=key.origin, ingest_id=ingest_id))
     report.report_dir = data_dir / "reports" / ingest_id
     _write_reports(report.report_dir, report)
@@ -409,4 +428,4 @@ def rows_reconcile(report: IngestReport) -> bool:
     return all(r.reconciles for r in report.results) and report.rows_read == report.rows_accepted + report.rows_quarantined
 
 
-__all__ = ["IngestError", "IngestReport", "ingest_folder", "match_files", "render_report"]
+__all__ = ["IngestError", "IngestReport", "extracts_linkage_frame", "ingest_folder", "match_files", "render_report"]

@@ -1,13 +1,16 @@
-"""Probabilistic person linkage (splink), measured against the synthetic county's truth.
+"""Person linkage: which records belong to the same person, before identifiers are dropped.
 
-- :mod:`workbench.linkage.settings` - the model as data (``settings.yaml``, ``nicknames.csv``);
-- :mod:`workbench.linkage.model` - train, score and cluster: :func:`link_frame`;
-- :mod:`workbench.linkage.quality` - pairwise and cluster metrics, PR curve, clerical review;
-- :mod:`workbench.linkage.report` - :func:`quality_report` on the synthetic county;
-- :mod:`workbench.linkage.sensitivity` - :func:`compare_linkage`: a study's headline figure under
-  the true and the estimated linkage.
+- :mod:`workbench.linkage.persons` - the linkage frame's columns, :func:`link_people` (a method
+  name or a linker object), :func:`person_ids`;
+- :mod:`workbench.linkage.normalise` - names and NI numbers in one form;
+- :mod:`workbench.linkage.deterministic` - exact agreement, the fallback and baseline;
+- :mod:`workbench.linkage.settings` - the probabilistic model as data (``settings.yaml``, ``nicknames.csv``);
+- :mod:`workbench.linkage.model` - train, score and cluster with splink: :func:`link_frame`;
+- :mod:`workbench.linkage.quality` - pairwise and cluster metrics, PR curve, clerical review.
 
-Ingest uses it through ``workbench.ingest.linkage.link_people(frame, "splink")``.
+The ingest uses it through ``workbench.linkage.persons.link_people(frame, "splink")``; it imports
+nothing from the ingest, the store or the synthetic county. Measuring a linkage against the synthetic
+county's truth is the synthetic county's evaluation module's work (``synthetic/evaluation.py``).
 """
 
 from workbench.linkage.model import LinkageResult, link_frame

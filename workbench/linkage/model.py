@@ -23,8 +23,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from workbench.ingest.linkage import link_deterministic
 from workbench.linkage.clustering import canonical_labels, cluster_pairs
+from workbench.linkage.deterministic import link_deterministic
 from workbench.linkage.prepare import prepare_frame, weak_records
 from workbench.linkage.settings import (
     LinkageSettings,
@@ -293,7 +293,7 @@ def link_frame(
     backend: Backend = "duckdb",
     spark_session=None,
 ) -> LinkageResult:
-    """Link one linkage frame (``workbench.ingest.pipeline.linkage_frame``) with splink."""
+    """Link one linkage frame (the ingest's, :data:`~workbench.linkage.persons.LINKAGE_COLUMNS`) with splink."""
     if not isinstance(settings, LinkageSettings):
         settings = load_settings(settings)
     settings = settings.with_threshold(threshold)

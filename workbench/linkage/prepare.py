@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench.ingest.linkage import LINKAGE_COLUMNS, normalise_name, normalise_ni
+from workbench.linkage.normalise import normalise_name, normalise_ni
+from workbench.linkage.persons import LINKAGE_COLUMNS
 from workbench.linkage.settings import UNIQUE_ID, load_nicknames
 
 DAYS_PER_YEAR = 365.25

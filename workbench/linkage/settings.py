@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from workbench.linkage.clustering import WeakRecordRule
+from workbench.linkage.normalise import normalise_name
 
 SETTINGS_FILE = "settings.yaml"
 NICKNAMES_FILE = "nicknames.csv"
@@ -172,8 +173,6 @@ def _check_m_steps(settings: LinkageSettings) -> None:
 
 def load_nicknames(path: str | Path | None = None) -> pd.DataFrame:
     """The nickname/variant table: columns ``group``, ``name`` (normalised)."""
-    from workbench.ingest.linkage import normalise_name
-
     src = Path(path) if path is not None else resources.files("workbench.linkage").joinpath(NICKNAMES_FILE)
     with src.open("r", encoding="utf-8") as fh:  # type: ignore[union-attr]
         table = pd.read_csv(fh, comment="#", dtype=str)

@@ -4,6 +4,11 @@
     result = generate_county("/tmp/county", seed=20240401, scale=1.0)
 
 See ``truth/README.md`` in the output and docs/assumptions/synthetic_county.md.
+
+The generator imports only the contracts and the definitions registry. Reading the truth back to
+measure the workbench against it (true linkage, linkage quality, the new arrivals study's linkage
+errors) is :mod:`workbench.synthetic.evaluation`, which sits above everything else and is not
+imported here.
 """
 
 from workbench.synthetic.generator import (

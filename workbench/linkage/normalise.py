@@ -1,0 +1,28 @@
+"""Identifiers put in one form before they are compared: names and National Insurance numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+
+def _clean_name(v: str) -> object:
+    s = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^a-z]", "", s.lower())
+    return s or pd.NA
+
+
+def normalise_name(names: pd.Series) -> pd.Series:
+    """Lower case, accents removed, letters only: 'O'Brien-Smith ' -> 'obriensmith'."""
+    # Names repeat a great deal: clean each distinct spelling once.
+    codes, uniques = pd.factorize(names.astype("string"), use_na_sentinel=True)
+    cleaned = np.array([_clean_name(str(u)) for u in uniques] + [pd.NA], dtype=object)
+    return pd.Series(cleaned[codes], index=names.index, dtype="string")
+
+
+def normalise_ni(values: pd.Series) -> pd.Series:
+    """Upper case, spaces removed: ' ab 12 34 56 c' -> 'AB123456C'."""
+    return values.astype("string").str.upper().str.replace(r"\s", "", regex=True)

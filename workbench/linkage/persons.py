@@ -1,0 +1,98 @@
+"""From records to people: the linkage frame, the choice of linkage, and pseudonymous person ids.
+
+The ingest builds one *linkage frame* (:data:`LINKAGE_COLUMNS`) for all accepted records of every
+source: record key, identifiers and the record's date. A linkage returns a cluster label per record;
+records with the same label are taken to be the same person. The pseudonymous ``person_id`` is
+derived from the cluster (:func:`person_ids`), and the identifiers are then dropped.
+
+The linkage is settings as data (the ingest's ``linkage`` option), either a method name:
+
+- ``deterministic``: exact agreement on NI number, or on normalised first name, last name and date
+  of birth (:mod:`workbench.linkage.deterministic`); the fallback and the baseline.
+- ``splink``: probabilistic linkage (:mod:`workbench.linkage.model`): a model estimated from the
+  frame itself, with nickname, typo, swapped-date and missing-date-of-birth handling, clustered at a
+  match-probability threshold. The default for new ingests. Frames too small to estimate a model
+  from fall back to ``deterministic`` with a warning.
+
+or a :class:`Linker` object given by the caller, scikit-learn style: anything with a ``name`` (kept
+in the store's provenance) and ``link(frame) -> labels``. The synthetic county's true linkage is one
+(``TruthLinker`` in the synthetic county's evaluation module), so studies can be run with perfect
+linkage and the effect of linkage error measured, without the ingest knowing about the synthetic truth.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from workbench.linkage.deterministic import link_deterministic
+
+LINKAGE_COLUMNS = [
+    "source", "record_id", "first_name", "last_name", "date_of_birth", "ni_number",
+    "approximate_age", "gender", "district", "event_date", "client_ref",
+]
+METHODS = ("deterministic", "splink")
+log = logging.getLogger("workbench.linkage")
+
+
+class LinkageError(Exception):
+    """Linkage cannot run with the settings given."""
+
+
+@runtime_checkable
+class Linker(Protocol):
+    """A linkage given as an object: its name for the provenance, and one cluster label per row."""
+
+    name: str
+
+    def link(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+
+def linkage_name(linkage: str | Linker) -> str:
+    """What the store's provenance records for a linkage: the method name or the linker's name."""
+    return linkage if isinstance(linkage, str) else linkage.name
+
+
+def link_splink(frame: pd.DataFrame, *, threshold: float | None = None, backend: str = "duckdb",
+                profile: str | None = None) -> np.ndarray:
+    """Cluster labels from probabilistic linkage (settings: ``workbench/linkage/settings.yaml``,
+    with one of its ``profiles`` if named, e.g. ``large_population``)."""
+    from workbench.linkage.model import link_frame  # splink is imported only when used
+    from workbench.linkage.settings import load_settings
+
+    result = link_frame(frame, load_settings(profile=profile), threshold=threshold, backend=backend)  # type: ignore[arg-type]
+    for note in result.notes:
+        log.warning("splink linkage: %s", note)
+    return result.labels
+
+
+def link_people(frame: pd.DataFrame, linkage: str | Linker = "deterministic", *,
+                profile: str | None = None) -> np.ndarray:
+    """Cluster label per row of the linkage frame (``profile``: a splink settings profile)."""
+    if not isinstance(linkage, str):
+        return np.asarray(linkage.link(frame))
+    if linkage == "deterministic":
+        return link_deterministic(frame)
+    if linkage == "splink":
+        return link_splink(frame, profile=profile)
+    if linkage == "truth":
+        raise LinkageError("Truth linkage is only for the synthetic county: no truth folder was found "
+                           "(give the county's truth linker, TruthLinker, instead of the name).")
+    # "truth" is named too: the command line offers it (for the synthetic county, as a linker).
+    raise LinkageError(f"Unknown linkage method {linkage!r}; choose one of {', '.join((*METHODS, 'truth'))}.")
+
+
+def person_ids(frame: pd.DataFrame, labels: np.ndarray, key) -> pd.Series:
+    """A pseudonymous person id per record, stable while a person's earliest record stays the same.
+
+    The id is the keyed hash of the cluster's earliest record (by date, then source and record id),
+    so adding later records for a person in a later quarter does not change their id.
+    """
+    order = frame.assign(_label=labels).sort_values(["event_date", "source", "record_id"], kind="stable")
+    anchor = order.groupby("_label", sort=False)[["source", "record_id"]].first()
+    anchor_ids = key.pseudonyms("person", (anchor["source"] + "/" + anchor["record_id"]).tolist())
+    mapping = pd.Series(anchor_ids, index=anchor.index)
+    return pd.Series(mapping.reindex(labels).to_numpy(), index=frame.index, name="person_id")
