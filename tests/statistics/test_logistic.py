@@ -34,3 +34,14 @@ def test_rank_deficient_design_gives_the_full_rank_fit():
     np.testing.assert_allclose(twice.params_[["b", "b2"]].sum(), full.params_["b"], rtol=1e-10)
     np.testing.assert_allclose(twice.params_["b"], twice.params_["b2"], rtol=1e-10)
     assert list(full.summary.columns) == ["coef", "exp(coef)", "se(coef)", "z", "p", "lower .95", "upper .95"]
+
+
+def test_ridge_is_the_penalised_maximum():
+    # loglik - ridge/2 |beta|^2 (intercept free) is maximal where the score equals ridge * beta.
+    rng = np.random.default_rng(11)
+    x = pd.DataFrame({"a": rng.binomial(1, 0.03, 3000).astype(float), "b": rng.normal(size=3000)})
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(-1 + 2 * x["a"] + 0.5 * x["b"])))).astype(float)
+    fit = LogisticRegression(ridge=0.5).fit(x.assign(y=y), "y", ["a", "b"])
+    X = sm.add_constant(x).to_numpy()
+    score = X.T @ (y - fit.predict(x))
+    np.testing.assert_allclose(score, 0.5 * fit.params_.to_numpy() * [0, 1, 1], atol=1e-9)

@@ -15,7 +15,8 @@ trailing-underscore attributes, ``summary`` a DataFrame):
   the pooled unweighted standard deviation.
 
 The propensity and outcome models are constructor parameters (scikit-learn style), by default
-main-effects :class:`~workbench.statistics.logistic.LogisticRegression`; any object with
+main-effects :class:`~workbench.statistics.logistic.LogisticRegression` with a 1e-6 ridge
+(:data:`DEFAULT_MODEL`); any object with
 ``fit(df, outcome_col, covariates)`` and ``predict(df) -> probabilities`` will do. A fresh copy
 is fitted each time, so the parameter itself stays unfitted.
 
@@ -37,6 +38,9 @@ from scipy import stats
 from workbench.statistics.logistic import LogisticRegression
 
 Z95 = float(stats.norm.ppf(0.975))
+#: The default propensity and outcome model: main-effects logistic regression with a 1e-6 ridge,
+#: which keeps the fit finite under the (quasi-)separation small subgroups produce.
+DEFAULT_MODEL = LogisticRegression(ridge=1e-6)
 
 
 class ProbabilityModel(Protocol):
@@ -51,7 +55,7 @@ def fit_predict(model: ProbabilityModel | None, df: pd.DataFrame, outcome_col: s
                 rows: np.ndarray | None = None) -> np.ndarray:
     """Fit a fresh copy of ``model`` (default: logistic regression) on ``df`` - or on its
     ``rows`` only (a boolean mask) - and predict the probability for every row of ``df``."""
-    fitted = copy.deepcopy(model) if model is not None else LogisticRegression()
+    fitted = copy.deepcopy(model if model is not None else DEFAULT_MODEL)
     fitted.fit(df if rows is None else df[rows], outcome_col, covariates)
     return np.asarray(fitted.predict(df), dtype=float)
 

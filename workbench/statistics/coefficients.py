@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["coefficient_table"]
+__all__ = ["coefficient_table", "confidence_intervals"]
 
 
 def coefficient_table(params: pd.Series, standard_errors: pd.Series, alpha: float) -> pd.DataFrame:
@@ -22,3 +22,12 @@ def coefficient_table(params: pd.Series, standard_errors: pd.Series, alpha: floa
                         f"upper {lvl}": np.exp(params + zcrit * standard_errors)})
     out.index.name = "covariate"
     return out
+
+
+def confidence_intervals(params: pd.Series, standard_errors: pd.Series, alpha: float) -> pd.DataFrame:
+    """Wald limits of the coefficients themselves, with lifelines' column names
+    (``95% lower-bound``, ``95% upper-bound``): every fitter's ``confidence_intervals_``."""
+    z = stats.norm.ppf(1 - alpha / 2)
+    pct = f"{100 * (1 - alpha):g}%"
+    return pd.DataFrame({f"{pct} lower-bound": params - z * standard_errors,
+                         f"{pct} upper-bound": params + z * standard_errors})
