@@ -60,6 +60,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from workbench.statistics.coefficients import coefficient_table, confidence_intervals
+
 __all__ = ["CoxPH", "ConvergenceWarning"]
 
 
@@ -692,22 +694,19 @@ class CoxPH:
     def summary(self) -> pd.DataFrame:
         """Table like R's ``summary(coxph)``: z, p and CIs use the robust SE if present."""
         self._check_fitted()
-        b = self.params_
-        se = self.standard_errors_
-        out = pd.DataFrame({"coef": b, "exp(coef)": np.exp(b), "se(coef)": se})
-        use = se
-        if self.robust_variance_ is not None:
-            out["robust se"] = self.robust_standard_errors_
-            use = out["robust se"]
-        z = b / use
-        zcrit = stats.norm.ppf(1 - self.alpha / 2)
-        out["z"] = z
-        out["p"] = 2 * stats.norm.sf(np.abs(z))
-        lvl = f"{1 - self.alpha:.2f}".lstrip("0")
-        out[f"lower {lvl}"] = np.exp(b - zcrit * use)
-        out[f"upper {lvl}"] = np.exp(b + zcrit * use)
-        out.index.name = "covariate"
+        robust = self.robust_standard_errors_
+        out = coefficient_table(self.params_, self.standard_errors_ if robust is None else robust, self.alpha)
+        out["se(coef)"] = self.standard_errors_
+        if robust is not None:
+            out.insert(3, "robust se", robust)
         return out
+
+    @property
+    def confidence_intervals_(self) -> pd.DataFrame:
+        """Wald limits of the coefficients (lifelines' columns), robust SE if present."""
+        self._check_fitted()
+        robust = self.robust_standard_errors_
+        return confidence_intervals(self.params_, self.standard_errors_ if robust is None else robust, self.alpha)
 
     def _design_new(self, df: pd.DataFrame) -> np.ndarray:
         if self._design_info is not None:
