@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from workbench.statistics.risk_sets import (
     ConfType,
     aeq_times,
+    check_interval_options,
     code_events,
     column,
     conf_int,
@@ -127,10 +128,7 @@ class AalenJohansen:
     def __init__(self, conf_type: ConfType = "log", conf_level: float = 0.95,
                  timefix: bool = True, cencode: Any = 0,
                  causes: Sequence[Hashable] | None = None) -> None:
-        if conf_type not in ("log", "log-log", "plain"):
-            raise ValueError("conf_type must be 'log', 'log-log' or 'plain'")
-        if not 0 < conf_level < 1:
-            raise ValueError("conf_level must be in (0, 1)")
+        check_interval_options(conf_type, conf_level)
         self.conf_type = conf_type
         self.conf_level = conf_level
         self.timefix = timefix

@@ -12,7 +12,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import linalg, stats
 
-from workbench.statistics.risk_sets import as_float, code_events, sorted_levels
+from workbench.statistics.risk_sets import as_float, code_events, group_codes
 
 __all__ = ["GraysTestResult", "grays_test"]
 
@@ -120,14 +120,10 @@ def grays_test(
     """
     t = as_float(df[duration_col], "durations")
     code, causes = code_events(df[event_col].to_numpy(), cencode, None)
-    grp = df[group_col].to_numpy()
-    levels = sorted_levels(grp)
-    gi = pd.Categorical(grp, categories=levels).codes.astype(np.intp)
+    levels, gi, st = group_codes(df, group_col, strata_col)
     ng = len(levels)
     if ng < 2:
         raise ValueError("need at least two groups")
-    st = np.zeros(t.size, dtype=np.intp) if strata_col is None else pd.factorize(
-        df[strata_col].to_numpy(), sort=True)[0]
     rows = []
     scores: dict[Hashable, NDArray[np.float64]] = {}
     variances: dict[Hashable, NDArray[np.float64]] = {}

@@ -35,6 +35,7 @@ relative to the mean absolute time) are merged before anything is counted
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -48,6 +49,7 @@ from workbench.statistics.risk_sets import (
     ConfType,
     aeq_times,
     as_float,
+    check_interval_options,
     column,
     conf_int,
     prepare,
@@ -155,10 +157,7 @@ class KaplanMeier:
         variance: VarianceType = "auto",
         timefix: bool = True,
     ) -> None:
-        if conf_type not in ("log", "log-log", "plain"):
-            raise ValueError("conf_type must be 'log', 'log-log' or 'plain'")
-        if not 0 < conf_level < 1:
-            raise ValueError("conf_level must be in (0, 1)")
+        check_interval_options(conf_type, conf_level)
         if variance not in ("auto", "greenwood", "ij"):
             raise ValueError("variance must be 'auto', 'greenwood' or 'ij'")
         self.conf_type = conf_type
@@ -426,21 +425,13 @@ def add_at_risk_counts(ax: Any, fits: Mapping[Hashable, KaplanMeier], times: Arr
 class KaplanMeierGroups:
     """One :class:`KaplanMeier` per group (R's ``survfit(Surv(...) ~ group)``).
 
-    The constructor takes :class:`KaplanMeier`'s parameters, used for every group; after
-    ``fit`` the curves are in ``fits_`` (by level, sorted as R's factor) and indexable by level.
+    ``estimator`` is the (unfitted) :class:`KaplanMeier` fitted to each group - R's defaults if
+    None; after ``fit`` the curves are in ``fits_`` (by level, sorted as R's factor) and
+    indexable by level.
     """
 
-    def __init__(
-        self,
-        conf_type: ConfType = "log",
-        conf_level: float = 0.95,
-        variance: VarianceType = "auto",
-        timefix: bool = True,
-    ) -> None:
-        self.conf_type = conf_type
-        self.conf_level = conf_level
-        self.variance = variance
-        self.timefix = timefix
+    def __init__(self, estimator: KaplanMeier | None = None) -> None:
+        self.estimator = estimator
 
     def fit(
         self,
@@ -454,7 +445,7 @@ class KaplanMeierGroups:
         """Fit a Kaplan-Meier curve per level of ``group_col``."""
         self.fits_: dict[Hashable, KaplanMeier] = {}
         for lev in sorted_levels(df[group_col].to_numpy()):
-            km = KaplanMeier(self.conf_type, self.conf_level, self.variance, self.timefix)
+            km = copy.deepcopy(self.estimator) if self.estimator is not None else KaplanMeier()
             self.fits_[lev] = km.fit(df.loc[df[group_col] == lev], duration_col, event_col, entry_col,
                                      weights_col, label=f"{group_col}={lev}")
         self._data = (df, duration_col, event_col, group_col, entry_col, weights_col)

@@ -11,7 +11,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from workbench.statistics.risk_sets import aeq_times, as_float, sorted_levels
+from workbench.statistics.risk_sets import aeq_times, as_float, group_codes
 
 __all__ = ["LogRankResult", "logrank_test"]
 
@@ -71,18 +71,14 @@ def logrank_test(
     """
     t = as_float(df[duration_col], "durations")
     e = as_float(df[event_col], "events")
-    g = df[group_col].to_numpy()
     if not np.isin(e, (0, 1)).all():
         raise ValueError("events must be 0/1")
     if timefix:
         t, _ = aeq_times(t)
-    levels = sorted_levels(g)
-    gi = pd.Categorical(g, categories=levels).codes.astype(np.intp)
+    levels, gi, st = group_codes(df, group_col, strata_col)
     ng = len(levels)
     if ng < 2:
         raise ValueError("There is only 1 group")
-    st = np.zeros(t.size, dtype=np.intp) if strata_col is None else pd.factorize(
-        df[strata_col].to_numpy(), sort=True)[0]
 
     obs = np.zeros(ng)
     exp = np.zeros(ng)

@@ -25,6 +25,27 @@ ConfType = Literal["log", "log-log", "plain"]
 TOL = float(np.sqrt(np.finfo(float).eps))  # R's sqrt(.Machine$double.eps)
 
 
+def check_interval_options(conf_type: str, conf_level: float) -> None:
+    """Validate the pointwise-interval options shared by the curve fitters."""
+    if conf_type not in ("log", "log-log", "plain"):
+        raise ValueError("conf_type must be 'log', 'log-log' or 'plain'")
+    if not 0 < conf_level < 1:
+        raise ValueError("conf_level must be in (0, 1)")
+
+
+def group_codes(df: pd.DataFrame, group_col: str, strata_col: str | None) -> tuple[
+    list[Hashable], NDArray[np.intp], NDArray[np.intp]
+]:
+    """Group levels (sorted as R's factor), each row's group code and stratum code (all 0
+    without strata), for the K-sample tests."""
+    grp = df[group_col].to_numpy()
+    levels = sorted_levels(grp)
+    codes = pd.Categorical(grp, categories=levels).codes.astype(np.intp)
+    strata = np.zeros(len(df), dtype=np.intp) if strata_col is None else pd.factorize(
+        df[strata_col].to_numpy(), sort=True)[0]
+    return levels, codes, strata
+
+
 def column(df: pd.DataFrame, col: str | None) -> NDArray[Any] | None:
     """The values of ``df[col]``, or None when no column is named (an optional input)."""
     return None if col is None else df[col].to_numpy()
@@ -306,6 +327,17 @@ def product_limit_ij(rs: RiskSets) -> tuple[
         """sum_j values_j [at_j <= i] for i in 0..m-1."""
         return interval_sum(values, at, np.full(at.size, m))
 
+    def exit_influence(ex: NDArray[Any]) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
+        """For the subjects ``ex`` (mask or indices) that exited at ``b_j < istar``: ``b_j``,
+        ``c0_j`` and the influence ``U_jk`` at their exit."""
+        bj = b[ex]
+        delta = (cause[ex] > 0).astype(float)
+        c0 = G[bj] - gamma[ex] - delta / (Y[bj] * one_minus_h[bj])
+        ind = np.zeros((bj.size, K))
+        has = cause[ex] > 0
+        ind[np.nonzero(has)[0], cause[ex][has] - 1] = 1.0
+        return bj, c0, alpha[bj] - beta[ex] - gamma[ex][:, None] * F[bj] + ind * (S_prev[bj] / Y[bj])[:, None]
+
     var0 = np.zeros(T)
     vark = np.zeros((T, K))
     if m > 0:
@@ -330,18 +362,7 @@ def product_limit_ij(rs: RiskSets) -> tuple[
 
         # class (c): exited at b_j < istar
         ex = b < m
-        bj = b[ex]
-        delta = (cause[ex] > 0).astype(float)
-        c0 = G[bj] - gamma[ex] - delta / (Y[bj] * one_minus_h[bj])
-        ind = np.zeros((bj.size, K))
-        has = cause[ex] > 0
-        ind[np.nonzero(has)[0], cause[ex][has] - 1] = 1.0
-        U_b = (
-            alpha[bj]
-            - beta[ex]
-            - gamma[ex][:, None] * Fm[bj]
-            + ind * (S_prev[bj] / Y[bj])[:, None]
-        )
+        bj, c0, U_b = exit_influence(ex)
         mjk = U_b - c0[:, None] * Fm[bj]
         w2e = w2[ex]
         M2 = exit_sum(w2e[:, None] * mjk**2, bj)
@@ -363,15 +384,7 @@ def product_limit_ij(rs: RiskSets) -> tuple[
             U0[at_risk_b] = S[i1] * (G[i1] - gamma[at_risk_b])
             Uk[at_risk_b] = alpha[i1] - beta[at_risk_b] - gamma[at_risk_b][:, None] * F[i1]
             ex = np.nonzero(exited)[0]
-            bj = b[ex]
-            delta = (cause[ex] > 0).astype(float)
-            c0 = G[bj] - gamma[ex] - delta / (Y[bj] * one_minus_h[bj])
-            ind = np.zeros((ex.size, K))
-            has = cause[ex] > 0
-            ind[np.nonzero(has)[0], cause[ex][has] - 1] = 1.0
-            U_b = alpha[bj] - beta[ex] - gamma[ex][:, None] * F[bj] + ind * (
-                S_prev[bj] / Y[bj]
-            )[:, None]
+            bj, c0, U_b = exit_influence(ex)
             U0[ex] = S[i1] * c0
             Uk[ex] = U_b - c0[:, None] * F[bj] + c0[:, None] * F[i1]
         Yj = ((a <= istar) & (istar <= b)).astype(float)
