@@ -31,11 +31,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.statistics.competing_risks import (  # noqa: E402
-    AalenJohansen,
-    FineGray,
-    grays_test,
-)
+from workbench.statistics.aalen_johansen import AalenJohansen  # noqa: E402
+from workbench.statistics.fine_gray import FineGray  # noqa: E402
+from workbench.statistics.grays_test import grays_test  # noqa: E402
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(cmprsk))
@@ -85,11 +83,10 @@ def main() -> None:
         script.write_text(R_SCRIPT)
         for n in args.sizes:
             d = simulate(n)
-            X = d[["x1", "x2", "x3"]]
-            t_fg, fg = best_of(lambda d=d, X=X: FineGray().fit(d.ftime, d.fstatus, X),
+            t_fg, fg = best_of(lambda d=d: FineGray().fit(d, "ftime", "fstatus", covariates=["x1", "x2", "x3"]),
                                args.repeats)
-            t_aj, _ = best_of(lambda d=d: (AalenJohansen().fit(d.ftime, d.fstatus),
-                                           grays_test(d.ftime, d.fstatus, d.g)), args.repeats)
+            t_aj, _ = best_of(lambda d=d: (AalenJohansen().fit(d, "ftime", "fstatus"),
+                                           grays_test(d, "ftime", "fstatus", "g")), args.repeats)
             row = {"n": n, "FineGray_s": t_fg, "AJ+Gray_s": t_aj}
             if rscript:
                 csv, out = Path(tmp) / f"d{n}.csv", Path(tmp) / f"r{n}.csv"
@@ -103,8 +100,8 @@ def main() -> None:
                 row["cuminc/ours"] = r["cuminc_s"] / t_aj
                 rb = r[["b1", "b2", "b3"]].to_numpy(float)
                 rs = r[["s1", "s2", "s3"]].to_numpy(float)
-                row["max_rel_diff_coef"] = float(np.max(np.abs(fg.coef_.to_numpy() - rb) / np.abs(rb)))
-                row["max_rel_diff_se"] = float(np.max(np.abs(fg.se_.to_numpy() - rs) / rs))
+                row["max_rel_diff_coef"] = float(np.max(np.abs(fg.params_.to_numpy() - rb) / np.abs(rb)))
+                row["max_rel_diff_se"] = float(np.max(np.abs(fg.standard_errors_.to_numpy() - rs) / rs))
             rows.append(row)
             print(pd.DataFrame([row]).to_string(index=False, float_format=lambda v: f"{v:.4g}"),
                   flush=True)

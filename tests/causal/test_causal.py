@@ -84,10 +84,23 @@ def test_e_value_published_example():
 def test_logistic_fit_matches_statsmodels():
     import statsmodels.api as sm
 
-    from workbench.statistics.causal import logistic_fit
+    from workbench.statistics.logistic import LogisticRegression
 
     df, *_ = _confounded(n=3000, seed=7)
     X = sm.add_constant(df[COVS].to_numpy(float))
-    ours = logistic_fit(X, df["treated"].to_numpy(float))
+    ours = LogisticRegression(ridge=1e-6).fit(df, "treated", COVS).params_
     ref = sm.GLM(df["treated"].to_numpy(float), X, family=sm.families.Binomial()).fit().params
     np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-7)
+
+
+def test_nuisance_models_are_parameters():
+    # Any object with fit(df, outcome_col, covariates) / predict(df) serves as a nuisance model;
+    # the one given stays unfitted (each fit uses a fresh copy).
+    from workbench.statistics.logistic import LogisticRegression
+
+    df, *_ = _confounded(n=2000, seed=5)
+    model = LogisticRegression(ridge=1e-6)
+    a = AugmentedIPW(propensity_model=model, outcome_model=model).fit(df, "treated", "y", COVS)
+    b = AugmentedIPW().fit(df, "treated", "y", COVS)
+    assert not hasattr(model, "params_")
+    assert a.params_["risk_difference"] == b.params_["risk_difference"]

@@ -6,14 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
 
 from workbench.definitions import COUNTY, DISTRICTS, district_households
 from workbench.measures.benchmarking import (
     case_mix_adjusted,
     district_funnel,
     district_indicators,
-    fit_logistic,
     indicator_records,
     rates_per_1000_households,
 )
@@ -99,18 +97,6 @@ def test_indirect_standardisation_by_hand():
     crude = crude[crude["target_kind"] == "county rate"].set_index("district")
     assert crude.loc["cherwell", "z"] == pytest.approx(0.12 / np.sqrt(0.0024))
     assert crude.loc["cherwell", "position"] == "above 95% limit"
-
-
-def test_logistic_fit_matches_statsmodels():
-    rng = np.random.default_rng(7)
-    x = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.integers(0, 2, 3000).astype(float)})
-    design = sm.add_constant(x)
-    y = pd.Series((rng.random(3000) < 1 / (1 + np.exp(-(0.3 + 0.8 * x["a"] - 1.1 * x["b"])))).astype(float))
-    mine = fit_logistic(y, design)
-    ref = sm.Logit(y, design).fit(disp=0)
-    assert mine.converged
-    np.testing.assert_allclose(mine.params, ref.params, rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(mine.bse, ref.bse, rtol=1e-6)
 
 
 def test_households_file_is_cited_and_marks_approximations():

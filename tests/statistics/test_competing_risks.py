@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 from rcheck import rscript_or_skip  # noqa: E402
 
-from workbench.statistics.competing_risks import AalenJohansen, FineGray, grays_test
+from workbench.statistics.aalen_johansen import AalenJohansen
+from workbench.statistics.fine_gray import FineGray
+from workbench.statistics.grays_test import grays_test
 
 DATA = Path(__file__).parent / "data"
 TIMES = [60, 120, 240, 360]
@@ -40,7 +42,7 @@ def mgus2() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def aj_mgus2(mgus2) -> AalenJohansen:
-    return AalenJohansen().fit(mgus2.etime, mgus2.event)
+    return AalenJohansen().fit(mgus2, "etime", "event")
 
 
 def test_aalen_johansen_matches_survfit_multistate(mgus2, aj_mgus2):
@@ -93,7 +95,7 @@ def test_cuminc_delta_method_variance(aj_mgus2):
 def test_cuminc_help_example_timepoints():
     # R (?cuminc example data, set.seed(2)): timepoints(cuminc(ss, cc), c(0.5, 1, 1.5))
     e = pd.read_csv(DATA / "cmprsk_cuminc_example.csv")
-    aj = AalenJohansen().fit(e.ss, e.cc)
+    aj = AalenJohansen().fit(e, "ss", "cc")
     at = aj.cif_at([0.5, 1, 1.5])
     c1, c2 = at[at.cause == 1], at[at.cause == 2]
     close(c1.cif, [0.0742201810953956, 0.1927987683801057, 0.2836580555554495])
@@ -105,7 +107,7 @@ def test_cuminc_help_example_timepoints():
 def test_delayed_entry_age_scale(mgus2):
     # R: survfit(Surv(age, age + etime/12, factor(event)) ~ 1, data=mgus2, id=id)
     #    summary(fit, times=c(70, 80, 90))
-    aj = AalenJohansen().fit(mgus2.age + mgus2.etime / 12, mgus2.event, entry=mgus2.age)
+    aj = AalenJohansen().fit(mgus2.assign(exit=mgus2.age + mgus2.etime / 12), "exit", "event", entry_col="age")
     at = aj.cif_at([70, 80, 90])
     pcm, death = at[at.cause == 1], at[at.cause == 2]
     close(pcm.cif, [0.0798390104421488, 0.1022558903103905, 0.1096942653223764])
@@ -119,7 +121,7 @@ def test_delayed_entry_age_scale(mgus2):
 
 def test_grays_test_mgus2_sex(mgus2):
     # R: cuminc(mgus2$etime, mgus2$event, mgus2$sex)$Tests
-    res = grays_test(mgus2.etime, mgus2.event, mgus2.sex)
+    res = grays_test(mgus2, "etime", "event", "sex")
     close(res.table["stat"], [1.19450782507551, 11.65125901212774])
     close(res.table["pv"], [0.274422156788004190, 0.000641590976407924])
     assert list(res.table["df"]) == [1, 1]
@@ -128,7 +130,7 @@ def test_grays_test_mgus2_sex(mgus2):
 def test_grays_test_help_example_with_strata():
     # R (?cuminc example data): cuminc(ss, cc, gg, strt)$Tests
     e = pd.read_csv(DATA / "cmprsk_cuminc_example.csv")
-    res = grays_test(e.ss, e.cc, e.gg, strata=e.strt)
+    res = grays_test(e, "ss", "cc", "gg", strata_col="strt")
     close(res.table["stat"], [1.59885416972742, 3.39054344029172])
     close(res.table["pv"], [0.449586465238040, 0.183549348195547])
     assert list(res.table["df"]) == [2, 2]
@@ -137,44 +139,45 @@ def test_grays_test_help_example_with_strata():
 def test_fine_gray_mgus2(mgus2):
     # R: crr(etime, event, cov1=cbind(age, female=sex=="F"), failcode=1)
     X = pd.DataFrame({"age": mgus2.age, "female": (mgus2.sex == "F").astype(float)})
-    fg = FineGray(failcode=1).fit(mgus2.etime, mgus2.event, X)
-    close(fg.coef_, [-0.0173381534946769, 0.2600382378841357])
-    close(fg.se_, [0.00573710323023719, 0.18568103479216555])
-    close(fg.loglik_, -790.121315169541)
-    close(fg.loglik_null_, -793.774420402522)
+    fg = FineGray(failcode=1).fit(mgus2.assign(female=X["female"]), "etime", "event", covariates=list(X))
+    close(fg.params_, [-0.0173381534946769, 0.2600382378841357])
+    close(fg.standard_errors_, [0.00573710323023719, 0.18568103479216555])
+    close(fg.log_likelihood_, -790.121315169541)
+    close(fg.log_likelihood_null_, -793.774420402522)
     assert fg.converged_
     s = fg.summary
     close(s["exp(coef)"], np.exp([-0.0173381534946769, 0.2600382378841357]))
     close(s["z"], np.array([-0.0173381534946769, 0.2600382378841357])
           / np.array([0.00573710323023719, 0.18568103479216555]))
     # R: 2 * (1 - pnorm(abs(coef) / se)) and exp(coef -+ qnorm(.975) se) as summary.crr
-    close(s["p-value"], [0.00251019824994003, 0.16137661941550885])
-    b, se = fg.coef_.to_numpy(), fg.se_.to_numpy()
-    close(s["exp(coef) 2.5%"], np.exp(b - 1.959963984540054 * se))
-    close(s["exp(coef) 97.5%"], np.exp(b + 1.959963984540054 * se))
-    stat, df, _ = fg.log_likelihood_ratio_test_
+    close(s["p"], [0.00251019824994003, 0.16137661941550885])
+    b, se = fg.params_.to_numpy(), fg.standard_errors_.to_numpy()
+    close(s["lower .95"], np.exp(b - 1.959963984540054 * se))
+    close(s["upper .95"], np.exp(b + 1.959963984540054 * se))
+    stat, df, _ = fg.likelihood_ratio_test_
     close(stat, -2 * (-793.774420402522 + 790.121315169541))  # summary.crr's logtest
     assert df == 2
     # failcode=2 (death as the event of interest)
-    fg2 = FineGray(failcode=2).fit(mgus2.etime, mgus2.event, X)
-    close(fg2.coef_, [0.0585844004048022, -0.3707968459032541])
-    close(fg2.se_, [0.00367941920116899, 0.06678946378592840])
-    close(fg2.loglik_, -5539.29685582424)
-    close(fg2.loglik_null_, -5702.89441278533)
+    fg2 = FineGray(failcode=2).fit(mgus2.assign(female=X["female"]), "etime", "event", covariates=list(X))
+    close(fg2.params_, [0.0585844004048022, -0.3707968459032541])
+    close(fg2.standard_errors_, [0.00367941920116899, 0.06678946378592840])
+    close(fg2.log_likelihood_, -5539.29685582424)
+    close(fg2.log_likelihood_null_, -5702.89441278533)
 
 
 def test_fine_gray_help_example_and_cengroup():
     # R (?crr example data, set.seed(10)): crr(ftime, fstatus, cov)
     e = pd.read_csv(DATA / "cmprsk_crr_example.csv")
     X = e[["x1", "x2", "x3"]]
-    fg = FineGray().fit(e.ftime, e.fstatus, X)
-    close(fg.coef_, [0.2667563080916852, -0.0556843848215524, 0.2804901727500793])
-    close(fg.se_, [0.421146854249661, 0.381237105226096, 0.380984644331182])
-    close(fg.loglik_, -320.046034029413)
+    fg = FineGray().fit(e, "ftime", "fstatus", covariates=list(X))
+    close(fg.params_, [0.2667563080916852, -0.0556843848215524, 0.2804901727500793])
+    close(fg.standard_errors_, [0.421146854249661, 0.381237105226096, 0.380984644331182])
+    close(fg.log_likelihood_, -320.046034029413)
     # R: crr(ftime, fstatus, cov, failcode=2, cengroup=cov[,1] > 0.5)
-    fg2 = FineGray(failcode=2).fit(e.ftime, e.fstatus, X, cengroup=(e.x1 > 0.5).astype(int))
-    close(fg2.coef_, [-0.3005436759553440, -0.0341593945647939, -0.5277539223691459])
-    close(fg2.se_, [0.451462318104774, 0.448088979003503, 0.467794744934763])
+    fg2 = FineGray(failcode=2).fit(e.assign(cg=(e.x1 > 0.5).astype(int)), "ftime", "fstatus", covariates=list(X),
+                                  cengroup_col="cg")
+    close(fg2.params_, [-0.3005436759553440, -0.0341593945647939, -0.5277539223691459])
+    close(fg2.standard_errors_, [0.451462318104774, 0.448088979003503, 0.467794744934763])
     pred = fg.predict_cif(X.iloc[:2])
     assert pred.shape == (fg.uftime_.size, 2)
     assert np.all(np.diff(pred.to_numpy(), axis=0) >= 0)
@@ -197,7 +200,7 @@ def test_lifelines_aalen_johansen_jitters_ours_is_exact(mgus2, aj_mgus2):
     assert not np.allclose(a, b, rtol=1e-9)  # random: depends on the seed
     assert np.max(np.abs(a - ref)) > 1e-4  # and not R's answer
     # ours: deterministic and equal to R
-    again = AalenJohansen().fit(mgus2.etime, mgus2.event).cif_at(TIMES)
+    again = AalenJohansen().fit(mgus2, "etime", "event").cif_at(TIMES)
     first = aj_mgus2.cif_at(TIMES)
     assert np.array_equal(again.cif.to_numpy(), first.cif.to_numpy())
     close(first[first.cause == 1].cif, ref)
@@ -209,8 +212,9 @@ def test_fine_gray_is_fast_at_20k_rows():
     x = rng.normal(size=(n, 3))
     t = np.round(rng.exponential(1, n) * 100) + 1
     ev = rng.choice([0, 1, 2], n, p=[0.3, 0.4, 0.3])
+    d = pd.DataFrame(x, columns=["x1", "x2", "x3"]).assign(t=t, ev=ev, cg=rng.integers(0, 2, n))
     start = time.perf_counter()
-    fg = FineGray().fit(t, ev, x, cengroup=rng.integers(0, 2, n))
+    fg = FineGray().fit(d, "t", "ev", covariates=["x1", "x2", "x3"], cengroup_col="cg")
     elapsed = time.perf_counter() - start
     assert fg.converged_
     assert elapsed < 10  # ~0.5 s here; crr's O(n^2) Fortran takes minutes at this size
@@ -218,9 +222,10 @@ def test_fine_gray_is_fast_at_20k_rows():
 
 def test_validation_and_summary(mgus2, aj_mgus2):
     with pytest.raises(ValueError):
-        AalenJohansen().fit([1, 2, 3], [0, 0, 0])
+        AalenJohansen().fit(pd.DataFrame({"t": [1, 2, 3], "e": [0, 0, 0]}), "t", "e")
     with pytest.raises(ValueError):
-        FineGray(failcode=3).fit([1, 2, 3], [0, 1, 2], [[1.0], [2.0], [3.0]])
+        FineGray(failcode=3).fit(pd.DataFrame({"t": [1, 2, 3], "e": [0, 1, 2], "x": [1.0, 2.0, 3.0]}), "t", "e",
+                                 covariates=["x"])
     s = aj_mgus2.summary
     assert list(s.index) == [1, 2]
     close(s["events"], [mgus2.event.eq(1).sum(), mgus2.event.eq(2).sum()], rtol=0)
@@ -294,10 +299,10 @@ def test_live_r_competing_risks(rscript, tmp_path, seed):
     (tmp_path / "cr.R").write_text(R_CR)
     subprocess.run([rscript, str(tmp_path / "cr.R"), str(tmp_path / "d.csv"), str(tmp_path)],
                    check=True, capture_output=True, timeout=120)
-    for name, kw in [("aj", {}), ("aj_entry", {"entry": d.entry}),
-                     ("aj_entry_w", {"entry": d.entry, "weights": d.w})]:
+    for name, kw in [("aj", {}), ("aj_entry", {"entry_col": "entry"}),
+                     ("aj_entry_w", {"entry_col": "entry", "weights_col": "w"})]:
         ref = pd.read_csv(tmp_path / f"{name}.csv")
-        aj = AalenJohansen().fit(d.time, d.status, **kw)
+        aj = AalenJohansen().fit(d, "time", "status", **kw)
         close(aj.timeline_, ref.time, rtol=0)
         close(aj.n_risk_, ref["n.risk"], rtol=0)
         close(aj.n_censor_, ref["n.censor"], rtol=0)
@@ -310,14 +315,14 @@ def test_live_r_competing_risks(rscript, tmp_path, seed):
             close(aj.upper_[k], ref[f"up.{k + 1}"])
             close(aj.cumhaz_[k], ref[f"ch.1.{k + 1}"])
     cu = pd.read_csv(tmp_path / "cuminc.csv")
-    at = AalenJohansen().fit(d.time, d.status).cif_at(cu.time)
+    at = AalenJohansen().fit(d, "time", "status").cif_at(cu.time)
     for k in (1, 2):
         close(at[at.cause == k].cif, cu[f"est{k}"])
         close(at[at.cause == k]["var.cuminc"], cu[f"var{k}"])
     gray = pd.read_csv(tmp_path / "gray.csv")
-    ours = pd.concat([grays_test(d.time, d.status, d.g).table,
-                      grays_test(d.time, d.status, d.g, rho=1).table,
-                      grays_test(d.time, d.status, d.g, strata=d.s).table])
+    ours = pd.concat([grays_test(d, "time", "status", "g").table,
+                      grays_test(d, "time", "status", "g", rho=1).table,
+                      grays_test(d, "time", "status", "g", strata_col="s").table])
     close(ours["stat"], gray["stat"])
     close(ours["pv"], gray["pv"])
     crr = pd.read_csv(tmp_path / "crr.csv").to_numpy()
@@ -325,9 +330,9 @@ def test_live_r_competing_risks(rscript, tmp_path, seed):
     X = d[["x1", "x2", "x3"]]
     for fc in (1, 2):
         for cgr in (False, True):
-            fg = FineGray(failcode=fc).fit(d.time, d.status, X, cengroup=d.s if cgr else None)
-            close(fg.coef_, crr[row, :3])
-            close(fg.se_, crr[row, 3:6])
-            close(fg.loglik_, crr[row, 6])
+            fg = FineGray(failcode=fc).fit(d, "time", "status", covariates=list(X), cengroup_col="s" if cgr else None)
+            close(fg.params_, crr[row, :3])
+            close(fg.standard_errors_, crr[row, 3:6])
+            close(fg.log_likelihood_, crr[row, 6])
             assert fg.converged_ == bool(crr[row, 7])
             row += 1

@@ -18,7 +18,9 @@ from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_lung
 from rcheck import rscript_or_skip  # noqa: E402
 
-from workbench.statistics.kaplan_meier import KaplanMeier, aeq_times, fit_groups, logrank_test
+from workbench.statistics.kaplan_meier import KaplanMeier, KaplanMeierGroups
+from workbench.statistics.logrank import logrank_test
+from workbench.statistics.risk_sets import aeq_times
 
 DATA = Path(__file__).parent / "data"
 NA = np.nan
@@ -117,7 +119,7 @@ AML_QUANTILE = {
 
 @pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
 def test_aml_table_matches_survfit(aml, conf_type):
-    km = KaplanMeier(conf_type=conf_type).fit(aml.time, aml.status)
+    km = KaplanMeier(conf_type=conf_type).fit(aml, "time", "status")
     tab = km.survival_table_
     close(tab["time"], AML_TIME, rtol=0)
     close(tab["n.risk"], AML_NRISK, rtol=0)
@@ -135,7 +137,7 @@ def test_aml_table_matches_survfit(aml, conf_type):
 
 
 def test_default_is_r_log_and_event_table(aml):
-    km = KaplanMeier().fit(aml.time, aml.status)
+    km = KaplanMeier().fit(aml, "time", "status")
     assert km.conf_type == "log"
     ev = km.event_table()
     assert list(ev["time"]) == [t for t, d in zip(AML_TIME, AML_NEVENT, strict=True) if d > 0]
@@ -149,7 +151,7 @@ def test_default_is_r_log_and_event_table(aml):
 # ----------------------------------------------------------------------------------------
 def test_lung_summary_at_times(lung):
     # R: summary(survfit(Surv(time, status) ~ 1, data=lung), times=c(100, 365, 730))
-    km = KaplanMeier().fit(lung.time, lung.status)
+    km = KaplanMeier().fit(lung, "time", "status")
     s = km.survival_at([100, 365, 730])
     close(s["surv"], [0.863968967645244, 0.409241624460064, 0.115693098344539])
     close(s["std.err"], [0.0227102304341618, 0.0358236381720378, 0.0282981973176942])
@@ -167,7 +169,7 @@ def test_lung_summary_at_times(lung):
 
 def test_lung_groups_medians_and_logrank(lung):
     # R: summary(survfit(Surv(time, status) ~ sex, data=lung))$table
-    groups = fit_groups(lung, "time", "status", "sex")
+    groups = KaplanMeierGroups().fit(lung, "time", "status", "sex")
     assert list(groups.fits_) == [1, 2]
     close([groups[1].median_, *groups[1].median_ci_], [270, 212, 310], rtol=0)
     close([groups[2].median_, *groups[2].median_ci_], [426, 348, 550], rtol=0)
@@ -180,10 +182,10 @@ def test_lung_groups_medians_and_logrank(lung):
     assert lr.df == 1
     close(lr.p_value, 0.00131116452035551)  # R: pchisq(10.3267419548856, 1, lower.tail=FALSE)
     # R: survdiff(Surv(time, status) ~ sex, data=lung, rho=1)
-    close(logrank_test(lung.time, lung.status, lung.sex, rho=1).chisq, 12.7141514011575)
+    close(logrank_test(lung, "time", "status", "sex", rho=1).chisq, 12.7141514011575)
     # R: survdiff(Surv(time, status) ~ ph.ecog + strata(sex), data=lung)  (NA ph.ecog dropped)
     ok = lung["ph.ecog"].notna()
-    lr3 = logrank_test(lung.time[ok], lung.status[ok], lung["ph.ecog"][ok], strata=lung.sex[ok])
+    lr3 = logrank_test(lung[ok], "time", "status", "ph.ecog", strata_col="sex")
     close(lr3.chisq, 21.5962383704516)
     assert lr3.df == 3
     assert list(lr.summary.columns) == ["N", "Observed", "Expected", "(O-E)^2/E", "(O-E)^2/V"]
@@ -191,7 +193,7 @@ def test_lung_groups_medians_and_logrank(lung):
 
 def test_aml_logrank(aml):
     # R: survdiff(Surv(time, status) ~ x, data=aml)
-    lr = logrank_test(aml.time, aml.status, aml.x)
+    lr = logrank_test(aml, "time", "status", "x")
     close(lr.chisq, 3.3963886989776)
     close(lr.observed, [7, 11], rtol=0)
     close(lr.expected, [10.68933599230072, 7.31066400769928])
@@ -202,7 +204,7 @@ def test_noninteger_weights_use_infinitesimal_jackknife(lung):
     #    summary(survfit(Surv(time, status) ~ 1, data=lung2, weights=ph.karno/100),
     #            times=c(100, 365, 730))   (survfit switches to robust=TRUE for these weights)
     l2 = lung[lung["ph.karno"].notna()]
-    km = KaplanMeier().fit(l2.time, l2.status, weights=l2["ph.karno"] / 100)
+    km = KaplanMeier().fit(l2.assign(w=l2["ph.karno"] / 100), "time", "status", weights_col="w")
     assert km.variance_method_ == "ij"
     s = km.survival_at([100, 365, 730])
     close(s["surv"], [0.870926207946836, 0.425790868909090, 0.121847509296834])
@@ -212,7 +214,7 @@ def test_noninteger_weights_use_infinitesimal_jackknife(lung):
     close(km.at_risk_table([100, 365, 730])["n.risk"], [161.3, 54.4, 10.9])
     close([km.median_, *km.median_ci_], [337, 288, 371], rtol=0)
     # integer weights keep Greenwood (R: weights = ph.karno %/% 10)
-    kmi = KaplanMeier().fit(l2.time, l2.status, weights=l2["ph.karno"] // 10)
+    kmi = KaplanMeier().fit(l2.assign(w=l2["ph.karno"] // 10), "time", "status", weights_col="w")
     assert kmi.variance_method_ == "greenwood"
     s = kmi.survival_at([100, 365, 730])
     close(s["surv"], [0.870926207946836, 0.425790868909090, 0.121847509296834])
@@ -223,7 +225,7 @@ def test_noninteger_weights_use_infinitesimal_jackknife(lung):
 
 def test_delayed_entry_age_scale_mgus2(mgus2):
     # R: survfit(Surv(age, age + futime/12, death) ~ 1, data=mgus2); summary(times=c(70,80,90))
-    km = KaplanMeier().fit(mgus2.age + mgus2.futime / 12, mgus2.death, entry=mgus2.age)
+    km = KaplanMeier().fit(mgus2.assign(exit=mgus2.age + mgus2.futime / 12), "exit", "death", entry_col="age")
     assert km.timeline_.size == 480  # length(fit$time): timefix merged the same times as R
     s = km.survival_at([70, 80, 90])
     close(s["surv"], [0.2692271784906668, 0.1341081853044306, 0.0291970850206271])
@@ -233,18 +235,18 @@ def test_delayed_entry_age_scale_mgus2(mgus2):
     close(km.at_risk_table([70, 80, 90])["n.risk"], [298, 370, 144], rtol=0)
     close([km.median_, *km.median_ci_], [56.1666666666667, 36.3333333333333, 65.8333333333333])
     # ignoring the delayed entry gives a different (biased) curve: the option matters
-    naive = KaplanMeier().fit(mgus2.age + mgus2.futime / 12, mgus2.death)
+    naive = KaplanMeier().fit(mgus2.assign(exit=mgus2.age + mgus2.futime / 12), "exit", "death")
     assert abs(naive.survival_at([80])["surv"].iloc[0] - 0.1341081853044306) > 0.05
 
 
 def test_median_flat_segment_rules():
     # R: survfit(Surv(c(1,2,3,4), c(1,1,1,1)) ~ 1): print median 2.5, quantile 2.5
-    km = KaplanMeier().fit([1, 2, 3, 4], [1, 1, 1, 1])
+    km = KaplanMeier().fit(pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 1, 1]}), "t", "e")
     assert km.median_ == 2.5
     assert km.quantile(0.5)["quantile"].iloc[0] == 2.5
     # R: survfit(Surv(c(1,2,3,4), c(1,1,0,0)) ~ 1): curve ends flat at 0.5 -
     #    print.survfit says 2, quantile.survfit says 3 (midpoint to the last time)
-    km = KaplanMeier().fit([1, 2, 3, 4], [1, 1, 0, 0])
+    km = KaplanMeier().fit(pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 0]}), "t", "e")
     assert km.median_ == 2
     assert km.quantile(0.5)["quantile"].iloc[0] == 3
 
@@ -253,18 +255,18 @@ def test_timefix_merges_float_noise():
     t = np.array([0.1 + 0.2, 0.3, 0.5, 0.7])
     fixed, _ = aeq_times(t)
     assert np.unique(fixed).size == 3
-    km = KaplanMeier().fit(t, [1, 1, 0, 1])
+    km = KaplanMeier().fit(pd.DataFrame({"t": t, "e": [1, 1, 0, 1]}), "t", "e")
     assert km.timeline_.size == 3 and km.n_event_[0] == 2
-    assert KaplanMeier(timefix=False).fit(t, [1, 1, 0, 1]).timeline_.size == 4
+    assert KaplanMeier(timefix=False).fit(pd.DataFrame({"t": t, "e": [1, 1, 0, 1]}), "t", "e").timeline_.size == 4
 
 
 def test_input_validation():
     with pytest.raises(ValueError):
-        KaplanMeier().fit([1, 2], [1, 2])
+        KaplanMeier().fit(pd.DataFrame({"t": [1, 2], "e": [1, 2]}), "t", "e")
     with pytest.raises(ValueError):
-        KaplanMeier().fit([1, 2], [1, 1], entry=[1, 0])
+        KaplanMeier().fit(pd.DataFrame({"t": [1, 2], "e": [1, 1], "s": [1, 0]}), "t", "e", entry_col="s")
     with pytest.raises(ValueError):
-        KaplanMeier().fit([1, 2], [1, 1], weights=[1, 0])
+        KaplanMeier().fit(pd.DataFrame({"t": [1, 2], "e": [1, 1], "w": [1, 0]}), "t", "e", weights_col="w")
     with pytest.raises(ValueError):
         KaplanMeier(conf_type="logit")
     with pytest.raises(RuntimeError):
@@ -275,10 +277,10 @@ def test_plot_runs(aml):
     import matplotlib
 
     matplotlib.use("Agg")
-    groups = fit_groups(aml, "time", "status", "x")
+    groups = KaplanMeierGroups().fit(aml, "time", "status", "x")
     ax = groups.plot(at_risk_times=[0, 20, 40])
     assert len(ax.get_lines()) >= 2
-    ax2 = KaplanMeier().fit(aml.time, aml.status).plot(at_risk_times=[0, 50, 100])
+    ax2 = KaplanMeier().fit(aml, "time", "status").plot(at_risk_times=[0, 50, 100])
     assert ax2.get_ylabel() == "survival probability"
 
 
@@ -289,8 +291,8 @@ def test_lifelines_km_interval_is_loglog_ours_is_r_log(aml):
     kmf = KaplanMeierFitter().fit(aml.time, aml.status)
     ll = kmf.confidence_interval_survival_function_
     ll = ll.loc[ll.index.isin(AML_TIME)]
-    ours_log = KaplanMeier().fit(aml.time, aml.status)
-    ours_loglog = KaplanMeier(conf_type="log-log").fit(aml.time, aml.status)
+    ours_log = KaplanMeier().fit(aml, "time", "status")
+    ours_loglog = KaplanMeier(conf_type="log-log").fit(aml, "time", "status")
     lower_ll = ll.iloc[:, 0].to_numpy()
     # same point estimate ...
     close(kmf.survival_function_.loc[AML_TIME].to_numpy().ravel(), AML_SURV)
@@ -358,8 +360,8 @@ def test_live_r_kaplan_meier(rscript, tmp_path, seed):
             for w in ["none", "int", "frac"]:
                 ref = pd.read_csv(tmp_path / f"km_{nm}_{w}_{ct}.csv")
                 km = KaplanMeier(conf_type=ct).fit(
-                    d.time, d.status, entry=d.entry if nm == "entry" else None,
-                    weights={"none": None, "int": d.wi, "frac": d.wf}[w])
+                    d, "time", "status", entry_col="entry" if nm == "entry" else None,
+                    weights_col={"none": None, "int": "wi", "frac": "wf"}[w])
                 tab = km.survival_table_
                 # Where everyone at risk fails R's weighted product can leave S ~ 1e-19
                 # instead of 0 (then its log-scale limits are ~1e-20 instead of NA); ours
@@ -378,5 +380,5 @@ def test_live_r_kaplan_meier(rscript, tmp_path, seed):
 
                 close(restricted_mean(km, 20), med[["rmean", "se"]])
     chis = pd.read_csv(tmp_path / "logrank.csv")["chisq"]
-    close(logrank_test(d.time, d.status, d.g).chisq, chis[0])
-    close(logrank_test(d.time, d.status, d.g, rho=1).chisq, chis[1])
+    close(logrank_test(d, "time", "status", "g").chisq, chis[0])
+    close(logrank_test(d, "time", "status", "g", rho=1).chisq, chis[1])

@@ -29,12 +29,10 @@ Rates per 1,000 households use the Census 2021 household counts (:func:`workbenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from workbench.definitions import (
@@ -54,6 +52,7 @@ from workbench.measures.funnel import (
 from workbench.measures.periods import add_period
 from workbench.measures.sources import as_sources, has_need, need_count
 from workbench.statistics.intervals import wilson
+from workbench.statistics.logistic import LogisticRegression
 
 INDICATORS: dict[str, str] = {
     "prevention_success": "Prevention duties ended with accommodation secured for 6+ months, of prevention duties ended",
@@ -220,91 +219,34 @@ def district_funnel(
     return out
 
 
-def fit_case_mix_model(records: pd.DataFrame) -> tuple[Any, pd.Series]:
-    """County-wide logistic regression of success on the case mix (no district term).
-
-    Returns (fitted statsmodels GLM results, predicted probability per record)."""
-    source = records["source"].iloc[0]
-    terms = [c for c in CASE_MIX[source] if c in records.columns]
+def pool_rare_levels(records: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
+    """The ``terms`` columns as text, each level rarer than ``MIN_LEVEL_SIZE`` pooled into
+    "other (rare)" so that a model on them stays estimable."""
     x = records[terms].astype(str).copy()
-    for c in terms:  # pool rare levels so every coefficient is estimable
+    for c in terms:
         counts = x[c].value_counts()
         rare = counts.index[counts < MIN_LEVEL_SIZE]
         if len(rare):
             x.loc[x[c].isin(rare), c] = "other (rare)"
-    design = pd.get_dummies(x, drop_first=True, dtype=float)
-    design = design.loc[:, design.std() > 0]
-    design = sm.add_constant(design, has_constant="add")
-    fit = fit_logistic(records["success"].astype(float), design)
-    return fit, pd.Series(fit.predict(design), index=records.index)
+    return x
 
 
-@dataclass
-class LogisticFit:
-    """A fitted logistic regression: coefficients, standard errors, Wald intervals, p-values."""
-
-    params: pd.Series
-    bse: pd.Series
-    nobs: int
-    converged: bool
-
-    @property
-    def pvalues(self) -> pd.Series:
-        return pd.Series(2 * stats.norm.sf(np.abs(self.params / self.bse)), index=self.params.index)
-
-    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        z = stats.norm.ppf(1 - alpha / 2)
-        return pd.DataFrame({0: self.params - z * self.bse, 1: self.params + z * self.bse})
-
-    def predict(self, design: pd.DataFrame) -> np.ndarray:
-        return 1 / (1 + np.exp(-(design.to_numpy(dtype=float) @ self.params.to_numpy())))
+def case_mix_design(records: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
+    """0/1 indicator columns for the levels of ``terms`` (rare levels pooled; the first level of
+    each is the reference), constant columns dropped."""
+    design = pd.get_dummies(pool_rare_levels(records, terms), drop_first=True, dtype=float)
+    return design.loc[:, design.std() > 0]
 
 
-def fit_logistic(outcome: pd.Series, design: pd.DataFrame, *, max_iter: int = 50, tol: float = 1e-10) -> LogisticFit:
-    """Maximum-likelihood logistic regression by Newton-Raphson with step halving.
+def fit_case_mix_model(records: pd.DataFrame) -> tuple[LogisticRegression, pd.Series]:
+    """County-wide logistic regression of success on the case mix (no district term).
 
-    The same estimates as statsmodels ``Logit`` (checked in the tests), computed on the small
-    p x p information matrix so it stays fast on a busy machine. Standard errors from the
-    inverse information at the optimum (a pseudo-inverse if the design is rank-deficient)."""
-    X = design.to_numpy(dtype=float)
-    y = np.asarray(outcome, dtype=float)
-    beta = np.zeros(X.shape[1])
-
-    def loglik(b: np.ndarray) -> float:
-        eta = X @ b
-        return float(np.sum(y * eta - np.logaddexp(0, eta)))
-
-    ll, converged = loglik(beta), False
-    for _ in range(max_iter):
-        p = 1 / (1 + np.exp(-(X @ beta)))
-        info = (X * (p * (1 - p))[:, None]).T @ X
-        step = np.linalg.lstsq(info, X.T @ (y - p), rcond=None)[0]
-        t = 1.0
-        while t > 1e-8:
-            new = beta + t * step
-            new_ll = loglik(new)
-            if new_ll >= ll - 1e-12:
-                break
-            t /= 2
-        beta, done = new, abs(new_ll - ll) < tol * (1 + abs(ll))
-        ll = new_ll
-        if done:
-            converged = True
-            break
-    p = 1 / (1 + np.exp(-(X @ beta)))
-    info = (X * (p * (1 - p))[:, None]).T @ X
-    cov = np.linalg.pinv(info)
-    names = list(design.columns)
-    return LogisticFit(params=pd.Series(beta, index=names), bse=pd.Series(np.sqrt(np.diag(cov)), index=names),
-                       nobs=len(y), converged=converged)
-
-
-def fit_logistic_statsmodels(outcome: pd.Series, design: pd.DataFrame) -> Any:
-    """statsmodels ``Logit`` results (summary(), pvalues, conf_int...) for the same model: started
-    at :func:`fit_logistic`'s optimum so statsmodels needs one Newton step, not a full search."""
-    start = fit_logistic(outcome, design)
-    return sm.Logit(outcome.astype(float), design, check_rank=False).fit(
-        start_params=start.params.to_numpy(), method="newton", maxiter=3, disp=0, warn_convergence=False)
+    Returns (fitted model, predicted probability per record)."""
+    source = records["source"].iloc[0]
+    design = case_mix_design(records, [c for c in CASE_MIX[source] if c in records.columns])
+    frame = design.assign(success=records["success"].astype(float).to_numpy())
+    fit = LogisticRegression().fit(frame, "success", list(design.columns))
+    return fit, pd.Series(fit.predict(frame), index=records.index)
 
 
 def _cached_fit(source: Any, indicator: str, period_start: Any, period_end: Any, rec: pd.DataFrame) -> tuple[Any, pd.Series]:
@@ -370,10 +312,10 @@ def case_mix_model_table(source: Any, indicator: str = "prevention_success", *, 
     if len(rec) < 2 or rec["success"].nunique() < 2:
         return pd.DataFrame(columns=["indicator", "term", "odds_ratio", "lower", "upper", "p_value", "n"])
     fit, _ = _cached_fit(source, indicator, period_start, period_end, rec)
-    ci = fit.conf_int()
-    return pd.DataFrame({"indicator": indicator, "term": fit.params.index, "odds_ratio": np.exp(fit.params.to_numpy()),
-                         "lower": np.exp(ci[0].to_numpy()), "upper": np.exp(ci[1].to_numpy()),
-                         "p_value": fit.pvalues.to_numpy(), "n": int(fit.nobs)})
+    s = fit.summary
+    return pd.DataFrame({"indicator": indicator, "term": s.index, "odds_ratio": s["exp(coef)"].to_numpy(),
+                         "lower": s["lower .95"].to_numpy(), "upper": s["upper .95"].to_numpy(),
+                         "p_value": s["p"].to_numpy(), "n": fit.n_obs_})
 
 
 def _poisson_ci(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,8 +12,8 @@ ended, grouped as:
 - *other ending* (no longer eligible, refused an offer, refused to cooperate, local connection
   referral, intentionally homeless, not known).
 
-:func:`without_outcome_drivers` fits a logistic regression (statsmodels) of "closed without an
-outcome" on case characteristics (statsmodels ``Logit``) - district, household type, referral route, age band, the
+:func:`without_outcome_drivers` fits a logistic regression of "closed without an
+outcome" on case characteristics (:class:`~workbench.statistics.logistic.LogisticRegression`) - district, household type, referral route, age band, the
 number of support needs and the main needs - among duties that ended, and reports odds ratios
 with 95% intervals (reference levels: Oxford City, and the most common level of the other
 factors). Associations, not causes: a district's practice, not its cases, may be what differs.
@@ -29,13 +29,13 @@ import pandas as pd
 from workbench.definitions import COUNTY, DISTRICTS, definition, outcome_codes
 from workbench.measures.benchmarking import (
     KEY_NEEDS,
-    MIN_LEVEL_SIZE,
     age_band,
-    fit_logistic_statsmodels,
+    pool_rare_levels,
 )
 from workbench.measures.periods import add_period
 from workbench.measures.sources import as_sources, has_need, need_count
 from workbench.statistics.intervals import wilson
+from workbench.statistics.logistic import INTERCEPT, LogisticRegression
 
 SECURED = {"prevention": outcome_codes("prevention_success"), "relief": outcome_codes("relief_success")}
 REFERENCE_DISTRICT: str = definition("system_performance", "benchmarking", "reference_district")
@@ -139,14 +139,10 @@ def without_outcome_drivers(source: Any, duty: str = "prevention", *, period_sta
     if len(e) < 2 or e["without_outcome"].nunique() < 2:  # nothing to model
         return pd.DataFrame(columns=cols)
     terms = terms or DRIVER_TERMS
-    x = e[terms].astype(str).copy()
+    x = pool_rare_levels(e, terms)
     refs: dict[str, str] = {}
     columns = []
     for t in terms:
-        counts = x[t].value_counts()
-        rare = counts.index[counts < MIN_LEVEL_SIZE]
-        if len(rare):
-            x.loc[x[t].isin(rare), t] = "other (rare)"
         counts = x[t].value_counts()
         if len(counts) < 2:
             continue
@@ -159,19 +155,19 @@ def without_outcome_drivers(source: Any, duty: str = "prevention", *, period_sta
         refs[t] = ref
         for level in sorted(set(counts.index) - {ref}):
             columns.append((t, level, (x[t] == level).astype(float).rename(f"{t}={level}")))
-    design = pd.concat([pd.Series(1.0, index=x.index, name="intercept"), *[c for _, _, c in columns]], axis=1)
-    fit = fit_logistic_statsmodels(e["without_outcome"].astype(float), design)
-    ci = fit.conf_int()
-    rows = [{"duty": duty, "term": "intercept", "level": "", "reference": "", "odds_ratio": float(np.exp(fit.params["intercept"])),
-             "lower": float(np.exp(ci.loc["intercept", 0])), "upper": float(np.exp(ci.loc["intercept", 1])),
-             "p_value": float(fit.pvalues["intercept"])}]
-    for t, level, col in columns:
-        name = col.name
-        rows.append({"duty": duty, "term": t, "level": level, "reference": refs[t], "odds_ratio": float(np.exp(fit.params[name])),
-                     "lower": float(np.exp(ci.loc[name, 0])), "upper": float(np.exp(ci.loc[name, 1])),
-                     "p_value": float(fit.pvalues[name])})
+    design = pd.concat([e["without_outcome"].astype(float), *[c for _, _, c in columns]], axis=1)
+    fit = LogisticRegression().fit(design, "without_outcome", [c.name for _, _, c in columns])
+    s = fit.summary
+
+    def row(name: str, term: str, level: str, reference: str) -> dict[str, Any]:
+        return {"duty": duty, "term": term, "level": level, "reference": reference,
+                "odds_ratio": float(s.loc[name, "exp(coef)"]), "lower": float(s.loc[name, "lower .95"]),
+                "upper": float(s.loc[name, "upper .95"]), "p_value": float(s.loc[name, "p"])}
+
+    rows = [row(INTERCEPT, "intercept", "", "")]
+    rows += [row(str(col.name), t, level, refs[t]) for t, level, col in columns]
     out = pd.DataFrame(rows)
-    out["n"], out["events"] = int(fit.nobs), int(e["without_outcome"].sum())
+    out["n"], out["events"] = fit.n_obs_, int(e["without_outcome"].sum())
     return out
 
 

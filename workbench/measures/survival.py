@@ -1,9 +1,7 @@
 """Kaplan-Meier summaries for the measures (medians, survival at fixed times), with censoring.
 
 Uses :class:`workbench.statistics.kaplan_meier.KaplanMeier` (R ``survival``-compatible: Greenwood
-variance, log-transformed limits, R's median rule) when it is installed. If it is not, the
-measures fall back to what can be said without it - the median of the observed times and the
-number censored - and say so in the ``method`` column, as the brief for the joins requires.
+variance, log-transformed limits, R's median rule).
 """
 
 from __future__ import annotations
@@ -13,32 +11,26 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-try:  # the statistics package is written in parallel; the measures must not depend on its timing
-    from workbench.statistics.kaplan_meier import KaplanMeier
-except ImportError:  # pragma: no cover - exercised only when the module is absent
-    KaplanMeier = None  # type: ignore[assignment,misc]
-
-KM_AVAILABLE = KaplanMeier is not None
+from workbench.statistics.kaplan_meier import KaplanMeier
 
 
-def km_summary(durations: Sequence[float] | np.ndarray, events: Sequence[int] | np.ndarray,
-               times: Sequence[float] = ()) -> dict[str, float | str]:
+def km_summary(frame: pd.DataFrame, duration: str, event: str, times: Sequence[float] = ()) -> dict[str, float | str]:
     """n, events, censored, observed median (events only), KM median with its 95% CI, and
     S(t) with 95% CI at each of ``times`` (keys ``surv_<t>``, ``surv_<t>_lower``, ``surv_<t>_upper``).
-    ``method`` says whether the KM estimates are present."""
-    d = np.asarray(durations, dtype=float)
-    e = np.asarray(events, dtype=int)
+    ``method`` names the estimator."""
+    d = frame[duration].to_numpy(dtype=float)
+    e = frame[event].to_numpy(dtype=int)
     out: dict[str, float | str] = {
         "n": float(len(d)), "events": float(e.sum()), "censored": float(len(d) - e.sum()),
         "median_observed": float(np.median(d[e == 1])) if e.sum() else np.nan,
         "km_median": np.nan, "km_median_lower": np.nan, "km_median_upper": np.nan,
-        "method": "Kaplan-Meier" if KM_AVAILABLE else "observed times only (Kaplan-Meier not installed)",
+        "method": "Kaplan-Meier",
     }
     for t in times:
         out[f"surv_{t:g}"] = out[f"surv_{t:g}_lower"] = out[f"surv_{t:g}_upper"] = np.nan
-    if not len(d) or not KM_AVAILABLE:
+    if not len(d):
         return out
-    km = KaplanMeier().fit(d, e)
+    km = KaplanMeier().fit(frame, duration, event)
     out["km_median"] = float(km.median_)
     out["km_median_lower"], out["km_median_upper"] = (float(v) for v in km.median_ci_)
     if len(times):
@@ -56,5 +48,5 @@ def km_table(frame: pd.DataFrame, by: Sequence[str], *, duration: str = "days", 
     rows = []
     for key, g in frame.groupby(list(by), dropna=False):
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key, strict=True)), **km_summary(g[duration], g[event], times)})
+        rows.append({**dict(zip(by, key, strict=True)), **km_summary(g, duration, event, times)})
     return pd.DataFrame(rows)

@@ -14,66 +14,63 @@ trailing-underscore attributes, ``summary`` a DataFrame):
 - :func:`standardised_mean_differences` - SMD as Austin (2009): difference in (weighted) means over
   the pooled unweighted standard deviation.
 
-The propensity and outcome models are main-effects logistic regressions (statsmodels GLM).
+The propensity and outcome models are constructor parameters (scikit-learn style), by default
+main-effects :class:`~workbench.statistics.logistic.LogisticRegression` with a 1e-6 ridge
+(:data:`DEFAULT_MODEL`); any object with
+``fit(df, outcome_col, covariates)`` and ``predict(df) -> probabilities`` will do. A fresh copy
+is fitted each time, so the parameter itself stays unfitted.
+
+Fitted estimates, lifelines' names: ``params_`` (risk_treated, risk_control, risk_difference,
+risk_ratio), ``standard_errors_`` (risk_difference, log_risk_ratio), ``confidence_intervals_``
+(risk_difference, risk_ratio) and ``summary`` (one row, the same columns for every method).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
+from workbench.statistics.logistic import LogisticRegression
+
 Z95 = float(stats.norm.ppf(0.975))
+#: The default propensity and outcome model: main-effects logistic regression with a 1e-6 ridge,
+#: which keeps the fit finite under the (quasi-)separation small subgroups produce.
+DEFAULT_MODEL = LogisticRegression(ridge=1e-6)
 
 
-def _design(df: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
-    return sm.add_constant(df[list(covariates)].to_numpy(dtype=float), has_constant="add")
+class ProbabilityModel(Protocol):
+    """What a propensity or outcome model must offer: fit on a frame, predict probabilities."""
+
+    def fit(self, df: pd.DataFrame, outcome_col: str, covariates: Sequence[str]) -> Any: ...
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray: ...
 
 
-def logistic_fit(X: np.ndarray, y: np.ndarray, ridge: float = 1e-6, max_iter: int = 50) -> np.ndarray:
-    """Maximum-likelihood logistic regression by Newton-Raphson (IRLS).
-
-    A tiny ridge keeps the Hessian invertible under (quasi-)separation, which small subgroups
-    produce; it changes well-determined coefficients by less than 1e-6. Matches statsmodels'
-    Binomial GLM to 1e-6 on well-posed problems (tests/causal).
-    """
-    beta = np.zeros(X.shape[1])
-    penalty = ridge * np.eye(X.shape[1])
-    penalty[0, 0] = 0.0  # no penalty on the intercept
-    for _ in range(max_iter):
-        eta = np.clip(X @ beta, -30, 30)
-        p = 1 / (1 + np.exp(-eta))
-        w = p * (1 - p)
-        grad = X.T @ (y - p) - penalty @ beta
-        hess = (X * w[:, None]).T @ X + penalty
-        step = np.linalg.solve(hess, grad)
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    return beta
+def fit_predict(model: ProbabilityModel | None, df: pd.DataFrame, outcome_col: str, covariates: Sequence[str],
+                rows: np.ndarray | None = None) -> np.ndarray:
+    """Fit a fresh copy of ``model`` (default: logistic regression) on ``df`` - or on its
+    ``rows`` only (a boolean mask) - and predict the probability for every row of ``df``."""
+    fitted = copy.deepcopy(model if model is not None else DEFAULT_MODEL)
+    fitted.fit(df if rows is None else df[rows], outcome_col, covariates)
+    return np.asarray(fitted.predict(df), dtype=float)
 
 
-def _logit_predict(X: np.ndarray, y: np.ndarray, X_new: np.ndarray | None = None) -> np.ndarray:
-    beta = logistic_fit(X, y)
-    eta = np.clip((X if X_new is None else X_new) @ beta, -30, 30)
-    return 1 / (1 + np.exp(-eta))
-
-
-def propensity_scores(df: pd.DataFrame, treatment: str, covariates: Sequence[str], clip: float = 1e-3) -> np.ndarray:
-    """P(treated | covariates) from a main-effects logistic model, clipped away from 0 and 1."""
-    ps = _logit_predict(_design(df, covariates), df[treatment].to_numpy(dtype=float))
-    return np.clip(ps, clip, 1 - clip)
+def propensity_scores(df: pd.DataFrame, treatment_col: str, covariates: Sequence[str],
+                      model: ProbabilityModel | None = None, clip: float = 1e-3) -> np.ndarray:
+    """P(treated | covariates) from ``model`` (default: main-effects logistic), clipped away from 0 and 1."""
+    return np.clip(fit_predict(model, df, treatment_col, covariates), clip, 1 - clip)
 
 
 def standardised_mean_differences(
-    df: pd.DataFrame, treatment: str, covariates: Sequence[str], weights: np.ndarray | None = None
+    df: pd.DataFrame, treatment_col: str, covariates: Sequence[str], weights: np.ndarray | None = None
 ) -> pd.Series:
     """Austin (2009) SMD per covariate: (mean_t - mean_c) / sqrt((var_t + var_c) / 2), unweighted SDs."""
-    t = df[treatment].to_numpy() == 1
+    t = df[treatment_col].to_numpy() == 1
     w = np.ones(len(df)) if weights is None else np.asarray(weights, dtype=float)
     out = {}
     for c in covariates:
@@ -90,90 +87,117 @@ def _ipw_effects(y: np.ndarray, t: np.ndarray, ps: np.ndarray) -> tuple[float, f
     return p1, p0
 
 
-class PropensityWeighting:
-    """Hajek IPW estimate of the ATE (risk difference and ratio), bootstrap standard errors."""
+class _EffectEstimator:
+    """Results shared by the adjusted estimators: the named estimates and the summary row."""
 
-    def __init__(self, n_bootstrap: int = 200, random_state: int = 0, clip: float = 1e-3) -> None:
+    method = ""
+
+    def _set_estimates(self, p1: float, p0: float, se_rd: float, se_lrr: float, n: int) -> None:
+        rd, rr = p1 - p0, p1 / p0
+        self.params_ = pd.Series({"risk_treated": p1, "risk_control": p0, "risk_difference": rd, "risk_ratio": rr})
+        self.standard_errors_ = pd.Series({"risk_difference": se_rd, "log_risk_ratio": se_lrr})
+        self.confidence_intervals_ = pd.DataFrame(
+            {"95% lower-bound": [rd - Z95 * se_rd, rr * np.exp(-Z95 * se_lrr)],
+             "95% upper-bound": [rd + Z95 * se_rd, rr * np.exp(Z95 * se_lrr)]},
+            index=["risk_difference", "risk_ratio"])
+        self.n_ = n
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        if not hasattr(self, "params_"):
+            raise RuntimeError("call fit() first")
+        p, se = self.params_, self.standard_errors_
+        return _effect_summary(self.method, p["risk_treated"], p["risk_control"], p["risk_difference"],
+                               se["risk_difference"], p["risk_ratio"], se["log_risk_ratio"], self.n_)
+
+
+class PropensityWeighting(_EffectEstimator):
+    """Hajek IPW estimate of the ATE (risk difference and ratio), bootstrap standard errors.
+
+    The bootstrap refits the propensity model on every resample (rows drawn with
+    ``random_state``); resamples with one arm only are skipped."""
+
+    method = "IPW (Hajek, bootstrap SE)"
+
+    def __init__(self, propensity_model: ProbabilityModel | None = None, n_bootstrap: int = 200,
+                 random_state: int = 0, clip: float = 1e-3) -> None:
+        self.propensity_model = propensity_model
         self.n_bootstrap = n_bootstrap
         self.random_state = random_state
         self.clip = clip
 
-    def fit(self, df: pd.DataFrame, treatment: str, outcome: str, covariates: Sequence[str]) -> PropensityWeighting:
-        df = df[[treatment, outcome, *covariates]].dropna()
-        y, t = df[outcome].to_numpy(float), df[treatment].to_numpy(float)
-        self.propensity_ = propensity_scores(df, treatment, covariates, self.clip)
+    def fit(self, df: pd.DataFrame, treatment_col: str, outcome_col: str,
+            covariates: Sequence[str]) -> PropensityWeighting:
+        df = df[[treatment_col, outcome_col, *covariates]].dropna()
+        y, t = df[outcome_col].to_numpy(float), df[treatment_col].to_numpy(float)
+        self.propensity_ = propensity_scores(df, treatment_col, covariates, self.propensity_model, self.clip)
         self.weights_ = np.where(t == 1, 1 / self.propensity_, 1 / (1 - self.propensity_))
-        self.risk_treated_, self.risk_control_ = _ipw_effects(y, t, self.propensity_)
-        self.risk_difference_ = self.risk_treated_ - self.risk_control_
-        self.risk_ratio_ = self.risk_treated_ / self.risk_control_
+        p1, p0 = _ipw_effects(y, t, self.propensity_)
         rng = np.random.default_rng(self.random_state)
         boots = []
         for _ in range(self.n_bootstrap):
             idx = rng.integers(0, len(df), len(df))
             b = df.iloc[idx]
-            if b[treatment].nunique() < 2:
+            if b[treatment_col].nunique() < 2:
                 continue
-            p1, p0 = _ipw_effects(b[outcome].to_numpy(float), b[treatment].to_numpy(float),
-                                  propensity_scores(b, treatment, covariates, self.clip))
-            boots.append((p1 - p0, np.log(p1 / p0) if p1 > 0 and p0 > 0 else np.nan))
+            b1, b0 = _ipw_effects(b[outcome_col].to_numpy(float), b[treatment_col].to_numpy(float),
+                                  propensity_scores(b, treatment_col, covariates, self.propensity_model, self.clip))
+            boots.append((b1 - b0, np.log(b1 / b0) if b1 > 0 and b0 > 0 else np.nan))
         boots = np.asarray(boots)
-        self.se_risk_difference_ = float(np.std(boots[:, 0], ddof=1))
-        self.se_log_risk_ratio_ = float(np.nanstd(boots[:, 1], ddof=1))
+        self._set_estimates(p1, p0, float(np.std(boots[:, 0], ddof=1)), float(np.nanstd(boots[:, 1], ddof=1)),
+                            len(df))
         self.balance_ = pd.DataFrame({
-            "smd_unweighted": standardised_mean_differences(df, treatment, covariates),
-            "smd_weighted": standardised_mean_differences(df, treatment, covariates, self.weights_),
+            "smd_unweighted": standardised_mean_differences(df, treatment_col, covariates),
+            "smd_weighted": standardised_mean_differences(df, treatment_col, covariates, self.weights_),
         })
         self.overlap_ = pd.DataFrame({"treated": t == 1, "propensity": self.propensity_})
-        self.n_ = len(df)
         return self
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        return _effect_summary("IPW (Hajek, bootstrap SE)", self.risk_treated_, self.risk_control_,
-                               self.risk_difference_, self.se_risk_difference_, self.risk_ratio_,
-                               self.se_log_risk_ratio_, self.n_)
+
+def _aipw_pseudo_outcomes(df: pd.DataFrame, treatment_col: str, outcome_col: str, covariates: Sequence[str],
+                          propensity_model: ProbabilityModel | None, outcome_model: ProbabilityModel | None,
+                          clip: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AIPW pseudo-outcomes ``phi1``, ``phi0`` of each row, and the propensity scores.
+
+    The outcome model is fitted separately in each arm and predicted for everyone (the two
+    potential outcomes), so every covariate may modify the effect."""
+    y, t = df[outcome_col].to_numpy(float), df[treatment_col].to_numpy(float)
+    ps = propensity_scores(df, treatment_col, covariates, propensity_model, clip)
+    m1 = fit_predict(outcome_model, df, outcome_col, covariates, rows=t == 1)
+    m0 = fit_predict(outcome_model, df, outcome_col, covariates, rows=t == 0)
+    return m1 + t * (y - m1) / ps, m0 + (1 - t) * (y - m0) / (1 - ps), ps
 
 
-class AugmentedIPW:
+class AugmentedIPW(_EffectEstimator):
     """Doubly robust AIPW estimate of the ATE with influence-function standard errors."""
 
-    def __init__(self, clip: float = 1e-3) -> None:
+    method = "Doubly robust (AIPW)"
+
+    def __init__(self, propensity_model: ProbabilityModel | None = None,
+                 outcome_model: ProbabilityModel | None = None, clip: float = 1e-3) -> None:
+        self.propensity_model = propensity_model
+        self.outcome_model = outcome_model
         self.clip = clip
 
-    def fit(self, df: pd.DataFrame, treatment: str, outcome: str, covariates: Sequence[str]) -> AugmentedIPW:
-        df = df[[treatment, outcome, *covariates]].dropna()
-        y, t = df[outcome].to_numpy(float), df[treatment].to_numpy(float)
-        X = _design(df, covariates)
-        ps = propensity_scores(df, treatment, covariates, self.clip)
-        # Outcome models fitted in each arm, predicted for everyone (potential outcomes).
-        m1 = _logit_predict(X[t == 1], y[t == 1], X)
-        m0 = _logit_predict(X[t == 0], y[t == 0], X)
-        phi1 = m1 + t * (y - m1) / ps
-        phi0 = m0 + (1 - t) * (y - m0) / (1 - ps)
-        n = len(y)
-        self.risk_treated_, self.risk_control_ = float(phi1.mean()), float(phi0.mean())
-        self.risk_difference_ = self.risk_treated_ - self.risk_control_
-        self.se_risk_difference_ = float(np.std(phi1 - phi0, ddof=1) / np.sqrt(n))
-        self.risk_ratio_ = self.risk_treated_ / self.risk_control_
+    def fit(self, df: pd.DataFrame, treatment_col: str, outcome_col: str, covariates: Sequence[str]) -> AugmentedIPW:
+        df = df[[treatment_col, outcome_col, *covariates]].dropna()
+        phi1, phi0, ps = _aipw_pseudo_outcomes(df, treatment_col, outcome_col, covariates, self.propensity_model,
+                                               self.outcome_model, self.clip)
+        n = len(df)
+        p1, p0 = float(phi1.mean()), float(phi0.mean())
         # Delta method on log(p1/p0) with the joint influence functions.
-        ifl = (phi1 - self.risk_treated_) / self.risk_treated_ - (phi0 - self.risk_control_) / self.risk_control_
-        self.se_log_risk_ratio_ = float(np.std(ifl, ddof=1) / np.sqrt(n))
-        self.influence_ = phi1 - phi0 - self.risk_difference_
+        ifl = (phi1 - p1) / p1 - (phi0 - p0) / p0
+        self._set_estimates(p1, p0, float(np.std(phi1 - phi0, ddof=1) / np.sqrt(n)),
+                            float(np.std(ifl, ddof=1) / np.sqrt(n)), n)
+        self.influence_ = phi1 - phi0 - (p1 - p0)
         self.propensity_ = ps
-        self.n_ = n
         return self
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        return _effect_summary("Doubly robust (AIPW)", self.risk_treated_, self.risk_control_,
-                               self.risk_difference_, self.se_risk_difference_, self.risk_ratio_,
-                               self.se_log_risk_ratio_, self.n_)
 
-
-def naive_difference(df: pd.DataFrame, treatment: str, outcome: str) -> pd.DataFrame:
+def naive_difference(df: pd.DataFrame, treatment_col: str, outcome_col: str) -> pd.DataFrame:
     """Unadjusted difference in outcome risk between arms, with Wald SEs."""
-    d = df[[treatment, outcome]].dropna()
-    y1, y0 = d.loc[d[treatment] == 1, outcome], d.loc[d[treatment] == 0, outcome]
+    d = df[[treatment_col, outcome_col]].dropna()
+    y1, y0 = d.loc[d[treatment_col] == 1, outcome_col], d.loc[d[treatment_col] == 0, outcome_col]
     p1, p0 = y1.mean(), y0.mean()
     se = np.sqrt(p1 * (1 - p1) / len(y1) + p0 * (1 - p0) / len(y0))
     se_lrr = np.sqrt((1 - p1) / (p1 * len(y1)) + (1 - p0) / (p0 * len(y0))) if p1 > 0 and p0 > 0 else np.nan
@@ -218,31 +242,34 @@ def _full_rank_columns(X: np.ndarray) -> list[int]:
 
 
 def subgroup_effects(
-    df: pd.DataFrame, treatment: str, outcome: str, covariates: Sequence[str], subgroups: dict[str, pd.Series],
-    alpha: float = 0.05,
+    df: pd.DataFrame, treatment_col: str, outcome_col: str, covariates: Sequence[str],
+    subgroups: dict[str, pd.Series], alpha: float = 0.05, propensity_model: ProbabilityModel | None = None,
+    outcome_model: ProbabilityModel | None = None, clip: float = 1e-3,
 ) -> pd.DataFrame:
     """Doubly robust effect within each pre-specified subgroup, and an interaction test.
 
     The propensity and outcome models are fitted ONCE on everyone, with the subgroup indicators
-    added as covariates; the outcome models are fitted separately in each arm, so every covariate
-    and subgroup may modify the effect. The subgroup effect is the mean of the AIPW pseudo-outcome
-    ``phi`` over the subgroup (standard error ``sd(phi_S) / sqrt(n_S)``): fitting nuisance models
-    inside small subgroups instead would overfit (few treated people, separation). The interaction
-    test compares the subgroup with its complement (z-test of the difference of two means of
-    ``phi`` over disjoint sets); p-values are Holm-adjusted across subgroups.
+    added as covariates (those constant or collinear with earlier columns are left out); the
+    outcome models are fitted separately in each arm, so every covariate and subgroup may modify
+    the effect. The subgroup effect is the mean of the AIPW pseudo-outcome ``phi = phi1 - phi0``
+    over the subgroup (standard error ``sd(phi_S) / sqrt(n_S)``): fitting nuisance models inside
+    small subgroups instead would overfit (few treated people, separation). The interaction test
+    compares the subgroup with its complement (z-test of the difference of two means of ``phi``
+    over disjoint sets); p-values are Holm-adjusted across subgroups.
     """
     from statsmodels.stats.multitest import multipletests
 
-    d = df[[treatment, outcome, *covariates]].dropna()
+    d = df[[treatment_col, outcome_col, *covariates]].dropna()
     masks = {name: m.reindex(d.index).fillna(False).astype(bool).to_numpy() for name, m in subgroups.items()}
-    Z = np.column_stack([d[list(covariates)].to_numpy(float)] + [m.astype(float) for m in masks.values()])
-    X = sm.add_constant(Z, has_constant="add")
-    X = X[:, _full_rank_columns(X)]
-    y, t = d[outcome].to_numpy(float), d[treatment].to_numpy(float)
-    ps = np.clip(_logit_predict(X, t), 1e-3, 1 - 1e-3)
-    m1 = _logit_predict(X[t == 1], y[t == 1], X)
-    m0 = _logit_predict(X[t == 0], y[t == 0], X)
-    phi = m1 - m0 + t * (y - m1) / ps - (1 - t) * (y - m0) / (1 - ps)
+    indicators = pd.DataFrame({f"subgroup: {name}": m.astype(float) for name, m in masks.items()}, index=d.index)
+    candidates = [*covariates, *indicators.columns]
+    d = pd.concat([d, indicators], axis=1)
+    X = np.column_stack([np.ones(len(d)), d[candidates].to_numpy(float)])
+    used = [candidates[j - 1] for j in _full_rank_columns(X) if j > 0]
+    phi1, phi0, _ = _aipw_pseudo_outcomes(d, treatment_col, outcome_col, used, propensity_model, outcome_model,
+                                          clip)
+    phi = phi1 - phi0
+    t = d[treatment_col].to_numpy(float)
     rows = []
     for name, inside in masks.items():
         outside = ~inside

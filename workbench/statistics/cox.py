@@ -53,12 +53,15 @@ decreases, stopping when ``|1 - loglik_old / loglik_new| <= tol`` (R's ``eps = 1
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
+
+from workbench.statistics.coefficients import coefficient_table, confidence_intervals
+from workbench.statistics.concordance import concordance_counts
+from workbench.statistics.cox_risk_sets import BetaState, CoxData
 
 __all__ = ["CoxPH", "ConvergenceWarning"]
 
@@ -66,210 +69,6 @@ __all__ = ["CoxPH", "ConvergenceWarning"]
 class ConvergenceWarning(UserWarning):
     """Raised (as a warning) when Newton-Raphson hits ``max_iter`` without converging."""
 
-
-def _reverse_cumsum(a: np.ndarray) -> np.ndarray:
-    """Suffix sums with a trailing zero: ``out[j] = sum(a[j:])`` (``out[n] = 0``).
-
-    Suffix rather than prefix sums so that the small late risk sets are summed from
-    their own few terms, not as a difference of two large totals.
-    """
-    out = np.zeros((a.shape[0] + 1,) + a.shape[1:], dtype=float)
-    out[:-1] = np.cumsum(a[::-1], axis=0)[::-1]
-    return out
-
-
-def _prefix_cumsum(a: np.ndarray) -> np.ndarray:
-    """Prefix sums with a leading zero: ``out[j] = sum(a[:j])``."""
-    out = np.zeros((a.shape[0] + 1,) + a.shape[1:], dtype=float)
-    np.cumsum(a, axis=0, out=out[1:])
-    return out
-
-
-@dataclass
-class _BetaState:
-    """Per-``beta`` quantities shared by the likelihood, residuals and zph."""
-
-    eta: np.ndarray  # linear predictor (centred covariates), n
-    shift: float  # constant subtracted from eta before exp() (overflow guard)
-    er: np.ndarray  # exp(eta - shift), n
-    r: np.ndarray  # w * er, n
-    S0: np.ndarray  # G
-    S1: np.ndarray  # G x p
-    E0: np.ndarray  # G
-    E1: np.ndarray  # G x p
-    d2: np.ndarray  # death rows
-    xbar: np.ndarray  # death rows x p
-
-
-class _CoxData:
-    """Sorted risk-set structure for one data set; built once, reused every iteration.
-
-    Everything below is index arithmetic done once with ``argsort``/``searchsorted``;
-    each Newton step is then a handful of vectorised cumulative sums.
-    """
-
-    def __init__(
-        self,
-        X: np.ndarray,
-        exit: np.ndarray,
-        status: np.ndarray,
-        entry: np.ndarray | None,
-        weights: np.ndarray,
-        strata: np.ndarray,
-        ties: str,
-    ) -> None:
-        n, p = X.shape
-        self.n, self.p = n, p
-        self.ties = ties
-        self.has_entry = entry is not None
-
-        # Integer time ranks so (stratum, time) pairs become exact sortable int64 keys.
-        times = exit if entry is None else np.concatenate([exit, entry])
-        uniq = np.unique(times)
-        K = uniq.size + 2
-        exit_rank = np.searchsorted(uniq, exit) + 1
-        entry_rank = (
-            np.zeros(n, dtype=np.int64) if entry is None else np.searchsorted(uniq, entry) + 1
-        )
-        s = strata.astype(np.int64)
-        status = status.astype(bool)
-
-        # Sort the data once by (stratum, exit, events first).  Then every risk set
-        # {exit >= t} is a contiguous suffix block and the tied events of a group are
-        # the first rows of their block, so S- and E-sums come from one suffix sum.
-        perm = np.lexsort((~status, exit_rank, s))
-        self.perm = perm
-        self.X = np.ascontiguousarray(X[perm])
-        self.w = weights[perm]
-        self.status = status[perm]
-        self.key_exit = s[perm] * K + exit_rank[perm]
-        self.key_entry = s[perm] * K + entry_rank[perm]
-
-        ev = np.flatnonzero(self.status)
-        if ev.size == 0:
-            raise ValueError("no events in the data: the Cox model is not estimable")
-        gkeys, gstart, d = np.unique(self.key_exit[ev], return_index=True, return_counts=True)
-        self.gkeys = gkeys
-        self.G = gkeys.size
-        self.gtime = uniq[gkeys % K - 1]
-        self.gstrat = gkeys // K
-        self.d = d
-        self.gstart = gstart  # start of each group among the (sorted) events
-        self.ev_sorted = ev
-        self.row_group = np.repeat(np.arange(self.G), d)
-        self.meanwt = np.add.reduceat(self.w[ev], gstart) / d
-        # Death rows k = 0..d_g-1 (Efron); Breslow uses f = 0 for every row.
-        k = np.arange(ev.size) - gstart[self.row_group]
-        self.f = (k / d[self.row_group]) if ties == "efron" else np.zeros(ev.size)
-        self.row_mw = self.meanwt[self.row_group]
-        self.obs_group = np.full(n, -1, dtype=np.int64)
-        self.obs_group[ev] = self.row_group
-        self.wx_events = self.w[ev] @ self.X[ev]  # constant part of the score
-
-        # Risk-set block of each group in the sorted data: [g_lo, stratum end).
-        self.g_lo_exit = np.searchsorted(self.key_exit, gkeys, side="left")
-        self.g_hi_exit = np.searchsorted(self.key_exit, (self.gstrat + 1) * K, side="left")
-        # Rows with entry >= t_g are not yet at risk (intervals are (entry, exit]).
-        if self.has_entry:
-            self.ord_entry = np.argsort(self.key_entry, kind="stable")
-            ke = self.key_entry[self.ord_entry]
-            self.g_lo_entry = np.searchsorted(ke, gkeys, side="left")
-            self.g_hi_entry = np.searchsorted(ke, (self.gstrat + 1) * K, side="left")
-
-        # Per-observation range of groups it is at risk for: entry < t_g <= exit.
-        self.i_hi = np.searchsorted(gkeys, self.key_exit, side="right")
-        self.i_lo = np.searchsorted(gkeys, self.key_entry, side="right")
-
-    # ------------------------------------------------------------------ helpers
-    def unsort(self, a: np.ndarray) -> np.ndarray:
-        """Per-observation array back in the caller's row order."""
-        out = np.empty_like(a)
-        out[self.perm] = a
-        return out
-
-    def risk_and_event_sums(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(sum_{R_g} v, sum_{D_g} v)`` for every group (``v`` n or n x p, sorted)."""
-        cs = _reverse_cumsum(v)
-        lo = self.g_lo_exit
-        S = cs[lo] - cs[self.g_hi_exit]
-        E = cs[lo] - cs[lo + self.d]
-        if self.has_entry:
-            ce = _reverse_cumsum(v[self.ord_entry])
-            S = S - (ce[self.g_lo_entry] - ce[self.g_hi_entry])
-        return S, E
-
-    def group_sum_rows(self, v: np.ndarray) -> np.ndarray:
-        """Sum of a death-row quantity within each group."""
-        return np.add.reduceat(v, self.gstart, axis=0)
-
-    def obs_cumulative(self, c: np.ndarray) -> np.ndarray:
-        """``sum_{g : i in R_g} c_g`` for every observation (``c`` may be G or G x p)."""
-        P = _prefix_cumsum(c)
-        return P[self.i_hi] - P[self.i_lo]
-
-    # ------------------------------------------------------------------ core
-    def state(self, beta: np.ndarray) -> _BetaState:
-        eta = self.X @ beta
-        shift = float(eta.max()) if eta.size else 0.0
-        er = np.exp(eta - shift)
-        r = self.w * er
-        rx = r[:, None] * self.X
-        S0, E0 = self.risk_and_event_sums(r)
-        S1, E1 = self.risk_and_event_sums(rx)
-        g = self.row_group
-        f = self.f
-        d2 = S0[g] - f * E0[g]
-        xbar = (S1[g] - f[:, None] * E1[g]) / d2[:, None]
-        return _BetaState(eta, shift, er, r, S0, S1, E0, E1, d2, xbar)
-
-    def loglik(self, st: _BetaState) -> float:
-        ev = self.ev_sorted
-        return float(np.dot(self.w[ev], st.eta[ev]) - np.dot(self.row_mw, np.log(st.d2) + st.shift))
-
-    def score(self, st: _BetaState) -> np.ndarray:
-        return self.wx_events - self.row_mw @ st.xbar
-
-    def information(self, st: _BetaState, gmult: np.ndarray | None = None) -> np.ndarray:
-        """``sum_g mult_g I_g`` (``mult = 1``: the observed information).
-
-        ``I_g = sum_k m_g [(S2_g - f E2_g)/D2_gk - xbar xbar']`` is assembled as
-        ``X' diag(r_i C_i - delta_i r_i c2_g(i)) X - xbar' diag(m) xbar`` so that no
-        p x p matrix is ever formed per group.
-        """
-        rowmult = self.row_mw if gmult is None else self.row_mw * gmult[self.row_group]
-        c1 = self.group_sum_rows(rowmult / st.d2)
-        c2 = self.group_sum_rows(rowmult * self.f / st.d2)
-        a = st.r * self.obs_cumulative(c1)
-        ev = self.ev_sorted
-        a[ev] -= st.r[ev] * c2[self.obs_group[ev]]
-        Xa = self.X * a[:, None]
-        return self.X.T @ Xa - st.xbar.T @ (st.xbar * rowmult[:, None])
-
-    def score_residuals(self, st: _BetaState) -> np.ndarray:
-        """Per-observation score residuals ``L_i`` (unweighted, as R's ``type='score'``)."""
-        X = self.X
-        h = self.row_mw / st.d2  # hazard increment of each death row (times exp(shift))
-        H = self.group_sum_rows(h)
-        A = self.group_sum_rows(h[:, None] * st.xbar)
-        Hc = self.obs_cumulative(H)
-        Ac = self.obs_cumulative(A)
-        L = -st.er[:, None] * (X * Hc[:, None] - Ac)
-        ev = self.ev_sorted
-        g = self.obs_group[ev]
-        Xb = self.group_sum_rows(st.xbar) / self.d[:, None]
-        fh = self.f * h
-        Hk = self.group_sum_rows(fh)
-        Ak = self.group_sum_rows(fh[:, None] * st.xbar)
-        # Events: + (x_i - mean_k xbar_gk), and give back the k/d_g share of their own
-        # at-risk term (Efron down-weights the tied deaths in the later death rows).
-        L[ev] += X[ev] - Xb[g] + st.er[ev, None] * (X[ev] * Hk[g][:, None] - Ak[g])
-        return L
-
-    def schoenfeld_group(self, st: _BetaState) -> np.ndarray:
-        """Per-group score contribution ``sum_{D_g} w_i x_i - sum_k m_g xbar_gk`` (G x p)."""
-        ev = self.ev_sorted
-        wx = self.w[ev, None] * self.X[ev]
-        return self.group_sum_rows(wx) - self.group_sum_rows(self.row_mw[:, None] * st.xbar)
 
 
 def _chol_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -287,46 +86,6 @@ def _inverse(A: np.ndarray) -> np.ndarray:
     except linalg.LinAlgError:
         return np.linalg.pinv(A)
 
-
-def _range_weight_below(
-    ranks: np.ndarray, w: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: np.ndarray
-) -> np.ndarray:
-    """``sum(w[j] for j in range(lo_i, hi_i) if ranks[j] < q_i)`` for every query ``i``.
-
-    A merge-sort tree queried bottom-up like a segment tree, vectorised over queries:
-    level ``k`` holds blocks of ``2**k`` positions sorted by rank (one global
-    ``searchsorted`` on ``block * M + rank`` keys per level), so the whole computation
-    is O((n + queries) log^2 n) numpy work with a loop over the ~log2(n) levels only.
-    """
-    n = ranks.size
-    M = int(max(ranks.max(initial=0), q.max(initial=0))) + 2  # keys never spill over blocks
-    perm = np.arange(n)  # positions in level order (level 0: blocks of one)
-    left, right = lo.astype(np.int64).copy(), hi.astype(np.int64).copy()
-    out = np.zeros(lo.size)
-    k = 0
-    while (left < right).any():
-        # Level k order from level k-1's: pairs of sorted runs, which a stable
-        # (tim)sort merges in about linear time.
-        keys = (perm >> k) * M + ranks[perm]
-        o = np.argsort(keys, kind="stable")
-        perm, keys = perm[o], keys[o]
-        cw = _prefix_cumsum(w[perm])
-
-        # Bottom-up segment-tree walk: an odd left block / odd right end is used whole.
-        for side in ("left", "right"):
-            if side == "left":
-                use = (left < right) & (left & 1).astype(bool)
-                b = left[use]
-                left = left + use
-            else:
-                use = (left < right) & (right & 1).astype(bool)
-                right = right - use
-                b = right[use]
-            idx = np.searchsorted(keys, b * M + q[use], side="left")
-            out[use] += cw[idx] - cw[np.minimum(b << k, n)]
-        left, right = left >> 1, right >> 1
-        k += 1
-    return out
 
 
 def _collapse(D: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
@@ -493,7 +252,7 @@ class CoxPH:
         # coefficients and variances are unchanged by centring.
         means = np.average(X, axis=0, weights=w)
         Xc = X - means
-        data = _CoxData(Xc, exit_, status, entry, w, np.asarray(strat), self.ties)
+        data = CoxData(Xc, exit_, status, entry, w, np.asarray(strat), self.ties)
         self._data = data
         self._means = means
         self.covariate_names_ = names
@@ -553,8 +312,8 @@ class CoxPH:
         return self
 
     def _newton(
-        self, data: _CoxData, init: Sequence[float] | None
-    ) -> tuple[np.ndarray, _BetaState, np.ndarray, float, np.ndarray, np.ndarray, int, bool]:
+        self, data: CoxData, init: Sequence[float] | None
+    ) -> tuple[np.ndarray, BetaState, np.ndarray, float, np.ndarray, np.ndarray, int, bool]:
         """Newton-Raphson with step halving, R's ``coxfit6``/``agfit4`` control flow."""
         p = data.p
         beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
@@ -641,45 +400,9 @@ class CoxPH:
         """Weighted concordant / discordant / tied.x pair counts and the concordance."""
         self._check_fitted()
         if getattr(self, "_concordance", None) is None:
-            self._concordance = self._compute_concordance()
+            self._concordance = concordance_counts(self._data, self._data.X @ self.params_.to_numpy())
         return self._concordance
 
-    def _compute_concordance(self) -> dict[str, float]:
-        data = self._data
-        lp = data.X @ self.params_.to_numpy()
-        _, ranks = np.unique(lp, return_inverse=True)
-        w = data.w
-        ev = data.ev_sorted
-        g = data.obs_group[ev]
-        # Comparable partners of an event at t_g: rows after the tied events of g in the
-        # (stratum, exit) order, up to the stratum end, minus those entering at >= t_g.
-        lo = data.g_lo_exit[g] + data.d[g]
-        hi = data.g_hi_exit[g]
-        q = ranks[ev]
-        m = q.size
-        # One pass answers both "rank < q" and "rank <= q" (= rank < q + 1).
-        both = _range_weight_below(
-            ranks, w, np.tile(lo, 2), np.tile(hi, 2), np.concatenate([q, q + 1])
-        )
-        less, leq = both[:m], both[m:]
-        cw = _prefix_cumsum(w)
-        total = cw[hi] - cw[lo]
-        if data.has_entry:
-            re_, we = ranks[data.ord_entry], w[data.ord_entry]
-            elo, ehi = data.g_lo_entry[g], data.g_hi_entry[g]
-            both = _range_weight_below(
-                re_, we, np.tile(elo, 2), np.tile(ehi, 2), np.concatenate([q, q + 1])
-            )
-            less, leq = less - both[:m], leq - both[m:]
-            cwe = _prefix_cumsum(we)
-            total = total - (cwe[ehi] - cwe[elo])
-        wi = w[ev]
-        conc = float(wi @ less)
-        tied = float(wi @ (leq - less))
-        disc = float(wi @ (total - leq))
-        denom = conc + disc + tied
-        c = (conc + tied / 2) / denom if denom > 0 else float("nan")
-        return {"concordant": conc, "discordant": disc, "tied.x": tied, "concordance": c}
 
     @property
     def robust_standard_errors_(self) -> pd.Series | None:
@@ -692,22 +415,19 @@ class CoxPH:
     def summary(self) -> pd.DataFrame:
         """Table like R's ``summary(coxph)``: z, p and CIs use the robust SE if present."""
         self._check_fitted()
-        b = self.params_
-        se = self.standard_errors_
-        out = pd.DataFrame({"coef": b, "exp(coef)": np.exp(b), "se(coef)": se})
-        use = se
-        if self.robust_variance_ is not None:
-            out["robust se"] = self.robust_standard_errors_
-            use = out["robust se"]
-        z = b / use
-        zcrit = stats.norm.ppf(1 - self.alpha / 2)
-        out["z"] = z
-        out["p"] = 2 * stats.norm.sf(np.abs(z))
-        lvl = f"{1 - self.alpha:.2f}".lstrip("0")
-        out[f"lower {lvl}"] = np.exp(b - zcrit * use)
-        out[f"upper {lvl}"] = np.exp(b + zcrit * use)
-        out.index.name = "covariate"
+        robust = self.robust_standard_errors_
+        out = coefficient_table(self.params_, self.standard_errors_ if robust is None else robust, self.alpha)
+        out["se(coef)"] = self.standard_errors_
+        if robust is not None:
+            out.insert(3, "robust se", robust)
         return out
+
+    @property
+    def confidence_intervals_(self) -> pd.DataFrame:
+        """Wald limits of the coefficients (lifelines' columns), robust SE if present."""
+        self._check_fitted()
+        robust = self.robust_standard_errors_
+        return confidence_intervals(self.params_, self.standard_errors_ if robust is None else robust, self.alpha)
 
     def _design_new(self, df: pd.DataFrame) -> np.ndarray:
         if self._design_info is not None:

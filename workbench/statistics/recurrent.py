@@ -194,8 +194,9 @@ class RecurrentEventsCox:
     """Estimator-style front end: ``RecurrentEventsCox("ag" | "pwp_total" | "pwp_gap")``.
 
     ``fit`` takes counting-process data (see :func:`counting_process_layout`) and
-    stores the underlying :class:`CoxPH` in ``model_``; ``summary`` and ``params_``
-    are forwarded.
+    stores the underlying :class:`CoxPH` in ``model_``; its fitted attributes (``params_``,
+    ``standard_errors_``, ``variance_``, ``confidence_intervals_``, ``log_likelihood_``,
+    ``summary``) are forwarded.
     """
 
     _FITTERS = {
@@ -220,6 +221,22 @@ class RecurrentEventsCox:
     @property
     def params_(self) -> pd.Series:
         return self.model_.params_
+
+    @property
+    def standard_errors_(self) -> pd.Series:
+        return self.model_.standard_errors_
+
+    @property
+    def variance_(self) -> pd.DataFrame:
+        return self.model_.variance_
+
+    @property
+    def confidence_intervals_(self) -> pd.DataFrame:
+        return self.model_.confidence_intervals_
+
+    @property
+    def log_likelihood_(self) -> float:
+        return self.model_.log_likelihood_
 
     @property
     def summary(self) -> pd.DataFrame:

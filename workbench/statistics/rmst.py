@@ -23,12 +23,12 @@ as the sample grows.  This module returns the standard error of the estimate.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 from scipy import stats
 
 from workbench.statistics.kaplan_meier import KaplanMeier
@@ -72,30 +72,29 @@ def restricted_mean(km: KaplanMeier, tau: float) -> tuple[float, float]:
 class RestrictedMeanSurvival:
     """RMST up to ``tau`` with its standard error and a normal-theory interval.
 
-    Attributes after ``fit``: ``rmst_``, ``se_``, ``lower_``, ``upper_``, ``km_`` (the
-    underlying :class:`KaplanMeier`), ``summary``.
+    ``estimator`` is the (unfitted) :class:`KaplanMeier` whose curve is integrated - R's
+    defaults if None; a copy is fitted, so the parameter stays unfitted.
+
+    Attributes after ``fit``: ``rmst_``, ``standard_error_``, ``confidence_interval_``
+    (lower, upper), ``km_`` (the fitted :class:`KaplanMeier`), ``summary``.
     """
 
-    def __init__(self, tau: float, conf_level: float = 0.95) -> None:
+    def __init__(self, tau: float, conf_level: float = 0.95, estimator: KaplanMeier | None = None) -> None:
         if not 0 < conf_level < 1:
             raise ValueError("conf_level must be in (0, 1)")
         self.tau = float(tau)
         self.conf_level = conf_level
+        self.estimator = estimator
 
-    def fit(self, durations: ArrayLike, events: ArrayLike | None = None,
-            entry: ArrayLike | None = None, weights: ArrayLike | None = None,
+    def fit(self, df: pd.DataFrame, duration_col: str, event_col: str | None = None,
+            entry_col: str | None = None, weights_col: str | None = None,
             label: str | None = None) -> RestrictedMeanSurvival:
-        """Fit the Kaplan-Meier curve (R's defaults) and integrate it to ``tau``."""
-        km = KaplanMeier().fit(durations, events, entry=entry, weights=weights, label=label)
-        return self.fit_km(km)
-
-    def fit_km(self, km: KaplanMeier) -> RestrictedMeanSurvival:
-        """Use an already fitted :class:`KaplanMeier`."""
-        self.km_ = km
-        self.rmst_, self.se_ = restricted_mean(km, self.tau)
+        """Fit the Kaplan-Meier curve to the rows of ``df`` and integrate it to ``tau``."""
+        km = copy.deepcopy(self.estimator) if self.estimator is not None else KaplanMeier()
+        self.km_ = km.fit(df, duration_col, event_col, entry_col, weights_col, label=label)
+        self.rmst_, self.standard_error_ = restricted_mean(self.km_, self.tau)
         z = stats.norm.ppf(1 - (1 - self.conf_level) / 2)
-        self.lower_ = self.rmst_ - z * self.se_
-        self.upper_ = self.rmst_ + z * self.se_
+        self.confidence_interval_ = (self.rmst_ - z * self.standard_error_, self.rmst_ + z * self.standard_error_)
         return self
 
     @property
@@ -104,8 +103,8 @@ class RestrictedMeanSurvival:
             raise RuntimeError("call fit() first")
         pct = f"{self.conf_level:g}"
         return pd.DataFrame(
-            {"tau": [self.tau], "rmst": [self.rmst_], "se": [self.se_],
-             f"{pct} lower": [self.lower_], f"{pct} upper": [self.upper_]},
+            {"tau": [self.tau], "rmst": [self.rmst_], "se": [self.standard_error_],
+             f"{pct} lower": [self.confidence_interval_[0]], f"{pct} upper": [self.confidence_interval_[1]]},
             index=[self.km_.label],
         )
 
@@ -122,7 +121,7 @@ class RestrictedMeanSurvival:
         y[0] = 1.0
         ax.fill_between(x, 0, y, step="post", alpha=0.25)
         ax.axvline(self.tau, color="grey", linestyle="--", linewidth=1)
-        ax.set_title(f"RMST({self.tau:g}) = {self.rmst_:.3g} (se {self.se_:.3g})")
+        ax.set_title(f"RMST({self.tau:g}) = {self.rmst_:.3g} (se {self.standard_error_:.3g})")
         return ax
 
 

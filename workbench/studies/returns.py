@@ -29,8 +29,9 @@ import pandas as pd  # noqa: E402
 
 from workbench.cohorts.returns import CENSORED, DIED, RETURNED, has_need, returns_cohort  # noqa: E402
 from workbench.definitions import definitions  # noqa: E402
-from workbench.statistics.competing_risks import AalenJohansen, FineGray  # noqa: E402
+from workbench.statistics.aalen_johansen import AalenJohansen  # noqa: E402
 from workbench.statistics.cox import CoxPH  # noqa: E402
+from workbench.statistics.fine_gray import FineGray  # noqa: E402
 from workbench.statistics.intervals import wilson  # noqa: E402
 from workbench.statistics.kaplan_meier import KaplanMeier  # noqa: E402
 from workbench.statistics.recurrent import fit_pwp_gap_time  # noqa: E402
@@ -61,9 +62,9 @@ def model_frame(cohort: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _entry(frame: pd.DataFrame) -> pd.Series | None:
-    """Delayed-entry times when any move-in is left-truncated, else None (plain right-censored data)."""
-    return frame["entry_days"] if (frame["entry_days"] > 0).any() else None
+def _entry_col(frame: pd.DataFrame) -> str | None:
+    """The delayed-entry column when any move-in is left-truncated, else None (plain right-censored data)."""
+    return "entry_days" if (frame["entry_days"] > 0).any() else None
 
 
 def windowed_rates(cohort: pd.DataFrame, extract_date: dt.date, by: str | None = None) -> pd.DataFrame:
@@ -100,7 +101,7 @@ def cumulative_incidence(cohort: pd.DataFrame, by: str | None = None, times_mont
     for group, c in groups:
         if (c["status"] == RETURNED).sum() == 0:
             continue
-        aj = AalenJohansen().fit(c["time_days"], c["status"], entry=_entry(c))
+        aj = AalenJohansen().fit(c, "time_days", "status", entry_col=_entry_col(c))
         for m in times_months:
             t = m * DAYS_PER_MONTH
             i = np.searchsorted(aj.timeline_, t, side="right") - 1
@@ -126,8 +127,7 @@ def independent_terms(frame: pd.DataFrame, terms: list[str]) -> list[str]:
 
 
 def _fit_cox(frame: pd.DataFrame, terms: list[str]) -> CoxPH:
-    entry = "entry_days" if _entry(frame) is not None else None
-    return CoxPH(ties="efron").fit(frame, duration_col="time_days", event_col="returned", entry_col=entry,
+    return CoxPH(ties="efron").fit(frame, duration_col="time_days", event_col="returned", entry_col=_entry_col(frame),
                                    covariates=terms, cluster_col="person_id")
 
 
@@ -136,7 +136,7 @@ def _curve_figure(cohort: pd.DataFrame, by: str, labels: dict[str, str] | None =
     for i, (group, c) in enumerate(cohort.groupby(by)):
         if (c["status"] == RETURNED).sum() == 0 or len(c) < 10:
             continue
-        aj = AalenJohansen().fit(c["time_days"], c["status"], entry=_entry(c))
+        aj = AalenJohansen().fit(c, "time_days", "status", entry_col=_entry_col(c))
         months = aj.timeline_ / DAYS_PER_MONTH
         ax.step(months, aj.cif_[RETURNED], where="post", color=PALETTE[i % len(PALETTE)],
                 label=(labels or {}).get(group, str(group).replace("_", " ")))
@@ -159,8 +159,7 @@ def rmst_by(frame: pd.DataFrame, group_col: str, tau_days: float = 730.0) -> pd.
     groups = sorted(frame[group_col].dropna().unique())
     if len(groups) != 2:
         return pd.DataFrame()
-    fits = [KaplanMeier().fit(frame.loc[frame[group_col] == g, "time_days"], frame.loc[frame[group_col] == g, "returned"])
-            for g in groups]
+    fits = [KaplanMeier().fit(frame.loc[frame[group_col] == g], "time_days", "returned") for g in groups]
     d = rmst_difference(fits[0], fits[1], tau=tau_days)
     return pd.DataFrame([
         {"comparison": f"{groups[0]}", "tau_days": tau_days, "estimate_days": d.rmst_a, "se": d.se_a,
@@ -212,8 +211,7 @@ def run(
     result.figures["cumulative_incidence_by_needs"] = _curve_figure(frame, "needs_group")
 
     # Kaplan-Meier of time to return with death censored (the usual but biased-upward view).
-    km = KaplanMeier().fit(frame["time_days"], frame["returned"],
-                           entry=_entry(frame))
+    km = KaplanMeier().fit(frame, "time_days", "returned", entry_col=_entry_col(frame))
     km_at = []
     for m in definitions()["returns"]["windows_months"]:
         s, lo, hi = (np.interp(m * DAYS_PER_MONTH, np.r_[0, km.timeline_], np.r_[1, arr], right=arr[-1]) for arr in
@@ -250,7 +248,7 @@ def run(
     fg_frame = frame[frame["entry_days"] == 0].dropna(subset=terms)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fg = FineGray().fit(fg_frame["time_days"], fg_frame["status"], fg_frame[terms])
+        fg = FineGray().fit(fg_frame, "time_days", "status", covariates=terms)
     fg_table = fg.summary.reset_index()
     fg_table.insert(1, "label", [dict(MODEL_TERMS).get(t, t) for t in terms])
     result.tables["fine_gray"] = fg_table
