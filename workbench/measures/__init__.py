@@ -9,7 +9,6 @@ district and period for notebooks, studies and dashboards.
 - :mod:`~workbench.measures.housing_first` - Housing First starts and sustainment (action 5.4)
 - :mod:`~workbench.measures.equality` - outcomes by protected characteristic (action 7.1)
 - :mod:`~workbench.measures.data_quality` - the data-quality scorecard
-- :mod:`~workbench.measures.protect` - disclosure control for the commissioner-facing tables
 
 Every measure accepts a :class:`~workbench.store.Store` or a
 :class:`~workbench.measures.sources.SourceTables` (typed, de-duplicated source tables; build one
