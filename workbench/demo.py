@@ -85,6 +85,6 @@ def record_measured_linkage_rates(data_dir: str | Path, truth_dir: str | Path) -
 
 def serve_dashboards(data_dir: str | Path | None = None, *, port: int = 8866) -> None:
     """Serve the commissioner dashboards with Voila on the store in ``data_dir``."""
-    from workbench.dashboards_server import serve
+    from workbench.dashboards.server import serve
 
     serve(data_dir, port=port)
