@@ -80,3 +80,11 @@ def tenancy_outcome_counts(tenancies: pd.DataFrame, extract: pd.Timestamp) -> pd
         "outcome_12m": _tenancy_outcome(tenancies, 12 * DAYS_PER_MONTH, extract),
     })
     return count_by(frame, list(frame.columns))
+
+
+def sustained_at_12_months(counts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`tenancy_outcome_counts` whose first 12 months have ended, with
+    ``sustained``: still running, or ended in a planned move; any other ending is a tenancy lost.
+    Tenants who died within the year are left out (as :mod:`workbench.measures.housing_first`)."""
+    closed = counts[~counts["outcome_12m"].isin(["not_yet", "died"])]
+    return closed.assign(sustained=closed["outcome_12m"].isin(["sustained", "planned_move"]))

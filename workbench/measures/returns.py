@@ -44,3 +44,10 @@ def returns_outcome_counts(tables: dict[str, pd.DataFrame], extract: pd.Timestam
         }))
     keys = ["district", "month", "tenure", "route_in", "window_months", "outcome"]
     return count_by(pd.concat(parts, ignore_index=True), keys)
+
+
+def closed_windows(counts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`returns_outcome_counts` whose window has closed, with ``returned``;
+    people who died first count as not returned, as in the returns study."""
+    closed = counts[counts["outcome"] != "not_yet"]
+    return closed.assign(returned=closed["outcome"] == "returned")

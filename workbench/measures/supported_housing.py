@@ -55,3 +55,11 @@ def open_stay_counts(stays: pd.DataFrame, extract: pd.Timestamp) -> pd.DataFrame
     end = pd.to_datetime(stays["end_date"])
     open_ = stays[(pd.to_datetime(stays["start_date"]) <= extract) & (end.isna() | (end > extract))]
     return count_by(open_, ["district", "model"])
+
+
+def settled_home_kept(counts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`departure_counts` of people who moved on to a settled home and whose 12
+    months have passed, with ``kept``: the leavers cohort's ``kept_12m`` (the tenancy had not ended
+    except by a planned move, no return to homelessness, no death)."""
+    reached = counts[counts["kept_12m"].isin(["kept", "lost"])]
+    return reached.assign(kept=reached["kept_12m"] == "kept")

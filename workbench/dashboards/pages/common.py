@@ -16,6 +16,7 @@ from workbench.dashboards.format import label
 from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import cell, crosstab, protect, share, with_rates, with_shares
 from workbench.dashboards.tables import TableSpec
+from workbench.measures.returns import closed_windows
 from workbench.reporting.policy import DisclosurePolicy
 from workbench.reporting.protected_table import ProtectedTable
 
@@ -76,8 +77,8 @@ def outcome_panel(
 def returns_windows_table(df: pd.DataFrame, policy: DisclosurePolicy, rows: str | None,
                            row_order: Sequence[str] | None, vocab: str | None) -> ProtectedTable:
     """Rows (window or group) x [Returned, Did not return, Total] over closed windows, + share."""
-    closed = df[df["outcome"] != "not_yet"].assign(
-        result=lambda d: np.where(d["outcome"] == "returned", "Returned", "Did not return (or died first)"))
+    closed = closed_windows(df).assign(
+        result=lambda d: np.where(d["returned"], "Returned", "Did not return (or died first)"))
     index = rows or "window_months"
     t = crosstab(closed, index, "result", row_order=row_order,
                  col_order=["Returned", "Did not return (or died first)"])

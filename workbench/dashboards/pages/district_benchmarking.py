@@ -17,6 +17,8 @@ from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import cell, crosstab, protect, with_rates
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import DISTRICTS, district_population, outcome_codes
+from workbench.measures.monthly_counts import sustained_at_12_months
+from workbench.measures.returns import closed_windows
 from workbench.measures.funnel import proportion_limits, rate_limits
 from workbench.reporting.policy import DisclosurePolicy
 from workbench.reporting.rates import protect_rate
@@ -68,18 +70,18 @@ def _benchmark_counts(agg: Aggregates, state: FilterState, measure: str) -> tupl
         defs = "Stays that ended in the period, by the district where the service is."
     elif measure == "sustained":
         df = agg.select("tenancy_outcomes", period=p, month_shift=12)
-        df = df[~df["outcome_12m"].isin(["not_yet", "died"])]
         yes, no = "Sustained", "Lost"
-        df = df.assign(result=np.where(df["outcome_12m"].isin(["sustained", "planned_move"]), yes, no))
+        df = sustained_at_12_months(df)
+        df = df.assign(result=np.where(df["sustained"], yes, no))
         defs = ("Settled tenancies whose first 12 months ended in the period; sustained = still running or ended in a "
                 "planned move; tenants who died within the year are left out.")
     elif measure == "returns":
         if not agg.available("returns_outcomes"):
             return None
         df = agg.select("returns_outcomes", period=p, month_shift=12, window_months=12)
-        df = df[df["outcome"] != "not_yet"]
         yes, no = "Returned", "Did not return (or died first)"
-        df = df.assign(result=np.where(df["outcome"] == "returned", yes, no))
+        df = closed_windows(df)
+        df = df.assign(result=np.where(df["returned"], yes, no))
         defs = "People whose first 12 months in a settled home ended in the period; returned as in the returns study."
     else:
         return None
@@ -121,7 +123,6 @@ def benchmarking_panels(agg: Aggregates, state: FilterState, policy: DisclosureP
         defs = ("People newly seen sleeping rough in the period, in the district where first seen, per 100,000 residents "
                 "(Census 2021, ONS table P01). "
                 "Limits use the Poisson distribution (normal approximation) around the county rate.")
-        counts_col = "People newly seen"
     else:
         got = _benchmark_counts(agg, state, measure)
         if got is None:
@@ -130,7 +131,7 @@ def benchmarking_panels(agg: Aggregates, state: FilterState, policy: DisclosureP
         t.index = labels
         pt = with_rates(protect(t, policy, row_total=True, col_total=True, index_name="District"),
                         {f"{yes} (%)": (yes, "Total")})
-        rate_col, counts_col = f"{yes} (%)", yes
+        rate_col = f"{yes} (%)"
         centre = cell(pt, "Total", rate_col)
         points = [(lab, cell(pt, lab, "Total"), cell(pt, lab, rate_col)) for lab in labels]
         limits, x_title, unit = percent_limits, "Number of people (or duties, stays, tenancies) in the district", "percent"
@@ -167,7 +168,6 @@ def benchmarking_panels(agg: Aggregates, state: FilterState, policy: DisclosureP
                         desc=head, x_title=x_title, unit=unit) if centre is not None else ""
     spec = TableSpec(pt, f"{name} by district, {when}", f"benchmark_{measure}",
                      rate_columns=(rate_col,) if unit == "percent" else ())
-    _ = counts_col
     return [PanelContent(
         key=key, title=name, headline=head, chart=chart, tables=[spec],
         definitions=(defs + " A funnel plot shows each district against its size: districts inside the funnel differ from "

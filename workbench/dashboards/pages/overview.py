@@ -33,6 +33,7 @@ from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import cell, crosstab, protect, share, shown_sum, with_rates
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import outcome_codes
+from workbench.measures.monthly_counts import sustained_at_12_months
 from workbench.reporting.policy import DisclosurePolicy
 from workbench.reporting.protected_table import ProtectedTable
 
@@ -138,10 +139,7 @@ def _returns_overview_panel(agg: Aggregates, state: FilterState, policy: Disclos
 
 def _tenancy_12m_table(df: pd.DataFrame, policy: DisclosurePolicy, rows: str | None = None,
                        row_order: Sequence[str] | None = None, vocab: str | None = None) -> ProtectedTable:
-    # as workbench.measures.housing_first: a tenancy is lost when it ends for any reason other
-    # than a planned move or the tenant's death; deaths before 12 months are left out
-    closed = df[~df["outcome_12m"].isin(["not_yet", "died"])].assign(result=lambda d: np.where(
-        d["outcome_12m"].isin(["sustained", "planned_move"]), "Sustained", "Lost"))
+    closed = sustained_at_12_months(df).assign(result=lambda d: np.where(d["sustained"], "Sustained", "Lost"))
     if rows is None:
         closed = closed.assign(all="All tenancies")
         rows, row_order = "all", ["All tenancies"]

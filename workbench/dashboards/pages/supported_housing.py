@@ -27,6 +27,7 @@ from workbench.dashboards.protection import (
     with_shares,
 )
 from workbench.dashboards.tables import TableSpec
+from workbench.measures.supported_housing import settled_home_kept
 from workbench.reporting.policy import DisclosurePolicy
 from workbench.reporting.protected_table import ProtectedTable
 
@@ -113,8 +114,8 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     ))
     # kept the settled home for 12 months
     dk = area_rows(agg, "sa_departures", state, month_shift=12, model=model)
-    dk = dk[dk["kept_12m"].isin(["kept", "lost"])].assign(
-        result=lambda d: np.where(d["kept_12m"] == "kept", "Kept it 12 months", "Lost it, returned or died"))
+    dk = settled_home_kept(dk).assign(
+        result=lambda d: np.where(d["kept"], "Kept it 12 months", "Lost it, returned or died"))
     t4 = crosstab(dk, "model", "result", row_order=models, col_order=["Kept it 12 months", "Lost it, returned or died"])
     t4.index = [label("accommodation_model", m) for m in t4.index]
     pt4 = with_rates(protect(t4, policy, row_total=True, col_total=True, index_name="Type of service"),
