@@ -136,3 +136,9 @@ def share(num: float | None, den: float | None, policy: DisclosurePolicy) -> flo
         return None
     pv = protect_rate(num, den, policy, per=100, proportion=True)
     return None if pv.suppressed else pv.value
+
+
+def shares_of_total(pt: ProtectedTable, rows: Sequence[str], col: str, policy: DisclosurePolicy) -> list[float | None]:
+    """Each row's percentage of the ``Total`` row of ``col``, through :func:`share`."""
+    total = cell(pt, "Total", col)
+    return [share(cell(pt, r, col), total, policy) for r in rows]

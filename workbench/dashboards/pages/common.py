@@ -14,7 +14,13 @@ from workbench.dashboards.charts import bar_chart
 from workbench.dashboards.filters import FilterState
 from workbench.dashboards.format import label
 from workbench.dashboards.panels import PanelContent
-from workbench.dashboards.protection import cell, crosstab, protect, share, with_rates, with_shares
+from workbench.dashboards.protection import (
+    crosstab,
+    protect,
+    shares_of_total,
+    with_rates,
+    with_shares,
+)
 from workbench.dashboards.tables import TableSpec
 from workbench.measures.returns import closed_windows
 from workbench.reporting.policy import DisclosurePolicy
@@ -63,9 +69,7 @@ def outcome_panel(
     labels = [label(vocab, c) for c in order]
     t = pd.DataFrame({column: [int(counts.get(c, 0)) for c in order]}, index=labels)
     pt = with_shares(protect(t, policy, col_total=True, index_name="Reason"), column)
-    total = cell(pt, "Total", column)
-    shares = [share(cell(pt, lab, column), total, policy) for lab in labels]
-    chart = bar_chart(key, state.key, labels, shares, unit="percent", title=title,
+    chart = bar_chart(key, state.key, labels, shares_of_total(pt, labels, column, policy), unit="percent", title=title,
                       desc=headline(pt, noun))
     # the rate of the Total row against itself is 100%: show it blank rather than as a figure
     return PanelContent(

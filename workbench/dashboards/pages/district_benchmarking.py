@@ -17,9 +17,9 @@ from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import cell, crosstab, protect, with_rates
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import DISTRICTS, district_population, outcome_codes
+from workbench.measures.funnel import proportion_limits, rate_limits
 from workbench.measures.monthly_counts import sustained_at_12_months
 from workbench.measures.returns import closed_windows
-from workbench.measures.funnel import proportion_limits, rate_limits
 from workbench.reporting.policy import DisclosurePolicy
 from workbench.reporting.rates import protect_rate
 

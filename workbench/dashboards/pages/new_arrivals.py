@@ -17,7 +17,14 @@ from workbench.dashboards.format import (
 )
 from workbench.dashboards.pages.common import area_rows, not_available, place_name
 from workbench.dashboards.panels import PanelContent
-from workbench.dashboards.protection import cell, crosstab, protect, share, with_shares
+from workbench.dashboards.protection import (
+    cell,
+    crosstab,
+    protect,
+    share,
+    shares_of_total,
+    with_shares,
+)
 from workbench.dashboards.tables import TableSpec
 from workbench.reporting.policy import DisclosurePolicy
 
@@ -62,9 +69,8 @@ def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolic
     t2.index = [label(vocab, c) for c in t2.index]
     pt2 = with_shares(protect(t2, policy, col_total=True, index_name=dict((v, k) for k, v in ARRIVAL_GROUPS)[group]),
                       "People newly seen")
-    tot2 = cell(pt2, "Total", "People newly seen")
     labels2 = [label(vocab, c) for c in order]
-    shares2 = [share(cell(pt2, lab, "People newly seen"), tot2, policy) for lab in labels2]
+    shares2 = shares_of_total(pt2, labels2, "People newly seen", policy)
     shown = {lab: v for lab, v in zip(labels2, shares2, strict=True) if v is not None}
     gname = dict((v, k) for k, v in ARRIVAL_GROUPS)[group].lower()
     head2 = (f"The largest {gname} among people newly seen sleeping rough in {where} {during(state.period)} was "
@@ -94,7 +100,7 @@ def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolic
     labels3 = [label("route", r) for r in routes]
     out.append(PanelContent(
         key="arrivals-contact", title="Had they been in touch with services before?", headline=head3,
-        chart=bar_chart("arrivals-contact", state.key, labels3, [share(cell(pt3, lab, "People newly seen"), tot3, policy) for lab in labels3],
+        chart=bar_chart("arrivals-contact", state.key, labels3, shares_of_total(pt3, labels3, "People newly seen", policy),
                         unit="percent", title=f"Earlier contact of new arrivals, {where}", desc=head3),
         tables=[TableSpec(pt3, f"Earlier contact of people newly seen sleeping rough, {when}, {where}", "new_arrivals_earlier_contact",
                           rate_columns=("Share (%)",))],

@@ -22,6 +22,7 @@ from workbench.dashboards.protection import (
     crosstab,
     protect,
     share,
+    shares_of_total,
     shown_sum,
     with_rates,
     with_shares,
@@ -106,7 +107,7 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     labels3 = [label("destination", d) for d in dest]
     out.append(PanelContent(
         key="sa-destinations", title="Where people went when they left", headline=head3,
-        chart=bar_chart("sa-destinations", state.key, labels3, [share(cell(pt3, lab, "Stays ended"), tot3, policy) for lab in labels3],
+        chart=bar_chart("sa-destinations", state.key, labels3, shares_of_total(pt3, labels3, "Stays ended", policy),
                         unit="percent", title=f"Destinations on leaving supported accommodation, {where}", desc=head3),
         tables=[TableSpec(pt3, f"Destinations of stays ended, {when}, {where}", "supported_accommodation_destinations",
                           rate_columns=("Share (%)",))],
@@ -149,7 +150,7 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     labels5 = [label("stay_length", b) for b in bands]
     out.append(PanelContent(
         key="sa-length", title="How long people stayed", headline=head5,
-        chart=bar_chart("sa-length", state.key, labels5, [share(cell(pt5, lab, "Stays ended"), tot5, policy) for lab in labels5],
+        chart=bar_chart("sa-length", state.key, labels5, shares_of_total(pt5, labels5, "Stays ended", policy),
                         unit="percent", title=f"Length of stay, {where}", desc=head5),
         tables=[TableSpec(pt5, f"Length of stays ended, {when}, {where}", "supported_accommodation_length_of_stay", rate_columns=("Share (%)",))],
         definitions="From the start to the end of the stay.",
