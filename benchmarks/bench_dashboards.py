@@ -1,6 +1,6 @@
 """Commissioner dashboards against a plain one-cell Voila notebook, served the same way, in one run.
 
-Both servers are started by ``workbench.dashboards_server.start`` with the same settings
+Both servers are started by ``workbench.dashboards.server.start`` with the same settings
 (hardened voila.json, pre-heated kernels, the workbench template); the baseline folder holds a
 single notebook with one cell: a drop-down and an ``ipywidgets.HTML`` chart that the drop-down
 updates. Debian's Chromium (Playwright) then measures, for each:
@@ -211,7 +211,7 @@ async def _crowd(browser, url: str, viewers: int, timeout_s: float = 180.0) -> d
 async def _run(args: argparse.Namespace, data_dir: Path, workdir: Path) -> dict:
     from playwright.async_api import async_playwright
 
-    from workbench.dashboards_server import ServerSettings, start, stop, wait_until_ready
+    from workbench.dashboards.server import ServerSettings, start, stop, wait_until_ready
 
     servers = {}
     results: dict = {}

@@ -247,7 +247,7 @@ def dashboards(
     pool_size: Annotated[int, typer.Option(help="Pre-heated kernels per page (about 130 MB each).")] = 1,
 ) -> None:
     """Serve the commissioner dashboards on an existing store (see docs/dashboards.md)."""
-    from workbench.dashboards_server import serve
+    from workbench.dashboards.server import serve
     from workbench.store import Store
 
     store = Store(data_dir)  # a clear error if no store has been built yet

@@ -39,6 +39,6 @@ def build_demo_store(data_dir: str | Path | None = None, *, seed: int | None = N
 
 def serve_dashboards(data_dir: str | Path | None = None, *, port: int = 8866) -> None:
     """Serve the commissioner dashboards with Voila on the store in ``data_dir``."""
-    from workbench.dashboards_server import serve
+    from workbench.dashboards.server import serve
 
     serve(data_dir, port=port)

@@ -77,7 +77,7 @@ def browser():
 def dashboard_server(county_data_dir, tmp_path_factory):
     """The dashboards served on a free port of 127.0.0.1, as ``serve()`` runs them."""
     require_chromium()
-    from workbench.dashboards_server import ServerSettings, start, stop, wait_until_ready
+    from workbench.dashboards.server import ServerSettings, start, stop, wait_until_ready
 
     port = free_port()
     log = tmp_path_factory.mktemp("voila-log") / "voila.log"

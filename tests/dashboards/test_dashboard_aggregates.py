@@ -9,10 +9,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from workbench.aggregates import (
+from workbench.dashboards.aggregates import (
     AGGREGATES_FILE,
     COUNTY,
-    DISTRICTS,
     TABLES,
     Period,
     aggregates_are_current,
@@ -21,6 +20,7 @@ from workbench.aggregates import (
     load_aggregates,
     quarter_of,
 )
+from workbench.definitions import DISTRICTS
 from workbench.store import Store
 
 
@@ -55,7 +55,7 @@ def test_rebuilt_when_the_store_is_newer(data_dir):
 
 
 def test_a_failed_build_leaves_the_old_aggregates(data_dir, monkeypatch):
-    import workbench.aggregates as aggregates
+    import workbench.dashboards.aggregates as aggregates
 
     before = (data_dir / AGGREGATES_FILE).read_bytes()
 
@@ -128,14 +128,14 @@ def test_quarters_are_financial_year_quarters(data_dir):
 
 
 def test_missing_cohort_module_marks_the_table_unavailable(data_dir, monkeypatch, tmp_path):
-    import workbench.aggregates as aggregates
+    import workbench.measures.returns as returns_measure
 
     def missing(*_args, **_kwargs):
         raise ImportError("No module named 'workbench.cohorts.returns'")
 
     target = tmp_path / "data"
     shutil.copytree(data_dir, target)
-    monkeypatch.setattr(aggregates, "_returns", missing)
+    monkeypatch.setattr(returns_measure, "returns_outcome_counts", missing)
     build_aggregates(target)
     agg = load_aggregates(target, build=False)
     assert not agg.available("returns_outcomes")

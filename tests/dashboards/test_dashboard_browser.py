@@ -148,15 +148,15 @@ def test_filters_work_from_the_keyboard(opened):
 
 def _expected_tables(data_dir, page_key: str, area: str = "oxfordshire"):
     """The protected tables of a page's first view, worked out here from the same aggregates."""
-    from workbench.aggregates import load_aggregates
-    from workbench.presentation import dashboard_widgets as dw
+    from workbench.dashboards import aggregates, filters, pages, protection
+    from workbench.dashboards.aggregates import load_aggregates
 
     agg = load_aggregates(data_dir, build=False)
-    spec = dw.PAGE_SPECS[page_key]
+    spec = pages.PAGE_SPECS[page_key]
     quarters = agg.quarters()
-    state = dw.FilterState(area, dw.Period(quarters[-4].start, min(quarters[-1].end, agg.last_month)),
+    state = filters.FilterState(area, aggregates.Period(quarters[-4].start, min(quarters[-1].end, agg.last_month)),
                            spec.get("default_group") or None)
-    return {c.key: c.tables for c in spec["build"](agg, state, dw.disclosure_policy())}
+    return {c.key: c.tables for c in spec["build"](agg, state, protection.disclosure_policy())}
 
 
 def _norm(text: str) -> object:
@@ -174,7 +174,7 @@ def _table_rows(csv_text: str) -> list[list[str]]:
 
 
 def test_downloads_hold_exactly_the_protected_table(opened, dashboard_server):
-    from workbench.presentation.dashboard_widgets import export_bytes
+    from workbench.dashboards.tables import export_bytes
 
     p = opened("supported_housing")
     expected = _expected_tables(dashboard_server["data_dir"], "supported_housing")["sa-ended"][0]
@@ -227,7 +227,7 @@ def test_hardening(dashboard_server):
     status, body, headers = _get(f"{base}voila/render/district_benchmarking.ipynb?template=reveal&theme=dark")
     assert status == 200
     assert "reveal" not in body.lower() and 'data-jp-theme-name="JupyterLab Light"' in body
-    assert "dashboard_widgets import show" not in body
+    assert "frame import show" not in body
     assert "cdn.jsdelivr.net" not in body
     assert headers.get("X-Frame-Options") == "SAMEORIGIN"
     # the dashboards folder serves no files, notebooks included

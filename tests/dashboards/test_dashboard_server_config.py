@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workbench.dashboards_server import (
+from workbench.dashboards.server import (
     TEMPLATE,
     ServerSettings,
     dashboards_dir,

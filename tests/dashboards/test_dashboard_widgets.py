@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.aggregates import COUNTY, DISTRICTS, Period, load_aggregates
-from workbench.presentation import dashboard_widgets as dw
-from workbench.presentation.disclosure import DisclosurePolicy, find_disclosure_risks
+from workbench.dashboards import charts, filters, frame, pages, panels, protection, tables
+from workbench.dashboards.aggregates import COUNTY, Period, load_aggregates
+from workbench.dashboards.pages import district_benchmarking, overview
+from workbench.definitions import DISTRICTS
+from workbench.reporting.audit import find_disclosure_risks
+from workbench.reporting.policy import DisclosurePolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -28,18 +31,18 @@ def agg(small_data_dir):
 
 @pytest.fixture(scope="module")
 def policy():
-    return dw.disclosure_policy()
+    return protection.disclosure_policy()
 
 
 def states(agg, key):
     qs = agg.quarters()
-    spec = dw.PAGE_SPECS[key]
+    spec = pages.PAGE_SPECS[key]
     groups = [v or None for _, v in spec.get("group_options", [("", "")])]
     periods = [Period(qs[-4].start, qs[-1].end), Period(qs[0].start, qs[-1].end), Period(qs[len(qs) // 2].start, qs[len(qs) // 2].end)]
     areas = [COUNTY, *DISTRICTS] if spec.get("district", True) else [COUNTY]
     for i, area in enumerate(areas):
         for j, period in enumerate(periods):
-            yield dw.FilterState(area, period, groups[(i + j) % len(groups)])
+            yield filters.FilterState(area, period, groups[(i + j) % len(groups)])
 
 
 def headline_counts(text: str) -> list[float]:
@@ -52,9 +55,9 @@ def headline_counts(text: str) -> list[float]:
     return [float(x.replace(",", "")) for x in re.findall(r"\b\d[\d,]*\b", text)]
 
 
-@pytest.mark.parametrize("key", list(dw.PAGE_SPECS))
+@pytest.mark.parametrize("key", list(pages.PAGE_SPECS))
 def test_every_panel_is_safe_and_headlines_use_shown_figures(agg, policy, key):
-    build = dw.PAGE_SPECS[key]["build"]
+    build = pages.PAGE_SPECS[key]["build"]
     for state in states(agg, key):
         for panel in build(agg, state, policy):
             assert panel.headline and panel.title
@@ -79,11 +82,11 @@ def test_every_panel_is_safe_and_headlines_use_shown_figures(agg, policy, key):
 
 def test_panels_render_valid_html_and_svg(agg, policy):
     qs = agg.quarters()
-    state = dw.FilterState(COUNTY, Period(qs[-4].start, qs[-1].end), None)
-    for spec in dw.PAGE_SPECS.values():
-        page_state = dw.FilterState(state.area, state.period, spec.get("default_group"))
+    state = filters.FilterState(COUNTY, Period(qs[-4].start, qs[-1].end), None)
+    for spec in pages.PAGE_SPECS.values():
+        page_state = filters.FilterState(state.area, state.period, spec.get("default_group"))
         for panel in spec["build"](agg, page_state, policy):
-            html = dw.panel_html(panel, page_state.key)
+            html = panels.panel_html(panel, page_state.key)
             ET.fromstring(html.replace("&nbsp;", " "))  # well-formed (SVG inline)
             if panel.chart:
                 svg = ET.fromstring(panel.chart)
@@ -96,56 +99,56 @@ def test_panels_render_valid_html_and_svg(agg, policy):
 
 def test_hidden_cells_are_marked_and_rates_follow_counts(policy):
     t = pd.DataFrame({"Returned": [30, 3, 40], "Did not return": [200, 40, 300]}, index=["A", "B", "C"])
-    pt = dw.with_rates(dw.protect(t, policy, row_total=True, col_total=True), {"Returned (%)": ("Returned", "Total")})
+    pt = protection.with_rates(protection.protect(t, policy, row_total=True, col_total=True), {"Returned (%)": ("Returned", "Total")})
     assert pt.mask.loc["B", "Returned"] and pt.mask.loc["B", "Returned (%)"]
     assert np.isnan(pt.numeric.loc["B", "Returned (%)"])
-    html = dw.table_html(dw.TableSpec(pt, "caption", "stem", rate_columns=("Returned (%)",)), "k", "f")
+    html = tables.table_html(tables.TableSpec(pt, "caption", "stem", rate_columns=("Returned (%)",)), "k", "f")
     assert html.count("wb-hidden") == int(pt.mask.to_numpy().sum())
     assert "[c]" in html and "caption" in html and pt.footnote in html.replace("&#x27;", "'")
-    assert dw.cell(pt, "B", "Returned") is None and dw.shown_sum(pt, ["A", "B"], "Returned") is None
+    assert protection.cell(pt, "B", "Returned") is None and protection.shown_sum(pt, ["A", "B"], "Returned") is None
 
 
 def test_exports_are_the_protected_table_with_footnote(policy, tmp_path):
     t = pd.DataFrame({"Count": [50, 3, 20, 0, 7]}, index=list("abcde"))
-    spec = dw.TableSpec(dw.with_shares(dw.protect(t, policy, col_total=True), "Count"), "Example", "example")
-    csv_bytes, xlsx_bytes = dw.export_bytes(spec)
+    spec = tables.TableSpec(protection.with_shares(protection.protect(t, policy, col_total=True), "Count"), "Example", "example")
+    csv_bytes, xlsx_bytes = tables.export_bytes(spec)
     assert csv_bytes == spec.table.to_csv(tmp_path / "x.csv").read_bytes()
     assert b"[c]" in csv_bytes and b"hidden to protect" in csv_bytes
     assert xlsx_bytes[:2] == b"PK"
-    links = dw.downloads_html([spec], "panel", "filters")
+    links = tables.downloads_html([spec], "panel", "filters")
     assert links.count('class="wb-download"') == 2 and 'download="example.csv"' in links
 
 
 def test_chart_builders_handle_hidden_and_empty_values():
-    svg = dw.bar_chart("k", "f", ["a", "b"], [None, None], title="t", desc="d")
+    svg = charts.bar_chart("k", "f", ["a", "b"], [None, None], title="t", desc="d")
     assert "hidden" in svg
     ET.fromstring(svg)
-    svg = dw.line_chart("k", "f", list(pd.date_range("2025-01-01", periods=4, freq="MS")), {"s": [1.0, None, 3.0, 4.0]},
+    svg = charts.line_chart("k", "f", list(pd.date_range("2025-01-01", periods=4, freq="MS")), {"s": [1.0, None, 3.0, 4.0]},
                         title="t", desc="d")
     assert "Gaps are hidden figures" in svg
     ET.fromstring(svg)
-    svg = dw.funnel_plot("k", "f", [("A", 100.0, 40.0), ("B", 300.0, 55.0)], 50.0, dw.proportion_limits,
+    svg = charts.funnel_plot("k", "f", [("A", 100.0, 40.0), ("B", 300.0, 55.0)], 50.0, district_benchmarking.percent_limits,
                          title="t", desc="d", x_title="n")
     ET.fromstring(svg)
     assert svg.count("<circle") == 2
 
 
 def test_okabe_ito_palette():
-    assert dw.SERIES_COLOURS[:3] == ("#0072B2", "#E69F00", "#009E73")
+    assert charts.SERIES_COLOURS[:3] == ("#0072B2", "#E69F00", "#009E73")
 
 
 def test_policy_rounds_by_default_and_can_be_replaced(monkeypatch, tmp_path):
-    assert dw.disclosure_policy().rounding_base == dw.DASHBOARD_ROUNDING_BASE
-    assert dw.disclosure_policy().threshold == 5
+    assert protection.disclosure_policy().rounding_base == protection.DASHBOARD_ROUNDING_BASE
+    assert protection.disclosure_policy().threshold == 5
     f = tmp_path / "policy.yaml"
     f.write_text("disclosure:\n  threshold: 10\n")
-    monkeypatch.setenv(dw.POLICY_ENV, str(f))
-    p = dw.disclosure_policy()
+    monkeypatch.setenv(protection.POLICY_ENV, str(f))
+    p = protection.disclosure_policy()
     assert p.threshold == 10 and p.rounding_base is None
 
 
 def test_live_page_updates_on_filter_change(small_data_dir):
-    page = dw.build_page("overview", small_data_dir)
+    page = frame.build_page("overview", small_data_dir)
     first = page.views[0].main.value
     assert "oxfordshire|" in first and page.views[0].downloads.value.count("wb-download") >= 2
     page.filters.district.value = "cherwell"
@@ -159,7 +162,7 @@ def test_live_page_updates_on_filter_change(small_data_dir):
 
 
 def test_page_with_bad_filters_says_so_instead_of_a_traceback(small_data_dir, monkeypatch):
-    page = dw.build_page("district_benchmarking", small_data_dir)
+    page = frame.build_page("district_benchmarking", small_data_dir)
 
     def broken(*_a, **_k):
         raise ValueError("boom")
@@ -173,11 +176,11 @@ def test_show_without_a_store_is_a_plain_message(tmp_path, capsys):
     from IPython.core.interactiveshell import InteractiveShell
 
     InteractiveShell.instance()
-    assert dw.show("overview", tmp_path / "nothing-here") is None
+    assert frame.show("overview", tmp_path / "nothing-here") is None
 
 
 def test_notebooks_are_thin_and_stored_without_outputs():
-    for key, name in dw.PAGES:
+    for key, name in frame.PAGES:
         nb = json.loads((ROOT / "dashboards" / f"{key}.ipynb").read_text())
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         assert len(code) == 1 and code[0]["outputs"] == [] and code[0]["execution_count"] is None
@@ -193,8 +196,8 @@ def test_headline_counts_helper():
 def test_policy_threshold_is_respected_with_a_stricter_policy(agg):
     strict = DisclosurePolicy(threshold=10)
     qs = agg.quarters()
-    state = dw.FilterState(COUNTY, Period(qs[0].start, qs[-1].end), None)
-    for panel in dw.overview_panels(agg, state, strict):
+    state = filters.FilterState(COUNTY, Period(qs[0].start, qs[-1].end), None)
+    for panel in overview.overview_panels(agg, state, strict):
         for spec in panel.tables:
             pt = spec.table
             for col in pt.values.columns:

@@ -8,9 +8,10 @@ import pandas as pd
 from test_by_name_list import _hand_made  # noqa: I001  (tests/measures is on sys.path under pytest)
 
 from workbench.definitions import COUNTY, district_label
-from workbench.presentation.disclosure import DisclosurePolicy
+from workbench.reporting.policy import DisclosurePolicy
+from workbench.reporting.system_performance import protected_tables
 from workbench.studies import entry_point
-from workbench.studies.system_performance import protected_tables, run
+from workbench.studies.system_performance import run
 
 
 def test_registered():

@@ -9,7 +9,10 @@ district and period for notebooks, studies and dashboards.
 - :mod:`~workbench.measures.housing_first` - Housing First starts and sustainment (action 5.4)
 - :mod:`~workbench.measures.equality` - outcomes by protected characteristic (action 7.1)
 - :mod:`~workbench.measures.data_quality` - the data-quality scorecard
-- :mod:`~workbench.measures.protect` - disclosure control for the commissioner-facing tables
+- :mod:`~workbench.measures.monthly_counts`, :mod:`~workbench.measures.rough_sleeping`,
+  :mod:`~workbench.measures.returns`, :mod:`~workbench.measures.supported_housing` - fine-grained
+  counts by district, month and category (from the source tables and the extract date), from
+  which the dashboards' aggregates are built
 
 Every measure accepts a :class:`~workbench.store.Store` or a
 :class:`~workbench.measures.sources.SourceTables` (typed, de-duplicated source tables; build one

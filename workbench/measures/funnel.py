@@ -76,6 +76,17 @@ def proportion_limits(theta: float, n: ArrayLike, level: float, method: Method =
     raise ValueError("method must be 'exact' or 'normal'")
 
 
+def rate_limits(rate: float, population: ArrayLike, level: float, per: float = 100_000) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) limits for a rate per ``per`` residents around ``rate``, for populations
+    ``population``: the expected count ``E = rate / per * population`` is Poisson, and the limits
+    are ``(E +- z sqrt(E)) / population * per`` (normal approximation; with E in the tens or
+    more it is close to the exact Poisson limits)."""
+    population = np.asarray(population, dtype=float)
+    expected = rate / per * population
+    half = _z(level) * np.sqrt(np.maximum(expected, 0))
+    return (expected - half) / population * per, (expected + half) / population * per
+
+
 def ratio_limits(rho: float, expected: ArrayLike, variance: ArrayLike, level: float) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) limits for an observed/expected ratio around ``rho`` (normal approximation)."""
     half = _z(level) * np.sqrt(np.asarray(variance, float)) / np.asarray(expected, float)

@@ -5,7 +5,7 @@ Each study is one module in ``workbench.studies`` with one entry point ``run(sto
 returning a :class:`StudyResult`. The ``workbench study NAME`` command and the notebooks call it.
 A study's exports are research outputs (unsuppressed, for analysts working under the data sharing
 agreement). Everything shown to commissioners goes through the dashboards, whose tables and
-downloads all pass :mod:`workbench.presentation.disclosure`; to share a study table more widely,
+downloads all pass disclosure control (:mod:`workbench.reporting`); to share a study table more widely,
 pass it through ``protect_counts`` / ``protect_long`` first.
 """
 

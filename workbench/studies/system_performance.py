@@ -4,7 +4,8 @@ plain-English findings.
 ``run(store, period_start=None, period_end=None, districts=None)`` returns a
 :class:`~workbench.studies.base.StudyResult` whose ``tables`` are exact (for researchers) and tidy
 (district x period). Commissioner-facing versions go through disclosure control:
-:func:`protected_tables` (``result`` and a :class:`~workbench.presentation.disclosure.DisclosurePolicy`).
+:func:`workbench.reporting.system_performance.protected_tables` (``result`` and a
+:class:`~workbench.reporting.policy.DisclosurePolicy`).
 
 Every comparison between districts is made on all five districts, whatever ``districts`` asks to
 show; ``districts`` only chooses the rows kept (the county rows are always kept). The period
@@ -362,50 +363,3 @@ def _definitions(bnl_settings: dict[str, Any]) -> list[str]:
         "Katz 95% intervals; not recorded = blank or not known.",
         "Duplicates: a second record of the same source, person, main date and district; removed before measuring.",
     ]
-
-
-def protected_tables(result: StudyResult, policy: Any = None) -> dict[str, Any]:
-    """Commissioner-facing versions of the main tables, through disclosure control.
-
-    Returns name -> :class:`~workbench.presentation.disclosure.ProtectedTable` (``.values`` for
-    display, ``.numeric`` for charts, ``.footnote`` to print under it). Tables a measure could not
-    fill (too little data) are left out."""
-    from workbench.measures.protect import protect_breakdown, protect_tidy
-    from workbench.presentation.disclosure import DisclosurePolicy
-
-    policy = policy or DisclosurePolicy()
-    T = {name: t for name, t in result.tables.items() if len(t)}  # a measure without data has nothing to show
-    county = {"district": COUNTY}
-    out: dict[str, Any] = {}
-    if "bnl_monthly" in T:
-        m = T["bnl_monthly"]
-        out["bnl_active"] = protect_tidy(m[["district", "period", "active_end"]], ["active_end"], by=["period", "district"],
-                                         totals=county, policy=policy)
-        for flow, reasons in (("inflow", list(by_name_list.ENTRY_REASONS)), ("outflow", list(by_name_list.EXIT_REASONS))):
-            long = m.melt(id_vars=["district", "period"], value_vars=reasons, var_name="reason", value_name="people")
-            out[f"bnl_{flow}"] = protect_breakdown(long, "people", row="district", column="reason", strata=["period"],
-                                                   row_total=COUNTY, column_total=flow, policy=policy)
-    if "bnl_time_to_move_in" in T:
-        out["bnl_time_to_move_in"] = protect_tidy(
-            T["bnl_time_to_move_in"], ["housed", "within_brief"], by=["period", "district"], totals=county,
-            rates={"share_within_brief": ("within_brief", "housed")},
-            summaries={"mean_days": "housed", "median_days": "housed"}, policy=policy)
-    if "district_indicators" in T:
-        out["district_indicators"] = protect_tidy(
-            T["district_indicators"], ["numerator", "denominator"], by=["district", "indicator"], totals=county,
-            rates={"rate": ("numerator", "denominator")}, intervals={"rate_lower": "rate", "rate_upper": "rate"},
-            policy=policy)
-    if "duty_outcomes" in T:
-        out["duty_outcomes"] = protect_breakdown(T["duty_outcomes"], "count", row="district", column="end_reason",
-                                                 strata=["duty", "period"], row_total=COUNTY, column_total="all ended",
-                                                 policy=policy)
-    if "housing_first_starts" in T:
-        out["housing_first_starts"] = protect_tidy(T["housing_first_starts"], ["started"], by=["period", "district"],
-                                                   totals=county, policy=policy)
-    if "equality_outcomes" in T:
-        out["equality_outcomes"] = protect_tidy(
-            T["equality_outcomes"], ["successes", "n"], by=["group", "outcome"], strata=["characteristic"],
-            rates={"rate": ("successes", "n")},
-            intervals={"rate_lower": "rate", "rate_upper": "rate", "risk_ratio": "rate", "rr_lower": "rate",
-                       "rr_upper": "rate"}, policy=policy)
-    return out

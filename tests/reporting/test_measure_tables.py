@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.measures.protect import protect_breakdown, protect_tidy
-from workbench.presentation.disclosure import DisclosurePolicy
+from workbench.reporting.measure_tables import protect_breakdown, protect_tidy
+from workbench.reporting.policy import DisclosurePolicy
 
 
 def test_protect_tidy_hides_small_counts_rates_and_summaries():

@@ -1,4 +1,4 @@
-"""Tests for workbench.presentation.disclosure.
+"""Tests for the disclosure control of workbench.reporting.
 
 Hand-worked examples first (each states the expected table), then an independent check of the
 LP audit against brute-force enumeration, then property-based tests over random tables.
@@ -16,19 +16,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from workbench.presentation.disclosure import (
-    TOTAL,
-    DisclosurePolicy,
-    DisclosureRiskError,
-    ProtectedTable,
-    assert_safe,
-    feasible_intervals,
-    find_disclosure_risks,
-    protect_counts,
-    protect_long,
-    protect_rate,
-    protect_summary,
-)
+from workbench.reporting.audit import assert_safe, feasible_intervals, find_disclosure_risks
+from workbench.reporting.counts import TOTAL, protect_counts, protect_long
+from workbench.reporting.policy import DisclosurePolicy
+from workbench.reporting.protected_table import DisclosureRiskError, ProtectedTable
+from workbench.reporting.rates import protect_rate, protect_summary
 
 C = "[c]"
 DEFAULT = DisclosurePolicy()

@@ -114,14 +114,14 @@ def start(
     log: Path | None = None,
 ) -> subprocess.Popen:
     """Build the aggregates if needed, then start Voila in a child process (not waiting)."""
-    from workbench.aggregates import ensure_aggregates
+    from workbench.dashboards.aggregates import ensure_aggregates
 
     settings = settings or ServerSettings()
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     Store(data_dir)  # a clear StoreNotFound before anything starts
     ensure_aggregates(data_dir)
     folder = folder or dashboards_dir()
-    cmd = [sys.executable, "-m", "workbench.dashboards_server", *voila_arguments(folder, settings)]
+    cmd = [sys.executable, "-m", "workbench.dashboards.server", *voila_arguments(folder, settings)]
     out = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps it open
     return subprocess.Popen(
         cmd, env=server_environment(data_dir, folder), cwd=str(folder),
@@ -198,7 +198,7 @@ def serve(
 
 
 # --------------------------------------------------------------------------------------------
-# The Voila process itself (python -m workbench.dashboards_server VOILA-ARGS)
+# The Voila process itself (python -m workbench.dashboards.server VOILA-ARGS)
 # --------------------------------------------------------------------------------------------
 
 

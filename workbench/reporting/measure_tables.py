@@ -1,8 +1,8 @@
 """Disclosure control for the commissioner-facing measure tables.
 
 The measure functions return exact tables for researchers. Anything shown to commissioners goes
-through :mod:`workbench.presentation.disclosure` first; this module applies it to the tidy
-shapes the measures produce:
+through disclosure control first (:mod:`workbench.reporting`); this module applies it to the
+tidy shapes the measures produce:
 
 - :func:`protect_tidy` - one or more count columns of a district x period table (each count column
   protected as its own table, with the county row as the district total where it is one), rates
@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.presentation.disclosure import DisclosurePolicy, ProtectedTable, protect_long
+from workbench.reporting.counts import protect_long
+from workbench.reporting.policy import DisclosurePolicy
+from workbench.reporting.protected_table import ProtectedTable
 
 
 def _with_county_total(df: pd.DataFrame, count_col: str, by: Sequence[str], strata: Sequence[str],

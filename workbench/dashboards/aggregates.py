@@ -1,0 +1,369 @@
+"""Precomputed aggregate tables that the commissioner dashboards read instead of raw records.
+
+``build_aggregates(data_dir)`` reads the store once, builds small, fine-grained count tables
+(district x month x category) with the measures of :mod:`workbench.measures` and writes them to
+``aggregates.duckdb`` beside the store. The dashboards load these into
+memory when a page starts and never touch person-level records, so a filter change is a few
+pandas operations on a few thousand rows (milliseconds), and a dashboard kernel cannot leak a
+record it never had.
+
+The tables hold *true* counts. Disclosure control happens at display time, on the table the
+reader has filtered, because suppression depends on the margins the reader sees
+(see :mod:`workbench.dashboards.protection`). The aggregates file therefore has the same
+sensitivity as the store and lives beside it, outside git.
+
+Definitions (windows, codes) come from the registry (:mod:`workbench.definitions`) and the
+measures, and are written down, in plain English, in ``docs/dashboards.md`` and
+``docs/assumptions/dashboards.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from workbench.definitions import definition, history_start
+from workbench.measures import monthly_counts, returns, rough_sleeping, supported_housing
+from workbench.measures.sources import SourceTables
+from workbench.store import Store, StoreNotFound, default_data_dir
+
+AGGREGATES_FILE = "aggregates.duckdb"
+#: Bump when a table's definition changes, so existing aggregate files are rebuilt.
+SCHEMA_VERSION = "3"
+
+#: The county as a whole, in tables where a county figure is not the sum of the districts
+#: (a person seen sleeping rough in two districts in one month is one person in the county).
+COUNTY = "oxfordshire"
+COUNTY_LABEL = "Oxfordshire (all districts)"
+
+
+#: Windows come from workbench/definitions.yaml (kept as data, shared with the studies).
+INSTITUTION_WINDOW_DAYS: int = int(definition("new_arrivals", "institution_window_days"))
+NEW_LOOKBACK_MONTHS: int = int(definition("new_arrivals", "lookback_months"))
+RETURN_WINDOWS_MONTHS: tuple[int, ...] = returns.windows_months()
+#: Measure modules the aggregates are built with; the aggregates record them and are rebuilt
+#: when the list changes.
+MEASURE_MODULES: tuple[str, ...] = (
+    "workbench.measures.sources",
+    "workbench.measures.rough_sleeping",
+    "workbench.measures.returns",
+    "workbench.measures.supported_housing",
+)
+
+TABLES: tuple[str, ...] = (
+    "rough_sleeping",
+    "new_arrivals",
+    "duty_outcomes",
+    "sa_departures",
+    "sa_starts",
+    "sa_current",
+    "tenancy_outcomes",
+    "returns_outcomes",
+    "meta",
+)
+
+
+class AggregatesError(RuntimeError):
+    """The aggregates could not be built or read."""
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------
+
+
+def store_exists(data_dir: str | Path | None = None) -> bool:
+    """Whether ``data_dir`` (default ``$WORKBENCH_DATA_DIR``) holds a store to build aggregates from."""
+    try:
+        Store(data_dir)
+    except StoreNotFound:
+        return False
+    return True
+
+
+def aggregates_path(data_dir: str | Path | None = None) -> Path:
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    return data_dir / AGGREGATES_FILE
+
+
+def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Every aggregate table, and notes on what could be computed."""
+    # typed and de-duplicated by the measures' rules
+    tables = dict(SourceTables.from_store(store).tables)
+    out: dict[str, pd.DataFrame] = {}
+    notes = {"deduplicated": "true"}
+    builders = {
+        "rough_sleeping": lambda: rough_sleeping.people_seen_counts(tables["outreach_contacts"], COUNTY),
+        "new_arrivals": lambda: rough_sleeping.new_arrival_counts(tables),
+        "duty_outcomes": lambda: monthly_counts.duty_ending_counts(tables["statutory_cases"]),
+        "sa_departures": lambda: supported_housing.departure_counts(tables, extract),
+        "sa_starts": lambda: supported_housing.start_counts(tables["supported_accommodation"]),
+        "sa_current": lambda: supported_housing.open_stay_counts(tables["supported_accommodation"], extract),
+        "tenancy_outcomes": lambda: monthly_counts.tenancy_outcome_counts(tables["settled_tenancies"], extract),
+        "returns_outcomes": lambda: returns.returns_outcome_counts(tables, extract),
+    }
+    for name, build in builders.items():
+        try:
+            out[name] = build()
+            notes[f"{name}_available"] = "true"
+        except (ImportError, KeyError) as exc:
+            # a measure that cannot be built (a source missing from this store): the page
+            # shows "not available yet" for this measure instead of a number we cannot back
+            out[name] = pd.DataFrame({"n": pd.Series(dtype="int64")})
+            notes[f"{name}_available"] = "false"
+            notes[f"{name}_reason"] = f"{type(exc).__name__}: {exc}"
+    return out, notes
+
+
+def build_aggregates(data_dir: str | Path | None = None) -> Path:
+    """Compute every aggregate table from the store and write ``aggregates.duckdb`` atomically.
+
+    A new file is written beside the old one and renamed over it, so dashboards starting while
+    this runs read either the old aggregates or the new ones, never half of each.
+    """
+    store = Store(data_dir)
+    target = aggregates_path(store.data_dir)
+    meta = store.meta()
+    extract = pd.Timestamp(str(meta.get("extract_date") or dt.date.today().isoformat())[:10])
+    store_mtime = store.path.stat().st_mtime_ns
+    frames, notes = _compute(store, extract)
+
+    months = [df["month"].min() for df in frames.values() if "month" in df and len(df)]
+    first = max(min(months), pd.Timestamp(history_start())) if months else extract
+    info = {
+        "schema_version": SCHEMA_VERSION,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "store_ingest_id": meta.get("ingest_id", ""),
+        "store_mtime_ns": str(store_mtime),
+        "extract_date": extract.date().isoformat(),
+        "synthetic": str(meta.get("synthetic", "")),
+        "linkage": str(meta.get("linkage", "")),
+        "first_month": pd.Timestamp(first).to_period("M").to_timestamp().date().isoformat(),
+        "modules": _modules_signature(),
+        **notes,
+    }
+    fd, tmp_name = tempfile.mkstemp(prefix=".aggregates-", suffix=".tmp", dir=store.data_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # duckdb must create the file itself
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            for name, frame in frames.items():
+                con.register("frame", frame)
+                con.execute(f"create table {name} as select * from frame")
+                con.unregister("frame")
+            con.execute("create table meta (key varchar, value varchar)")
+            con.executemany("insert into meta values (?, ?)", list(info.items()))
+            con.execute("checkpoint")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _modules_signature() -> str:
+    """Which measure modules the aggregates were built with (rebuild when the list changes)."""
+    return ",".join(module.rsplit(".", 1)[-1] for module in MEASURE_MODULES)
+
+
+def _read_meta(path: Path) -> dict[str, str]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return dict(con.execute("select key, value from meta").fetchall())
+
+
+def aggregates_are_current(data_dir: str | Path | None = None) -> bool:
+    """False if the aggregates are missing, unreadable, or built from another store or schema."""
+    store = Store(data_dir)
+    path = aggregates_path(store.data_dir)
+    if not path.exists():
+        return False
+    try:
+        info = _read_meta(path)
+    except duckdb.Error:
+        return False
+    return (
+        info.get("schema_version") == SCHEMA_VERSION
+        and info.get("store_ingest_id") == store.meta().get("ingest_id", "")
+        and info.get("store_mtime_ns") == str(store.path.stat().st_mtime_ns)
+        and info.get("modules") == _modules_signature()
+    )
+
+
+def ensure_aggregates(data_dir: str | Path | None = None) -> Path:
+    """Build the aggregates if they are missing or older than the store; return their path."""
+    if not aggregates_are_current(data_dir):
+        return build_aggregates(data_dir)
+    return aggregates_path(data_dir)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and querying (no disclosure control here: callers protect what they show)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A run of whole months ``[start, end]`` (first days of months)."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    def months(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.start, self.end, freq="MS")
+
+    def shifted(self, months: int) -> Period:
+        off = pd.DateOffset(months=months)
+        return Period(self.start - off, self.end - off)
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """A financial-year quarter (Q1 = April to June)."""
+
+    start: pd.Timestamp
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return self.start + pd.DateOffset(months=2)
+
+    @property
+    def label(self) -> str:
+        return f"{self.start:%b}–{self.end:%b %Y}"
+
+    @property
+    def financial_year(self) -> str:
+        y = self.start.year if self.start.month >= 4 else self.start.year - 1
+        return f"{y}-{str(y + 1)[2:]}"
+
+
+def quarter_of(month: pd.Timestamp) -> Quarter:
+    month = pd.Timestamp(month).to_period("M").to_timestamp()
+    offset = (month.month - 4) % 3
+    return Quarter(month - pd.DateOffset(months=offset))
+
+
+@dataclass
+class Aggregates:
+    """The aggregate tables in memory, with the store facts the pages need."""
+
+    tables: dict[str, pd.DataFrame]
+    meta: dict[str, str]
+    path: Path | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    @property
+    def extract_date(self) -> pd.Timestamp:
+        return pd.Timestamp(self.meta["extract_date"])
+
+    @property
+    def synthetic(self) -> bool:
+        return self.meta.get("synthetic", "").lower() in ("true", "1", "yes")
+
+    def available(self, table: str) -> bool:
+        """Whether ``table`` could be computed (its cohort module exists and its sources too)."""
+        return self.meta.get(f"{table}_available") == "true"
+
+    @property
+    def last_month(self) -> pd.Timestamp:
+        return self.extract_date.to_period("M").to_timestamp()
+
+    def quarters(self) -> list[Quarter]:
+        """Financial-year quarters from the first with data to the one holding the extract date."""
+        first = quarter_of(pd.Timestamp(self.meta["first_month"]))
+        last = quarter_of(self.last_month)
+        out, q = [], first
+        while q.start <= last.start:
+            out.append(q)
+            q = Quarter(q.start + pd.DateOffset(months=3))
+        return out
+
+    def is_partial_month(self, month: pd.Timestamp) -> bool:
+        """True if the extract date falls inside ``month`` before its last day."""
+        end = month + pd.offsets.MonthEnd(0)
+        return month <= self.extract_date < end
+
+    # -- generic filtering ----------------------------------------------------------------
+    def select(
+        self,
+        name: str,
+        *,
+        period: Period | None = None,
+        month_shift: int = 0,
+        **equals: str | int | Iterable[str] | None,
+    ) -> pd.DataFrame:
+        """Rows of table ``name`` in ``period`` (on ``month`` + ``month_shift`` months) where each
+        column equals the given value (a string or number, or any of several); None: no filter."""
+        df = self.tables[name]
+        keep = pd.Series(True, index=df.index)
+        if period is not None:
+            month = df["month"]
+            if month_shift:
+                month = month + pd.DateOffset(months=month_shift)
+            keep &= (month >= period.start) & (month <= period.end)
+        for col, value in equals.items():
+            if value is None:
+                continue
+            if isinstance(value, str | int):
+                keep &= df[col] == value
+            else:
+                keep &= df[col].isin(list(value))
+        return df[keep]
+
+
+def _load(path: Path) -> Aggregates:
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        missing = [t for t in TABLES if t not in names]
+        if missing:
+            raise AggregatesError(f"{path} has no table(s) {missing}; rebuild with build_aggregates().")
+        tables = {t: con.execute(f"select * from {t}").df() for t in TABLES if t != "meta"}
+        meta = dict(con.execute("select key, value from meta").fetchall())
+    for df in tables.values():
+        if "month" in df:
+            df["month"] = pd.to_datetime(df["month"])
+        if "n" in df:
+            df["n"] = df["n"].astype("int64")
+    return Aggregates(tables=tables, meta=meta, path=path)
+
+
+_LOCK = threading.Lock()
+_LOADED: dict[tuple[str, int], Aggregates] = {}
+
+
+def load_aggregates(data_dir: str | Path | None = None, *, build: bool = True) -> Aggregates:
+    """The aggregates of ``data_dir`` (default ``$WORKBENCH_DATA_DIR``), cached per file version.
+
+    With ``build`` (default), missing or out-of-date aggregates are built first.
+    """
+    path = aggregates_path(data_dir)
+    with _LOCK:
+        if build:
+            ensure_aggregates(data_dir)
+        if not path.exists():
+            raise AggregatesError(f"No aggregates in {path.parent}; run build_aggregates().")
+        key = (str(path), path.stat().st_mtime_ns)
+        if key not in _LOADED:
+            _LOADED.clear()
+            _LOADED[key] = _load(path)
+        return _LOADED[key]
+
+
+def describe(data_dir: str | Path | None = None) -> str:
+    """One line per table with its row count (for logs and the CLI)."""
+    agg = load_aggregates(data_dir)
+    lines = [f"{name}: {len(df):,} rows" for name, df in agg.tables.items()]
+    return "\n".join(lines + [json.dumps(agg.meta)])

@@ -1,0 +1,109 @@
+"""The filter bar: district, period (from and to financial-year quarters) and, where a page has
+one, a group; and the state it is in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from workbench.dashboards.aggregates import COUNTY, COUNTY_LABEL, Aggregates, Period, Quarter
+from workbench.dashboards.format import area_label, esc, label
+from workbench.definitions import DISTRICTS
+
+
+@dataclass(frozen=True)
+class FilterState:
+    area: str  # a district code, or COUNTY
+    period: Period
+    group: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.area}|{self.period.start:%Y-%m}|{self.period.end:%Y-%m}|{self.group or ''}"
+
+
+class FilterBar:
+    """District, period (from and to financial-year quarters) and, where a page has one, a group.
+
+    All are native drop-down lists: usable with the keyboard (Tab, arrow keys) and announced by
+    screen readers with their labels; a range slider was harder to use precisely."""
+
+    def __init__(
+        self,
+        agg: Aggregates,
+        *,
+        district: bool = True,
+        group_options: Sequence[tuple[str, str]] | None = None,
+        group_label: str = "Group",
+        default_quarters: int = 4,
+        default_group: str | None = None,
+    ) -> None:
+        import ipywidgets as widgets
+
+        self.agg = agg
+        self.quarters: list[Quarter] = agg.quarters()
+        style = {"description_width": "initial"}
+        self.district = widgets.Dropdown(
+            options=[(COUNTY_LABEL, COUNTY)] + [(label("district", d), d) for d in DISTRICTS],
+            value=COUNTY, description="District", style=style, layout=widgets.Layout(width="290px"),
+        )
+        self.district.add_class("wb-filter-district")
+        n = len(self.quarters)
+        options = [(quarter_option(q), i) for i, q in enumerate(self.quarters)]
+        self.start = widgets.Dropdown(options=options, value=max(0, n - default_quarters), description="From",
+                                      style=style, layout=widgets.Layout(width="270px"))
+        self.end = widgets.Dropdown(options=options, value=n - 1, description="To", style=style,
+                                    layout=widgets.Layout(width="250px"))
+        self.start.add_class("wb-filter-from")
+        self.end.add_class("wb-filter-to")
+        self.group = widgets.Dropdown(
+            options=list(group_options or [("All", "")]), description=group_label, style=style,
+            layout=widgets.Layout(width="min-content"),
+        )
+        if default_group is not None:
+            self.group.value = default_group
+        self.group.add_class("wb-filter-group")
+        kids = [self.district] if district else []
+        kids += [self.start, self.end]
+        if group_options:
+            kids.append(self.group)
+        self.box = widgets.HBox(kids, layout=widgets.Layout(flex_flow="row wrap"))
+        self.box.add_class("wb-filters")
+        self.has_group = bool(group_options)
+        self.has_district = district
+
+    def state(self) -> FilterState:
+        i, j = sorted((self.start.value, self.end.value))  # "from" after "to": read as the range
+        start, end = self.quarters[i].start, self.quarters[j].end
+        end = min(end, self.agg.last_month)
+        return FilterState(
+            area=self.district.value if self.has_district else COUNTY,
+            period=Period(pd.Timestamp(start), pd.Timestamp(end)),
+            group=(self.group.value or None) if self.has_group else None,
+        )
+
+    def observe(self, callback: Callable[[], None]) -> None:
+        for w in (self.district, self.start, self.end, self.group):
+            w.observe(lambda _change: callback(), names="value")
+
+    def snapshot_html(self) -> str:
+        """A static look-alike of the filter bar for the first paint (disabled until live)."""
+        def select(name: str, text: str) -> str:
+            return f"<label>{esc(name)} <select disabled><option>{esc(text)}</option></select></label>"
+
+        parts = []
+        if self.has_district:
+            parts.append(select("District", area_label(self.district.value)))
+        parts.append(select("From", quarter_option(self.quarters[self.start.value])))
+        parts.append(select("To", quarter_option(self.quarters[self.end.value])))
+        if self.has_group:
+            parts.append(select(self.group.description, dict((v, k) for k, v in self.group.options).get(self.group.value, "")))
+        return f'<div class="wb-filters-snapshot" aria-hidden="true">{"".join(parts)}<span>Filters are loading…</span></div>'
+
+
+def quarter_option(q: Quarter) -> str:
+    """e.g. "Oct–Dec 2025 (2025-26 Q3)"."""
+    number = (q.start.month - 4) % 12 // 3 + 1
+    return f"{q.label} ({q.financial_year} Q{number})"

@@ -1,0 +1,219 @@
+"""The page frame: navigation, header, filters, panels and footer of one dashboard page,
+recomputed on every filter change, and :func:`show`, the one line each dashboard notebook runs.
+
+A static snapshot of the first view is emitted before the live widgets, so the first chart
+appears as soon as the HTML arrives; the live widgets replace it when they connect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from workbench.dashboards.aggregates import Aggregates, load_aggregates, store_exists
+from workbench.dashboards.filters import FilterBar, FilterState
+from workbench.dashboards.format import esc
+from workbench.dashboards.pages import PAGE_SPECS
+from workbench.dashboards.panels import PanelContent, PanelView, panel_html
+from workbench.dashboards.protection import disclosure_policy
+from workbench.reporting.policy import DisclosurePolicy
+
+#: The pages in the order of the navigation bar: notebook name and title.
+PAGES: tuple[tuple[str, str], ...] = (
+    ("overview", "Overview"),
+    ("returns", "Returns to homelessness"),
+    ("new_arrivals", "New arrivals on the streets"),
+    ("supported_housing", "Supported housing outcomes"),
+    ("district_benchmarking", "District benchmarking"),
+)
+
+CSS = """
+<style>
+.wb-page{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1b1b1b;max-width:1180px;font-size:15px;line-height:1.45}
+.wb-page h1{font-size:1.6em;margin:.2em 0 .1em}
+.wb-page h2{font-size:1.2em;margin:.2em 0 .3em}
+.wb-nav{display:flex;flex-wrap:wrap;gap:4px 18px;margin:.3em 0 .6em;padding:0;list-style:none}
+.wb-nav a{color:#0b5394;text-decoration:underline}
+.wb-nav a[aria-current=page]{font-weight:700;text-decoration:none;color:#1b1b1b}
+.wb-nav a:focus,.wb-download:focus,.wb-page summary:focus{outline:3px solid #E69F00;outline-offset:2px}
+.wb-synthetic{background:#fff3cd;border:2px solid #E69F00;padding:6px 10px;margin:.4em 0;font-weight:600}
+.wb-meta{color:#444;margin:.2em 0}
+.wb-panel{border:1px solid #d0d7de;border-radius:6px;padding:10px 16px;margin:12px 0;background:#fff;box-sizing:border-box}
+.wb-headline{font-size:1.08em;font-weight:600;margin:.2em 0 .5em}
+.wb-notice{background:#e8f1fa;border-left:4px solid #0072B2;padding:6px 10px}
+.wb-definitions,.wb-footnote{color:#444;font-size:.9em}
+.wb-chart{display:block;margin:4px 0;font-family:inherit}
+.wb-chart .wb-grid{stroke:#e2e2e2;stroke-width:1}
+.wb-chart .wb-axis{font-size:12px;fill:#444}
+.wb-chart .wb-label{font-size:13px;fill:#1b1b1b}
+.wb-chart .wb-value{font-size:13px;fill:#1b1b1b;font-weight:600}
+.wb-chart .wb-hidden-label{font-size:13px;fill:#555;font-style:italic}
+.wb-table{border-collapse:collapse;margin:6px 0;font-size:.92em}
+.wb-table caption{text-align:left;font-weight:600;padding:4px 0}
+.wb-table th,.wb-table td{border:1px solid #d0d7de;padding:3px 8px}
+.wb-table td{text-align:right;font-variant-numeric:tabular-nums}
+.wb-table th[scope=row]{text-align:left;font-weight:400}
+.wb-table tr.wb-total th,.wb-table tr.wb-total td{font-weight:700}
+.wb-table td.wb-hidden{color:#555;font-style:italic}
+.wb-downloads{font-size:.92em;margin:0 0 4px}
+.wb-dl-group{margin-right:14px}
+.wb-filters,.wb-filters-snapshot{margin:6px 0;padding:8px 0;border-bottom:1px solid #d0d7de;gap:8px 20px}
+.wb-filters-snapshot label{margin-right:24px}
+.wb-filters-snapshot span{color:#555;font-style:italic}
+body:has(.wb-live) .wb-snapshot{display:none !important}
+.jp-OutputArea-output:has(.wb-page){padding:0}
+</style>
+"""
+
+
+def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: DisclosurePolicy) -> str:
+    nav = "".join(
+        f'<li><a href="{key}.ipynb"{" aria-current=page" if key == page_key else ""}>{esc(name)}</a></li>'
+        for key, name in PAGES
+    )
+    synthetic = (
+        '<p class="wb-synthetic" role="note">Synthetic data: these figures describe made-up people '
+        "generated for demonstration and testing. They are not real.</p>"
+        if agg.synthetic else ""
+    )
+    extract = agg.extract_date
+    rounding = (f" Counts are rounded to the nearest {policy.rounding_base}, so figures may not add up exactly."
+                if policy.rounding_base else "")
+    return (
+        f'<nav aria-label="Dashboards"><ul class="wb-nav">{nav}</ul></nav>'
+        f"<h1>{esc(title)}</h1>{synthetic}"
+        f'<p class="wb-meta">{esc(intro)} Figures use records up to {extract.day} {extract:%B %Y}. '
+        f"To protect privacy, counts from 1 to {policy.threshold - 1} are hidden and shown as "
+        f"{esc(policy.suppressed_marker)}, with some other figures hidden so they cannot be worked out."
+        f"{rounding}</p>"
+    )
+
+
+def _after_cell(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the running notebook cell has finished (on the kernel's event
+    loop), or at once outside a kernel."""
+    try:
+        from ipykernel.kernelbase import Kernel
+        from tornado.ioloop import IOLoop
+
+        if not Kernel.initialized():
+            raise RuntimeError("not in a kernel")
+        loop = IOLoop.current(instance=False)
+        if loop is None:
+            raise RuntimeError("no event loop")
+    except Exception:
+        callback()
+        return
+    loop.add_callback(callback)
+
+
+PanelBuilder = Callable[[Aggregates, FilterState, DisclosurePolicy], Iterable[PanelContent]]
+
+
+class Page:
+    """One dashboard page: header, filters and panels, recomputed on every filter change."""
+
+    def __init__(
+        self,
+        key: str,
+        title: str,
+        intro: str,
+        agg: Aggregates,
+        build: PanelBuilder,
+        *,
+        policy: DisclosurePolicy | None = None,
+        district: bool = True,
+        group_options: Sequence[tuple[str, str]] | None = None,
+        group_label: str = "Group",
+        default_group: str | None = None,
+    ) -> None:
+        import ipywidgets as widgets
+
+        self.key, self.title, self.intro = key, title, intro
+        self.agg, self.build = agg, build
+        self.policy = policy or disclosure_policy()
+        self.filters = FilterBar(agg, district=district, group_options=group_options,
+                                 group_label=group_label, default_group=default_group)
+        self.header = widgets.HTML(CSS + header_html(key, title, intro, agg, self.policy))
+        self.views: list[PanelView] = []
+        self.panel_box = widgets.VBox(layout=widgets.Layout(width="100%"))
+        self.status = widgets.HTML()
+        self.footer = widgets.HTML(
+            '<p class="wb-definitions">A page left without use for 30 minutes stops responding to its filters: '
+            "reload it to continue. Definitions: docs/dashboards.md and docs/assumptions/dashboards.md "
+            "in the workbench.</p>")
+        self.widget = widgets.VBox([self.header, self.filters.box, self.status, self.panel_box, self.footer],
+                                   layout=widgets.Layout(width="100%", max_width="1180px"))
+        self.widget.add_class("wb-page")
+        self.widget.add_class("wb-live")
+        self.contents: list[PanelContent] = []
+        # the first view without downloads, which are added once the notebook cell has finished:
+        # a viewer without a pre-heated kernel then gets the page a little sooner
+        self.refresh(downloads=False)
+        _after_cell(self.show_downloads)
+        self.filters.observe(self.refresh)
+
+    def show_downloads(self) -> None:
+        key = self.filters.state().key
+        for view in self.views[: len(self.contents)]:
+            view.show_downloads(key)
+
+    def compute(self, state: FilterState | None = None) -> list[PanelContent]:
+        return list(self.build(self.agg, state or self.filters.state(), self.policy))
+
+    def refresh(self, downloads: bool = True) -> None:
+        state = self.filters.state()
+        contents: list[PanelContent] = []
+        try:
+            # each panel is sent to the browser as soon as it is computed: the first chart
+            # updates after one panel's work, not the whole page's
+            for i, content in enumerate(self.build(self.agg, state, self.policy)):
+                if i == len(self.views):
+                    self.views.append(PanelView(f"{self.key}-{i}"))
+                self.views[i].show(content, state.key)
+                contents.append(content)
+                if len(self.panel_box.children) <= i:
+                    self.panel_box.children = tuple(v.box for v in self.views[: i + 1])
+        except Exception as exc:  # never a traceback for a commissioner; say what happened
+            self.status.value = (f'<p class="wb-notice" role="alert">These figures could not be worked out '
+                                 f"for this choice of filters ({esc(type(exc).__name__)}). Please choose "
+                                 "another period or district, or tell the data team.</p>")
+            return
+        self.status.value = ""
+        if len(self.panel_box.children) != len(contents):
+            self.panel_box.children = tuple(v.box for v in self.views[: len(contents)])
+        self.contents = contents
+        # downloads last: building the CSV and Excel files is the slowest part
+        if downloads:
+            self.show_downloads()
+
+    def snapshot_html(self) -> str:
+        """The first view as static HTML (no downloads), shown until the live widgets load."""
+        state = self.filters.state()
+        body = "".join(f'<div class="wb-panel">{panel_html(c, state.key)}</div>' for c in self.contents)
+        return (
+            f'<div class="wb-snapshot wb-page">{CSS}{header_html(self.key, self.title, self.intro, self.agg, self.policy)}'
+            f"{self.filters.snapshot_html()}{body}</div>"
+        )
+
+
+def build_page(key: str, data_dir: str | Path | None = None) -> Page:
+    """Build one page (its widgets and first view) on the aggregates of ``data_dir``."""
+    spec = dict(PAGE_SPECS[key])
+    agg = load_aggregates(data_dir)
+    return Page(key, spec.pop("title"), spec.pop("intro"), agg, spec.pop("build"), **spec)
+
+
+def show(key: str, data_dir: str | Path | None = None) -> Page | None:
+    """Display a page in a notebook: a static snapshot of the first view, then the live page."""
+    from IPython.display import HTML, display
+
+    if not store_exists(data_dir):
+        display(HTML('<p class="wb-notice">No data have been loaded yet. Ask the data team to run '
+                     "<code>workbench ingest</code> (or <code>workbench demo</code> for the synthetic county).</p>"))
+        return None
+    page = build_page(key, data_dir)
+    # the snapshot is rendered as plain HTML by the workbench Voila template and hidden by CSS as
+    # soon as the live page (class wb-live) is on screen
+    display(HTML(page.snapshot_html()), metadata={"workbench_snapshot": True})
+    display(page.widget)
+    return page

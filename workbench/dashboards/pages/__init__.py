@@ -1,0 +1,35 @@
+"""One module per dashboard page; :data:`PAGE_SPECS` says how each page is built."""
+
+from __future__ import annotations
+
+from workbench.dashboards.format import codes, label
+from workbench.dashboards.pages.district_benchmarking import BENCHMARK_MEASURES, benchmarking_panels
+from workbench.dashboards.pages.new_arrivals import ARRIVAL_GROUPS, arrivals_panels
+from workbench.dashboards.pages.overview import overview_panels
+from workbench.dashboards.pages.returns import RETURNS_GROUPS, returns_panels
+from workbench.dashboards.pages.supported_housing import supported_panels
+
+#: Each page: its title, introduction, the function that builds its panels and its filters.
+PAGE_SPECS: dict[str, dict] = {
+    "overview": dict(title="Homelessness in Oxfordshire: overview",
+                     intro="The main measures of the Housing Led system, for a district and a period you choose.",
+                     build=overview_panels),
+    "returns": dict(title="Returns to homelessness",
+                    intro="How many people were homeless again after moving into a settled home.",
+                    build=returns_panels, group_options=[(k, v) for k, v in RETURNS_GROUPS],
+                    group_label="Compare by", default_group="tenure"),
+    "new_arrivals": dict(title="New arrivals on the streets",
+                         intro="People seen sleeping rough for the first time in five years, and their earlier contact with services.",
+                         build=arrivals_panels, group_options=[(k, v) for k, v in ARRIVAL_GROUPS],
+                         group_label="Describe by", default_group="age_band"),
+    "supported_housing": dict(title="Supported housing outcomes",
+                              intro="How stays in supported accommodation ended and what happened next.",
+                              build=supported_panels,
+                              group_options=[("All types of service", "")] + [(label("accommodation_model", m), m) for m in codes("accommodation_model")],
+                              group_label="Type of service"),
+    "district_benchmarking": dict(title="District benchmarking",
+                                  intro="The five districts compared fairly, allowing for their size.",
+                                  build=benchmarking_panels, district=False,
+                                  group_options=[(k, v) for k, v in BENCHMARK_MEASURES],
+                                  group_label="Measure", default_group="prevention"),
+}

@@ -1,0 +1,115 @@
+"""The new arrivals page: people seen sleeping rough for the first time in five years, and their
+earlier contact with services."""
+
+from __future__ import annotations
+
+from workbench.dashboards.aggregates import INSTITUTION_WINDOW_DAYS, NEW_LOOKBACK_MONTHS, Aggregates
+from workbench.dashboards.charts import bar_chart, line_chart
+from workbench.dashboards.filters import FilterState
+from workbench.dashboards.format import (
+    codes,
+    during,
+    fmt_count,
+    label,
+    month_label,
+    period_label,
+    plural,
+)
+from workbench.dashboards.pages.common import area_rows, not_available, place_name
+from workbench.dashboards.panels import PanelContent
+from workbench.dashboards.protection import (
+    cell,
+    crosstab,
+    protect,
+    share,
+    shares_of_total,
+    with_shares,
+)
+from workbench.dashboards.tables import TableSpec
+from workbench.reporting.policy import DisclosurePolicy
+
+ARRIVAL_GROUPS: tuple[tuple[str, str], ...] = (
+    ("Age group", "age_band"),
+    ("Gender", "gender"),
+    ("Nationality", "nationality"),
+)
+
+
+def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
+    if not agg.available("new_arrivals"):
+        return [not_available("arrivals", "New arrivals on the streets", "Figures on new arrivals")]
+    where, when = place_name(state), period_label(state.period)
+    df = area_rows(agg, "new_arrivals", state)
+    group = state.group or "age_band"
+    vocab = group
+    out = []
+    # 1. by month
+    months = state.period.months()
+    t = crosstab(df, "month", None, row_order=list(months), col_name="People newly seen")
+    t.index = [month_label(m) for m in months]
+    pt = protect(t, policy, col_total=True, index_name="Month")
+    total = cell(pt, "Total", "People newly seen")
+    head = (f"{fmt_count(total)} {plural(total or 0, 'person was', 'people were')} seen sleeping rough in {where} for the first time "
+            f"in {NEW_LOOKBACK_MONTHS // 12} years {during(state.period)}." if total is not None else
+            f"The number of people newly seen sleeping rough in {where} {during(state.period)} is hidden to protect privacy.")
+    chart = line_chart("arrivals-month", state.key, list(months),
+                       {"People newly seen": [cell(pt, month_label(m), "People newly seen") for m in months]},
+                       title=f"People newly seen sleeping rough by month, {where}", desc=head)
+    out.append(PanelContent(
+        key="arrivals-month", title="People newly seen sleeping rough", headline=head, chart=chart,
+        tables=[TableSpec(pt, f"People newly seen sleeping rough by month, {where}", "new_arrivals_by_month")],
+        definitions=(f"A new arrival is a person seen bedded down by outreach workers with no such sighting anywhere "
+                     f"in Oxfordshire in the previous {NEW_LOOKBACK_MONTHS} months (Ending Rough Sleeping Data "
+                     "Framework), counted once, in the month and district where they were first seen. The data begin "
+                     "in January 2018, so arrivals before 2023 have a shorter look-back."),
+    ))
+    # 2. who
+    order = codes(vocab)  # every group offered (age band, gender, nationality) has a code list
+    t2 = crosstab(df, group, None, row_order=order, col_name="People newly seen")
+    t2.index = [label(vocab, c) for c in t2.index]
+    pt2 = with_shares(protect(t2, policy, col_total=True, index_name=dict((v, k) for k, v in ARRIVAL_GROUPS)[group]),
+                      "People newly seen")
+    labels2 = [label(vocab, c) for c in order]
+    shares2 = shares_of_total(pt2, labels2, "People newly seen", policy)
+    shown = {lab: v for lab, v in zip(labels2, shares2, strict=True) if v is not None}
+    gname = dict((v, k) for k, v in ARRIVAL_GROUPS)[group].lower()
+    head2 = (f"The largest {gname} among people newly seen sleeping rough in {where} {during(state.period)} was "
+             f"{max(shown, key=shown.__getitem__)} ({max(shown.values()):.0f}%)." if shown else
+             f"The breakdown by {gname} for {where} {during(state.period)} is hidden to protect privacy.")
+    out.append(PanelContent(
+        key="arrivals-who", title=f"Who was newly seen, by {gname}", headline=head2,
+        chart=bar_chart("arrivals-who", state.key, labels2, shares2, unit="percent", title=f"New arrivals by {gname}, {where}", desc=head2),
+        tables=[TableSpec(pt2, f"People newly seen sleeping rough by {gname}, {when}, {where}", f"new_arrivals_by_{group}",
+                          rate_columns=("Share (%)",))],
+        definitions="As recorded by the outreach worker at the first sighting; age is the age given or estimated.",
+    ))
+    # 3. earlier contact with services
+    routes = codes("route")
+    t3 = crosstab(df, "route", None, row_order=routes, col_name="People newly seen")
+    t3.index = [label("route", r) for r in t3.index]
+    pt3 = with_shares(protect(t3, policy, col_total=True, index_name="Earlier contact"), "People newly seen")
+    tot3 = cell(pt3, "Total", "People newly seen")
+    none = cell(pt3, label("route", "none"), "People newly seen")
+    inst = cell(pt3, label("route", "institution_discharge"), "People newly seen")
+    presented = None if tot3 is None or none is None else tot3 - none
+    p_pres, p_inst = share(presented, tot3, policy), share(inst, tot3, policy)
+    head3 = (f"{p_pres:.0f}% of the people newly seen sleeping rough in {where} {during(state.period)} had been in touch with a "
+             "council, hospital, prison or supported housing in the 2 years before" if p_pres is not None else
+             f"How many people newly seen in {where} {during(state.period)} had been in touch with services before is hidden to protect privacy")
+    head3 += (f"; {p_inst:.0f}% had left hospital or prison in the {INSTITUTION_WINDOW_DAYS} days before." if p_inst is not None else ".")
+    labels3 = [label("route", r) for r in routes]
+    out.append(PanelContent(
+        key="arrivals-contact", title="Had they been in touch with services before?", headline=head3,
+        chart=bar_chart("arrivals-contact", state.key, labels3, shares_of_total(pt3, labels3, "People newly seen", policy),
+                        unit="percent", title=f"Earlier contact of new arrivals, {where}", desc=head3),
+        tables=[TableSpec(pt3, f"Earlier contact of people newly seen sleeping rough, {when}, {where}", "new_arrivals_earlier_contact",
+                          rate_columns=("Share (%)",))],
+        definitions=("Each person is counted once, under the first of these that applies (in the order listed), looking back "
+                     "24 months across all districts: leaving hospital or prison within 85 days, a council duty ending "
+                     "with contact lost or 56 days elapsed, eviction from or abandoning supported accommodation, an "
+                     "approach to another district, and so on. Records are matched between services by the linkage, "
+                     "which can miss or wrongly join some people. Contact data begin in April 2018."),
+        notice=("Descriptive figures. The new arrivals study (action 3.2) adds confidence intervals, linkage "
+                "sensitivity and the paths people took; the research team runs it with 'workbench study new_arrivals'."),
+    ))
+    return out
