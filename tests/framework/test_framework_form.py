@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from factories import write_extract_folder
 
-from workbench.framework import ResidentForm, submit_entry
 from workbench.ingest.pipeline import ingest_folder
 from workbench.store import Store
+from workbench.studies.current_residents import ResidentForm, submit_entry
 
 GOOD = dict(resident_ref="RES-0042", assessment_date=dt.date(2026, 3, 1), service_name="Example House",
             model="congregate_hostel", district="oxford_city", start_date=dt.date(2025, 11, 3), age=34,
@@ -69,7 +69,7 @@ def test_form_widgets_are_built_from_the_contract_and_save(store_dir):
 def test_profile_counts_residents_by_subgroup_and_reads_findings():
     import pandas as pd
 
-    from workbench.framework import profile_residents
+    from workbench.studies.current_residents import profile_residents
 
     residents = pd.DataFrame({
         "support_needs": ["history_rough_sleeping;drug_dependency", "young_person_18_25", "domestic_abuse", ""],

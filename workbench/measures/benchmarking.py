@@ -64,9 +64,8 @@ SETTLED_DESTINATIONS: tuple[str, ...] = tuple(definition("system_performance", "
 KEY_NEEDS: tuple[str, ...] = tuple(definition("system_performance", "benchmarking", "case_mix_needs"))
 #: Case-mix terms per source (categorical columns built by :func:`case_mix_frame`).
 CASE_MIX: dict[str, list[str]] = {
-    "statutory_cases": ["household_type", "age_band", "referral_route", "loss_reason", "needs_band",
-                        *[f"need_{n}" for n in KEY_NEEDS]],
-    "supported_accommodation": ["age_band", "route_in", "needs_band", *[f"need_{n}" for n in KEY_NEEDS]],
+    source: [*terms, *[f"need_{n}" for n in KEY_NEEDS]]
+    for source, terms in definition("system_performance", "benchmarking", "case_mix_terms").items()
 }
 AGE_BANDS = [(16, 24, "16-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "45-54"), (55, 200, "55+")]
 MIN_LEVEL_SIZE = 20  # rarer levels of a case-mix factor are pooled, so the model stays estimable

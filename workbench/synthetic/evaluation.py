@@ -312,7 +312,7 @@ def presented_share_headline(
     *,
     period_start: dt.date,
     period_end: dt.date,
-    lookback_months: int = 60,
+    lookback_months: int | None = None,
 ) -> Callable[[pd.Series], float]:
     """The headline (share of new arrivals who had presented, over those with the whole contact
     lookback) as a function of a linkage, for :func:`compare_linkage`.
@@ -340,7 +340,7 @@ def arrival_linkage_errors(
     *,
     period_start: dt.date,
     period_end: dt.date,
-    lookback_months: int = 60,
+    lookback_months: int | None = None,
 ) -> dict[str, float]:
     """How a linkage changes who counts as a new arrival, and which earlier contacts each arrival
     has, measured where the truth is known.

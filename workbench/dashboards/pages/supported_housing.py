@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workbench.measures.benchmarking import SETTLED_DESTINATIONS
 from workbench.dashboards.aggregates import COUNTY, Aggregates
 from workbench.dashboards.charts import bar_chart
 from workbench.dashboards.filters import FilterState
@@ -98,7 +99,7 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     t3.index = [label("destination", d) for d in t3.index]
     pt3 = with_shares(protect(t3, policy, col_total=True, index_name="Went to"), "Stays ended")
     tot3 = cell(pt3, "Total", "Stays ended")
-    settled = shown_sum(pt3, [label("destination", d) for d in ("social_rented", "private_rented", "housing_first")], "Stays ended")
+    settled = shown_sum(pt3, [label("destination", d) for d in SETTLED_DESTINATIONS], "Stays ended")
     p3 = share(settled, tot3, policy)
     svc = f" ({label('accommodation_model', model)})" if model else ""
     head3 = (f"{p3:.0f}% of people leaving supported accommodation{svc} in {where} {during(state.period)} went to a settled home "

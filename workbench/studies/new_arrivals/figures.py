@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from workbench.cohorts import rough_sleeping as rs
-from workbench.definitions import definitions, disclosure_definition, district_label
+from workbench.definitions import definition, definitions, disclosure_definition, district_label
 
 #: Colour-blind-safe palette (Okabe-Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
@@ -33,7 +33,7 @@ def flow_outcome(source: object, outcome: object) -> str:
                 "secured_6_months_stayed": "Accommodation secured", "not_threatened": "Not threatened or homeless",
                 }.get(str(outcome), "Other ending")
     if source == "institutional_discharges":
-        return ("Released with no fixed abode" if outcome in ("no_fixed_abode", "rough_sleeping")
+        return ("Released with no fixed abode" if outcome in definition("new_arrivals", "no_fixed_abode_on_release")
                 else "Released, other")
     if source == "supported_accommodation":
         return {"evicted": "Evicted", "abandoned": "Abandoned"}.get(str(outcome), "Other ending")

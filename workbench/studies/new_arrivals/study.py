@@ -70,7 +70,7 @@ def run(
     store=None,
     period_start: dt.date | str | None = None,
     period_end: dt.date | str | None = None,
-    lookback_months: int = 60,
+    lookback_months: int | None = None,
     linkage_precision: float | None = None,
     linkage_recall: float | None = None,
     *,
@@ -92,6 +92,7 @@ def run(
     new. Any not given is read from the store's metadata (no error for the true linkage).
     """
     cfg = definitions()["new_arrivals"]
+    lookback_months = int(cfg["lookback_months"]) if lookback_months is None else lookback_months
     tables = tables if tables is not None else _load(store)
     if extract_date is None:
         extract_date = dt.date.fromisoformat(store.meta()["extract_date"])
