@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 import pandas as pd
 
-from workbench import definitions as registry
 from workbench.cohorts import rough_sleeping as rs
+from workbench.definitions import SOURCES as PERSON_SOURCES
 from workbench.definitions import definitions
-from workbench.statistics.intervals import wilson
 from workbench.statistics.linkage_bounds import linkage_bounds
 from workbench.studies.base import StudyResult
 from workbench.studies.new_arrivals.figures import study_figures
@@ -22,14 +20,14 @@ from workbench.studies.new_arrivals.tables import (
     agencies_table,
     chain_tables,
     characteristics,
+    last_contact_tables,
     presented_by_window,
     routes_table,
-    share_table,
     time_before_arrival,
 )
 
 #: The sources whose records can show an earlier contact (every person-level extract but deaths).
-SOURCES = tuple(s for s in registry.SOURCES if s != "deaths")
+SOURCES = tuple(s for s in PERSON_SOURCES if s != "deaths")
 
 
 LINKAGE_RATES = ("linkage_precision", "linkage_recall", "spurious_arrival_share", "hidden_arrival_share")
@@ -147,27 +145,7 @@ def run(
     result.tables["routes"] = routes_table(complete)
     result.tables["time_before_arrival"] = time_before_arrival(complete)
     result.tables["agencies"] = agencies_table(complete, contacts)
-    pres = complete[complete["presented"]]
-    last = share_table(pres["last_outcome_label"].fillna("not recorded"), name="last_contact_outcome")
-    result.tables["last_contact_outcome"] = last
-    stat_last = contacts[contacts["source"] == "statutory_cases"].sort_values("last_date").drop_duplicates(
-        "person_id", keep="last")
-    stat_last = stat_last[stat_last["person_id"].isin(pres["person_id"])]
-    result.tables["last_council_case_outcome"] = share_table(stat_last["outcome_label"], name="outcome")
-    decided = stat_last["main_duty_decision"].dropna()
-    result.tables["main_duty_decisions_before_arrival"] = share_table(decided, name="main_duty_decision")
-
-    # Presented in one district, first seen rough sleeping in another.
-    with_case = complete[complete["presented_statutory"]]
-    k_other, n_case = int(with_case["presented_other_district"].sum()), len(with_case)
-    lo, hi = wilson(k_other, n_case)
-    result.tables["presented_other_district"] = pd.DataFrame([{
-        "presented_to_a_council": n_case, "in_another_district": k_other,
-        "share": k_other / n_case if n_case else math.nan, "lower": lo, "upper": hi}])
-    last_case = stat_last.set_index("person_id")["district"]
-    flows = complete.assign(presented_district=complete["person_id"].map(last_case)).dropna(subset=["presented_district"])
-    result.tables["district_of_last_council_case_by_arrival_district"] = pd.crosstab(
-        flows["presented_district"], flows["arrival_district"]).reset_index()
+    result.tables.update(last_contact_tables(complete, contacts))
 
     # Characteristics of those who had and had not presented.
     result.tables["characteristics"] = characteristics(complete)
@@ -187,7 +165,7 @@ def run(
     # Definitions and findings.
     result.definitions += definitions_text(lookback_months, short_history, contact_months, cfg, hist_start)
     result.findings += findings(arrivals, complete, shares, routes, result.tables, bounds, lookback_months,
-                                 contact_months, period_start, period_end)
+                                contact_months, period_start, period_end)
     head = shares.set_index("window")
     result.estimates.update({
         "arrivals": len(arrivals), "arrivals_with_full_contact_history": len(complete),

@@ -101,6 +101,34 @@ def agencies_table(paths: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
                                        "share_of_presented"])
 
 
+def last_contact_tables(complete: pd.DataFrame, contacts: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Among arrivals who had presented: how their last contact ended, their last council case's
+    outcome and main duty decision, and whether that case was in another district than the one
+    where they were first seen rough sleeping."""
+    pres = complete[complete["presented"]]
+    out = {"last_contact_outcome": share_table(pres["last_outcome_label"].fillna("not recorded"),
+                                               name="last_contact_outcome")}
+    stat_last = contacts[contacts["source"] == "statutory_cases"].sort_values("last_date").drop_duplicates(
+        "person_id", keep="last")
+    stat_last = stat_last[stat_last["person_id"].isin(pres["person_id"])]
+    out["last_council_case_outcome"] = share_table(stat_last["outcome_label"], name="outcome")
+    decided = stat_last["main_duty_decision"].dropna()
+    out["main_duty_decisions_before_arrival"] = share_table(decided, name="main_duty_decision")
+
+    # Presented in one district, first seen rough sleeping in another.
+    with_case = complete[complete["presented_statutory"]]
+    k_other, n_case = int(with_case["presented_other_district"].sum()), len(with_case)
+    lo, hi = wilson(k_other, n_case)
+    out["presented_other_district"] = pd.DataFrame([{
+        "presented_to_a_council": n_case, "in_another_district": k_other,
+        "share": k_other / n_case if n_case else math.nan, "lower": lo, "upper": hi}])
+    last_case = stat_last.set_index("person_id")["district"]
+    flows = complete.assign(presented_district=complete["person_id"].map(last_case)).dropna(subset=["presented_district"])
+    out["district_of_last_council_case_by_arrival_district"] = pd.crosstab(
+        flows["presented_district"], flows["arrival_district"]).reset_index()
+    return out
+
+
 def characteristics(paths: pd.DataFrame) -> pd.DataFrame:
     """Those who had and had not presented, compared: shares with Wilson intervals, the difference
     (Newcombe interval), Fisher's exact test per row, a chi-square test per variable, Holm-adjusted."""
