@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench.measures.benchmarking import SETTLED_DESTINATIONS
 from workbench.dashboards.aggregates import COUNTY, Aggregates
 from workbench.dashboards.charts import bar_chart
 from workbench.dashboards.filters import FilterState
@@ -29,6 +28,7 @@ from workbench.dashboards.protection import (
     with_shares,
 )
 from workbench.dashboards.tables import TableSpec
+from workbench.measures.benchmarking import SETTLED_DESTINATIONS
 from workbench.measures.supported_housing import settled_home_kept
 from workbench.reporting.policy import DisclosurePolicy
 from workbench.reporting.protected_table import ProtectedTable
