@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import statsmodels.api as sm
 
 from workbench.statistics.logistic import LogisticRegression
@@ -22,6 +23,7 @@ def test_logistic_fit_matches_statsmodels():
     np.testing.assert_allclose(mine.standard_errors_, ref.bse, rtol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")
 def test_rank_deficient_design_gives_the_full_rank_fit():
     rng = np.random.default_rng(3)
     x = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.integers(0, 2, 2000).astype(float)})

@@ -51,7 +51,7 @@ class LogisticRegression:
     fit_intercept : add an intercept, named :data:`INTERCEPT`, as the first coefficient.
     ridge : L2 penalty on the coefficients other than the intercept (0: maximum likelihood).
     alpha : 1 - confidence level of ``confidence_intervals_`` and ``summary``.
-    tol, max_iter : IRLS stops when every coefficient changes by less than ``tol``.
+    tol, max_iter : IRLS (Newton with a ridge) stops when no coefficient changes by more than ``tol``.
 
     Attributes after ``fit``: ``params_``, ``standard_errors_`` (inverse information; a
     pseudo-inverse if the design is rank-deficient), ``variance_``, ``confidence_intervals_``
