@@ -87,7 +87,7 @@ def test_installed_wheel_runs_the_demo_and_a_study(installed):
     py, env, cwd = installed["python"], installed["env"], installed["cwd"]
     probe = _run([py, "-c", (
         "import workbench, workbench.measures.sources, workbench.contracts as c;"
-        "from workbench.dashboards_server import dashboards_dir;"
+        "from workbench.dashboards.server import dashboards_dir;"
         "print(workbench.__file__); print(dashboards_dir()); print(len(list(c.load_contracts())))"
     )], cwd=cwd, env=env).stdout.splitlines()
     site_packages = installed["tmp"] / "venv" / "lib"
