@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from rcheck import run_r  # noqa: E402
 
 from workbench.statistics.logistic import LogisticRegression
 
@@ -38,12 +39,21 @@ def test_rank_deficient_design_gives_the_full_rank_fit():
     assert list(full.summary.columns) == ["coef", "exp(coef)", "se(coef)", "z", "p", "lower .95", "upper .95"]
 
 
-def test_ridge_is_the_penalised_maximum():
-    # loglik - ridge/2 |beta|^2 (intercept free) is maximal where the score equals ridge * beta.
+@pytest.mark.needs_r
+def test_logistic_fit_matches_r_glm(tmp_path):
+    # The maximum-likelihood fit R's glm(family = binomial) gives, on data with a rare indicator
+    # (the kind of design where a penalised fit would differ).
     rng = np.random.default_rng(11)
     x = pd.DataFrame({"a": rng.binomial(1, 0.03, 3000).astype(float), "b": rng.normal(size=3000)})
     y = (rng.random(3000) < 1 / (1 + np.exp(-(-1 + 2 * x["a"] + 0.5 * x["b"])))).astype(float)
-    fit = LogisticRegression(ridge=0.5).fit(x.assign(y=y), "y", ["a", "b"])
-    X = sm.add_constant(x).to_numpy()
-    score = X.T @ (y - fit.predict(x))
-    np.testing.assert_allclose(score, 0.5 * fit.params_.to_numpy() * [0, 1, 1], atol=1e-9)
+    data = x.assign(y=y)
+    data.to_csv(tmp_path / "d.csv", index=False)
+    r = run_r(f"""
+d <- read.csv("{tmp_path / 'd.csv'}")
+f <- glm(y ~ a + b, family = binomial, data = d, control = glm.control(epsilon = 1e-14, maxit = 100))
+py("coef", coef(f)); py("se", sqrt(diag(vcov(f)))); py("loglik", as.numeric(logLik(f)))
+""", tmp_path)
+    fit = LogisticRegression().fit(data, "y", ["a", "b"])
+    np.testing.assert_allclose(fit.params_.to_numpy(), r["coef"], rtol=1e-9)
+    np.testing.assert_allclose(fit.standard_errors_.to_numpy(), r["se"], rtol=1e-7)
+    assert fit.log_likelihood_ == pytest.approx(float(r["loglik"][0]), rel=1e-12)

@@ -15,8 +15,8 @@ trailing-underscore attributes, ``summary`` a DataFrame):
   the pooled unweighted standard deviation.
 
 The propensity and outcome models are constructor parameters (scikit-learn style), by default
-main-effects :class:`~workbench.statistics.logistic.LogisticRegression` with a 1e-6 ridge
-(:data:`DEFAULT_MODEL`); any object with
+main-effects :class:`~workbench.statistics.logistic.LogisticRegression` (:data:`DEFAULT_MODEL`,
+the maximum-likelihood fit); any object with
 ``fit(df, outcome_col, covariates)`` and ``predict(df) -> probabilities`` will do. A fresh copy
 is fitted each time, so the parameter itself stays unfitted.
 
@@ -38,9 +38,8 @@ from scipy import stats
 from workbench.statistics.logistic import LogisticRegression
 
 Z95 = float(stats.norm.ppf(0.975))
-#: The default propensity and outcome model: main-effects logistic regression with a 1e-6 ridge,
-#: which keeps the fit finite under the (quasi-)separation small subgroups produce.
-DEFAULT_MODEL = LogisticRegression(ridge=1e-6)
+#: The default propensity and outcome model: main-effects logistic regression (maximum likelihood).
+DEFAULT_MODEL = LogisticRegression()
 
 
 class ProbabilityModel(Protocol):
