@@ -69,13 +69,19 @@ def outcome_panel(
     labels = [label(vocab, c) for c in order]
     t = pd.DataFrame({column: [int(counts.get(c, 0)) for c in order]}, index=labels)
     pt = with_shares(protect(t, policy, col_total=True, index_name="Reason"), column)
-    chart = bar_chart(key, state.key, labels, shares_of_total(pt, labels, column, policy), unit="percent", title=title,
-                      desc=headline(pt, noun))
-    # the rate of the Total row against itself is 100%: show it blank rather than as a figure
-    return PanelContent(
-        key=key, title=title, headline=headline(pt, noun), chart=chart,
-        tables=[TableSpec(pt, caption, stem, rate_columns=("Share (%)",))], definitions=definitions,
-    )
+    return shares_panel(key, title, headline(pt, noun), state, pt, labels, column, policy, chart_title=title,
+                        caption=caption, stem=stem, definitions=definitions)
+
+
+def shares_panel(key: str, title: str, headline: str, state: FilterState, pt: ProtectedTable, labels: list[str],
+                 column: str, policy: DisclosurePolicy, *, chart_title: str, caption: str, stem: str,
+                 definitions: str, notice: str = "") -> PanelContent:
+    """A breakdown as bars of each row's share of the Total row, with the protected table beside it."""
+    chart = bar_chart(key, state.key, labels, shares_of_total(pt, labels, column, policy), unit="percent",
+                      title=chart_title, desc=headline)
+    return PanelContent(key=key, title=title, headline=headline, chart=chart,
+                        tables=[TableSpec(pt, caption, stem, rate_columns=("Share (%)",))], definitions=definitions,
+                        notice=notice)
 
 
 def returns_windows_table(df: pd.DataFrame, policy: DisclosurePolicy, rows: str | None,

@@ -15,7 +15,7 @@ from workbench.dashboards.format import (
     period_label,
     plural,
 )
-from workbench.dashboards.pages.common import area_rows, not_available, place_name
+from workbench.dashboards.pages.common import area_rows, not_available, place_name, shares_panel
 from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import (
     cell,
@@ -98,12 +98,10 @@ def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolic
              f"How many people newly seen in {where} {during(state.period)} had been in touch with services before is hidden to protect privacy")
     head3 += (f"; {p_inst:.0f}% had left hospital or prison in the {INSTITUTION_WINDOW_DAYS} days before." if p_inst is not None else ".")
     labels3 = [label("route", r) for r in routes]
-    out.append(PanelContent(
-        key="arrivals-contact", title="Had they been in touch with services before?", headline=head3,
-        chart=bar_chart("arrivals-contact", state.key, labels3, shares_of_total(pt3, labels3, "People newly seen", policy),
-                        unit="percent", title=f"Earlier contact of new arrivals, {where}", desc=head3),
-        tables=[TableSpec(pt3, f"Earlier contact of people newly seen sleeping rough, {when}, {where}", "new_arrivals_earlier_contact",
-                          rate_columns=("Share (%)",))],
+    out.append(shares_panel(
+        "arrivals-contact", "Had they been in touch with services before?", head3, state, pt3, labels3,
+        "People newly seen", policy, chart_title=f"Earlier contact of new arrivals, {where}",
+        caption=f"Earlier contact of people newly seen sleeping rough, {when}, {where}", stem="new_arrivals_earlier_contact",
         definitions=("Each person is counted once, under the first of these that applies (in the order listed), looking back "
                      "24 months across all districts: leaving hospital or prison within 85 days, a council duty ending "
                      "with contact lost or 56 days elapsed, eviction from or abandoning supported accommodation, an "

@@ -15,6 +15,7 @@ from workbench.dashboards.pages.common import (
     not_available,
     outcome_panel,
     place_name,
+    shares_panel,
 )
 from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import (
@@ -22,7 +23,6 @@ from workbench.dashboards.protection import (
     crosstab,
     protect,
     share,
-    shares_of_total,
     shown_sum,
     with_rates,
     with_shares,
@@ -106,12 +106,10 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
              "(social or private rented, or Housing First)." if p3 is not None else
              f"The share of people leaving supported accommodation{svc} in {where} {during(state.period)} for a settled home is hidden to protect privacy.")
     labels3 = [label("destination", d) for d in dest]
-    out.append(PanelContent(
-        key="sa-destinations", title="Where people went when they left", headline=head3,
-        chart=bar_chart("sa-destinations", state.key, labels3, shares_of_total(pt3, labels3, "Stays ended", policy),
-                        unit="percent", title=f"Destinations on leaving supported accommodation, {where}", desc=head3),
-        tables=[TableSpec(pt3, f"Destinations of stays ended, {when}, {where}", "supported_accommodation_destinations",
-                          rate_columns=("Share (%)",))],
+    out.append(shares_panel(
+        "sa-destinations", "Where people went when they left", head3, state, pt3, labels3, "Stays ended", policy,
+        chart_title=f"Destinations on leaving supported accommodation, {where}",
+        caption=f"Destinations of stays ended, {when}, {where}", stem="supported_accommodation_destinations",
         definitions="Destination as the provider recorded it when the stay ended.",
     ))
     # kept the settled home for 12 months
@@ -149,12 +147,10 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     head5 = (f"{p5:.0f}% of the stays{svc} that ended in {where} {during(state.period)} had lasted more than a year."
              if p5 is not None else f"How long stays{svc} lasted in {where} {during(state.period)} is hidden to protect privacy.")
     labels5 = [label("stay_length", b) for b in bands]
-    out.append(PanelContent(
-        key="sa-length", title="How long people stayed", headline=head5,
-        chart=bar_chart("sa-length", state.key, labels5, shares_of_total(pt5, labels5, "Stays ended", policy),
-                        unit="percent", title=f"Length of stay, {where}", desc=head5),
-        tables=[TableSpec(pt5, f"Length of stays ended, {when}, {where}", "supported_accommodation_length_of_stay", rate_columns=("Share (%)",))],
-        definitions="From the start to the end of the stay.",
+    out.append(shares_panel(
+        "sa-length", "How long people stayed", head5, state, pt5, labels5, "Stays ended", policy,
+        chart_title=f"Length of stay, {where}", caption=f"Length of stays ended, {when}, {where}",
+        stem="supported_accommodation_length_of_stay", definitions="From the start to the end of the stay.",
     ))
     # current residents
     cur = agg["sa_current"]
