@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from workbench.cohorts.returns import CENSORED, DIED, RETURNED, has_need, returns_cohort  # noqa: E402
-from workbench.definitions import definitions  # noqa: E402
+from workbench.definitions import definitions, history_start  # noqa: E402
 from workbench.statistics.aalen_johansen import AalenJohansen  # noqa: E402
 from workbench.statistics.cox import CoxPH  # noqa: E402
 from workbench.statistics.fine_gray import FineGray  # noqa: E402
@@ -68,26 +68,35 @@ def _entry_col(frame: pd.DataFrame) -> str | None:
 
 
 def windowed_rates(cohort: pd.DataFrame, extract_date: dt.date, by: str | None = None) -> pd.DataFrame:
-    """HUD-style band rates and the share returned by 6/12/24 months, over fully observed windows."""
+    """HUD-style band rates and the share returned by 6/12/24 months, over fully observed windows.
+
+    A window is fully observed when the data cover it from the move-in to its end: the move-in is on
+    or after ``history_start`` (``entry_days == 0``) and the extract date lies past the window's end.
+    A move-in from before the data begin may have returned before anything was recorded; counting it
+    as return-free would dilute every rate (issue 17), so it is in no window's denominator.
+    """
     cfg = definitions()["returns"]
     extract_ts = pd.Timestamp(extract_date)
     possible = (extract_ts - cohort["move_in_date"]).dt.days
+    observed_from_move_in = cohort["entry_days"] == 0
+    since = f"move-ins from {history_start():%Y-%m-%d}"
     rows = []
     groups = [("all", cohort.index)] if by is None else [(g, idx.index) for g, idx in cohort.groupby(by)]
     for group, idx in groups:
-        c, poss = cohort.loc[idx], possible.loc[idx]
+        c, poss, seen = cohort.loc[idx], possible.loc[idx], observed_from_move_in.loc[idx]
         returned_at = c["time_days"].where(c["status"] == RETURNED)
-        full_730 = poss >= 730
+        full_730 = (poss >= 730) & seen
         for lo, hi in cfg["windows_days"]:
             n, k = int(full_730.sum()), int(((returned_at >= lo) & (returned_at <= hi) & full_730).sum())
             rows.append(dict(group=group, window=f"{lo}-{hi} days", cohort=n, returned=k, rate=k / n if n else np.nan,
-                             lower=wilson(k, n)[0], upper=wilson(k, n)[1], basis="HUD SPM 2 band; move-ins with 730 days observed"))
+                             lower=wilson(k, n)[0], upper=wilson(k, n)[1],
+                             basis=f"HUD SPM 2 band; {since} with 730 days observed"))
         for months in cfg["windows_months"]:
             days = months * DAYS_PER_MONTH
-            full = poss >= days
+            full = (poss >= days) & seen
             n, k = int(full.sum()), int(((returned_at <= days) & full).sum())
             rows.append(dict(group=group, window=f"by {months} months", cohort=n, returned=k, rate=k / n if n else np.nan,
-                             lower=wilson(k, n)[0], upper=wilson(k, n)[1], basis=f"move-ins with {months} months observed"))
+                             lower=wilson(k, n)[0], upper=wilson(k, n)[1], basis=f"{since} with {months} months observed"))
     out = pd.DataFrame(rows)
     if by is not None:
         out = out.rename(columns={"group": by})
@@ -153,13 +162,20 @@ def _curve_figure(cohort: pd.DataFrame, by: str, labels: dict[str, str] | None =
 
 
 def rmst_by(frame: pd.DataFrame, group_col: str, tau_days: float = 730.0) -> pd.DataFrame:
-    """Restricted mean days without return (death censored) up to tau: each group, and A minus B."""
+    """Restricted mean days without return (death censored) up to tau: each group, and A minus B.
+
+    A move-in from before the data begin is at risk only from ``entry_days`` (delayed entry): counted
+    from its move-in it would add return-free time nobody observed (issue 17). The standard error
+    (Greenwood-type, as R's ``survmean``) uses the delayed-entry risk sets and stays valid.
+    """
     from workbench.statistics.rmst import rmst_difference
 
     groups = sorted(frame[group_col].dropna().unique())
     if len(groups) != 2:
         return pd.DataFrame()
-    fits = [KaplanMeier().fit(frame.loc[frame[group_col] == g], "time_days", "returned") for g in groups]
+    entry = _entry_col(frame)
+    fits = [KaplanMeier().fit(frame.loc[frame[group_col] == g], "time_days", "returned", entry_col=entry)
+            for g in groups]
     d = rmst_difference(fits[0], fits[1], tau=tau_days)
     return pd.DataFrame([
         {"comparison": f"{groups[0]}", "tau_days": tau_days, "estimate_days": d.rmst_a, "se": d.se_a,
