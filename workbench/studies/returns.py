@@ -103,6 +103,19 @@ def windowed_rates(cohort: pd.DataFrame, extract_date: dt.date, by: str | None =
     return out
 
 
+def left_truncation_finding(with_early: pd.DataFrame, without: pd.DataFrame, n_early: int, n_all: int) -> str:
+    """Plain words on the move-ins from before the data begin, with the 12-month share without them."""
+    start = f"{history_start():%-d %B %Y}"
+    text = (f"{n_early:,} of {n_all:,} move-ins were before the data begin ({start}); whether they returned before "
+            f"then cannot be seen. They are left out of the windowed rates and counted in the survival estimates only "
+            f"from {start}, which assumes they had not returned by then.")
+    a, b = (t.set_index("months").loc[12] if 12 in set(t.get("months", [])) else None for t in (with_early, without))
+    if a is not None and b is not None:
+        text += (f" The 12-month share returning is {a.cumulative_incidence:.0%} with them and "
+                 f"{b.cumulative_incidence:.0%} (95% CI {b.lower:.0%} to {b.upper:.0%}) over move-ins from {start} alone.")
+    return text
+
+
 def cumulative_incidence(cohort: pd.DataFrame, by: str | None = None, times_months=(6, 12, 24)) -> pd.DataFrame:
     """Aalen-Johansen cumulative incidence of return (death competing) at chosen months, with CIs."""
     rows = []
@@ -281,13 +294,23 @@ def run(
             f"(95% CI {d.lower:.0f} to {d.upper:.0f} days; restricted mean, deaths censored).")
 
     # Recurrent returns: PWP gap time, strata = spell number (capped at 3), robust by person.
+    # A spell from before the data begin is at risk from entry_days on its gap-time clock (delayed entry).
     rec = frame.dropna(subset=terms).assign(spell_start=0.0)  # each spell's clock starts at its move-in
     if rec["spell"].max() > 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pwp = fit_pwp_gap_time(rec, id_col="person_id", start_col="spell_start", stop_col="time_days",
-                                   event_col="returned", enum_col="spell", covariates=terms, max_stratum=3)
+                                   event_col="returned", enum_col="spell", covariates=terms, max_stratum=3,
+                                   entry_col=_entry_col(rec))
         result.tables["recurrent_pwp_gap_time"] = pwp.summary.reset_index().rename(columns={"covariate": "term"})
+
+    # Move-ins from before the data begin: how each analysis treats them, and the answer without them.
+    before_data = frame["entry_days"] > 0
+    if before_data.any():
+        without = cumulative_incidence(frame[~before_data])
+        result.tables["cumulative_incidence_from_history_start"] = without
+        result.findings.append(left_truncation_finding(result.tables["cumulative_incidence"], without,
+                                                       int(before_data.sum()), len(frame)))
 
     # Headline estimates and plain-English findings.
     ci = result.tables["cumulative_incidence"].set_index("months")
@@ -317,8 +340,9 @@ def run(
         f"accommodation more than {grace} days after the move-in (earlier events are transfers).",
         "Death before a return is a competing event; follow-up is censored at the extract date; move-ins before "
         "2018 are counted only from when the data begin (left truncation).",
-        "Windowed rates (HUD System Performance Measure 2 bands and 6/12/24-month shares) use only move-ins whose "
-        "whole window is observed; the survival estimates use every move-in.",
+        f"Windowed rates (HUD System Performance Measure 2 bands and 6/12/24-month shares) use only move-ins from "
+        f"{history_start():%-d %B %Y}, when the data begin, whose whole window is observed; the survival estimates "
+        "and the restricted means use every move-in, an earlier one from when the data begin (delayed entry).",
         "Hazard ratios are from a cause-specific Cox model (Efron ties) with standard errors robust to the same "
         "person moving in more than once.",
     ]
