@@ -4,14 +4,17 @@ One entry point, :func:`run`, returns a :class:`~workbench.studies.base.StudyRes
 
 - **windowed rates** as commissioners see them elsewhere: HUD System Performance Measure 2 bands
   (0-180, 181-365, 366-730 days) and the share returned by 6, 12 and 24 months, each over the
-  move-ins whose whole window is observed, with Wilson 95% intervals;
-- **survival analysis** that uses every move-in: Kaplan-Meier (death censored) and Aalen-Johansen
+  move-ins whose whole window is observed from the move-in (so none from before the data begin),
+  with Wilson 95% intervals;
+- **survival analysis** that uses every move-in (one from before the data begin at risk from when
+  they begin: delayed entry): Kaplan-Meier (death censored) and Aalen-Johansen
   cumulative incidence of return with death as a competing risk, by route, district and needs;
   an adjusted cause-specific Cox model (cluster-robust by person, left-truncated) with its
   proportional-hazards check, a Fine-Gray subdistribution model, restricted-mean differences,
   and recurrent returns (Prentice-Williams-Peterson gap time over a person's successive spells).
 
-The cohort and the definition of a return are in :mod:`workbench.cohorts.returns`.
+The cohort and the definition of a return are in :mod:`workbench.cohorts.returns`; every choice,
+including how move-ins from before the data begin are treated, is in ``docs/assumptions/returns.md``.
 """
 
 from __future__ import annotations
