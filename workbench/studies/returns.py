@@ -106,9 +106,13 @@ def windowed_rates(cohort: pd.DataFrame, extract_date: dt.date, by: str | None =
     return out
 
 
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"  # "1 January 2018"; strftime's %-d is not portable
+
+
 def left_truncation_finding(with_early: pd.DataFrame, without: pd.DataFrame, n_early: int, n_all: int) -> str:
     """Plain words on the move-ins from before the data begin, with the 12-month share without them."""
-    start = f"{history_start():%-d %B %Y}"
+    start = _long_date(history_start())
     text = (f"{n_early:,} of {n_all:,} move-ins were before the data begin ({start}); whether they returned before "
             f"then cannot be seen. They are left out of the windowed rates and counted in the survival estimates only "
             f"from {start}, which assumes they had not returned by then.")
@@ -344,7 +348,7 @@ def run(
         "Death before a return is a competing event; follow-up is censored at the extract date; move-ins before "
         "2018 are counted only from when the data begin (left truncation).",
         f"Windowed rates (HUD System Performance Measure 2 bands and 6/12/24-month shares) use only move-ins from "
-        f"{history_start():%-d %B %Y}, when the data begin, whose whole window is observed; the survival estimates "
+        f"{_long_date(history_start())}, when the data begin, whose whole window is observed; the survival estimates "
         "and the restricted means use every move-in, an earlier one from when the data begin (delayed entry).",
         "Hazard ratios are from a cause-specific Cox model (Efron ties) with standard errors robust to the same "
         "person moving in more than once.",
