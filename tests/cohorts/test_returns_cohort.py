@@ -89,3 +89,20 @@ def test_spells_and_needs(cohort):
 def test_grace_window_is_a_setting():
     c = returns_cohort(tables=_tables(), extract_date=EXTRACT, start=dt.date(2018, 1, 1), grace_days=0).set_index("tenancy_id")
     assert c.loc["TN-1"].time_days == 9 and c.loc["TN-5"].time_days == 14
+
+
+def test_move_in_from_before_the_data_begin_enters_at_history_start():
+    # C moved in on 2017-06-01, before the data begin (2018-01-01): at risk from day 214 (left truncation),
+    # its 2019 contact is a return on day 639. A contact from before the data begin, if a store holds one,
+    # ends C's follow-up before anything of it is observed: C then leaves the cohort.
+    tables = _tables()
+    tables["outreach_contacts"] = pd.concat([tables["outreach_contacts"], pd.DataFrame({
+        "person_id": ["C"], "contact_date": [T("2019-03-02")], "verified_bedded_down": [True]})], ignore_index=True)
+    seen = returns_cohort(tables=tables, extract_date=EXTRACT, start=dt.date(2018, 1, 1)).set_index("tenancy_id")
+    c = seen.loc["TN-3"]
+    assert c.status == RETURNED and c.time_days == (T("2019-03-02") - T("2017-06-01")).days == 639
+    assert c.entry_days == 214
+    tables["outreach_contacts"] = pd.concat([tables["outreach_contacts"], pd.DataFrame({
+        "person_id": ["C"], "contact_date": [T("2017-09-01")], "verified_bedded_down": [True]})], ignore_index=True)
+    unseen = returns_cohort(tables=tables, extract_date=EXTRACT, start=dt.date(2018, 1, 1))
+    assert "TN-3" not in set(unseen["tenancy_id"])

@@ -15,7 +15,8 @@ Definitions (``workbench/definitions.yaml``, section ``returns``):
 - **Censoring**: at the extract date.
 - **Left truncation**: a move-in before ``history_start`` (2018-01-01) is only observed from that
   date; its ``entry_days`` is the time from move-in to the start of history, so survival methods
-  count it at risk only from then.
+  count it at risk only from then. A return before that date is not recorded, so the windowed
+  rates leave such move-ins out (``docs/assumptions/returns.md``, rows 6-8).
 
 ``time_days`` is measured from the move-in date, in days.
 """

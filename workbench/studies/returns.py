@@ -4,14 +4,17 @@ One entry point, :func:`run`, returns a :class:`~workbench.studies.base.StudyRes
 
 - **windowed rates** as commissioners see them elsewhere: HUD System Performance Measure 2 bands
   (0-180, 181-365, 366-730 days) and the share returned by 6, 12 and 24 months, each over the
-  move-ins whose whole window is observed, with Wilson 95% intervals;
-- **survival analysis** that uses every move-in: Kaplan-Meier (death censored) and Aalen-Johansen
+  move-ins whose whole window is observed from the move-in (so none from before the data begin),
+  with Wilson 95% intervals;
+- **survival analysis** that uses every move-in (one from before the data begin at risk from when
+  they begin: delayed entry): Kaplan-Meier (death censored) and Aalen-Johansen
   cumulative incidence of return with death as a competing risk, by route, district and needs;
   an adjusted cause-specific Cox model (cluster-robust by person, left-truncated) with its
   proportional-hazards check, a Fine-Gray subdistribution model, restricted-mean differences,
   and recurrent returns (Prentice-Williams-Peterson gap time over a person's successive spells).
 
-The cohort and the definition of a return are in :mod:`workbench.cohorts.returns`.
+The cohort and the definition of a return are in :mod:`workbench.cohorts.returns`; every choice,
+including how move-ins from before the data begin are treated, is in ``docs/assumptions/returns.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from workbench.cohorts.returns import CENSORED, DIED, RETURNED, has_need, returns_cohort  # noqa: E402
-from workbench.definitions import definitions  # noqa: E402
+from workbench.definitions import definitions, history_start  # noqa: E402
 from workbench.statistics.aalen_johansen import AalenJohansen  # noqa: E402
 from workbench.statistics.cox import CoxPH  # noqa: E402
 from workbench.statistics.fine_gray import FineGray  # noqa: E402
@@ -68,30 +71,56 @@ def _entry_col(frame: pd.DataFrame) -> str | None:
 
 
 def windowed_rates(cohort: pd.DataFrame, extract_date: dt.date, by: str | None = None) -> pd.DataFrame:
-    """HUD-style band rates and the share returned by 6/12/24 months, over fully observed windows."""
+    """HUD-style band rates and the share returned by 6/12/24 months, over fully observed windows.
+
+    A window is fully observed when the data cover it from the move-in to its end: the move-in is on
+    or after ``history_start`` (``entry_days == 0``) and the extract date lies past the window's end.
+    A move-in from before the data begin may have returned before anything was recorded; counting it
+    as return-free would dilute every rate (issue 17), so it is in no window's denominator.
+    """
     cfg = definitions()["returns"]
     extract_ts = pd.Timestamp(extract_date)
     possible = (extract_ts - cohort["move_in_date"]).dt.days
+    observed_from_move_in = cohort["entry_days"] == 0
+    since = f"move-ins from {history_start():%Y-%m-%d}"
     rows = []
     groups = [("all", cohort.index)] if by is None else [(g, idx.index) for g, idx in cohort.groupby(by)]
     for group, idx in groups:
-        c, poss = cohort.loc[idx], possible.loc[idx]
+        c, poss, seen = cohort.loc[idx], possible.loc[idx], observed_from_move_in.loc[idx]
         returned_at = c["time_days"].where(c["status"] == RETURNED)
-        full_730 = poss >= 730
+        full_730 = (poss >= 730) & seen
         for lo, hi in cfg["windows_days"]:
             n, k = int(full_730.sum()), int(((returned_at >= lo) & (returned_at <= hi) & full_730).sum())
             rows.append(dict(group=group, window=f"{lo}-{hi} days", cohort=n, returned=k, rate=k / n if n else np.nan,
-                             lower=wilson(k, n)[0], upper=wilson(k, n)[1], basis="HUD SPM 2 band; move-ins with 730 days observed"))
+                             lower=wilson(k, n)[0], upper=wilson(k, n)[1],
+                             basis=f"HUD SPM 2 band; {since} with 730 days observed"))
         for months in cfg["windows_months"]:
             days = months * DAYS_PER_MONTH
-            full = poss >= days
+            full = (poss >= days) & seen
             n, k = int(full.sum()), int(((returned_at <= days) & full).sum())
             rows.append(dict(group=group, window=f"by {months} months", cohort=n, returned=k, rate=k / n if n else np.nan,
-                             lower=wilson(k, n)[0], upper=wilson(k, n)[1], basis=f"move-ins with {months} months observed"))
+                             lower=wilson(k, n)[0], upper=wilson(k, n)[1], basis=f"{since} with {months} months observed"))
     out = pd.DataFrame(rows)
     if by is not None:
         out = out.rename(columns={"group": by})
     return out
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"  # "1 January 2018"; strftime's %-d is not portable
+
+
+def left_truncation_finding(with_early: pd.DataFrame, without: pd.DataFrame, n_early: int, n_all: int) -> str:
+    """Plain words on the move-ins from before the data begin, with the 12-month share without them."""
+    start = _long_date(history_start())
+    text = (f"{n_early:,} of {n_all:,} move-ins were before the data begin ({start}); whether they returned before "
+            f"then cannot be seen. They are left out of the windowed rates and counted in the survival estimates only "
+            f"from {start}, which assumes they had not returned by then.")
+    a, b = (t.set_index("months").loc[12] if 12 in set(t.get("months", [])) else None for t in (with_early, without))
+    if a is not None and b is not None:
+        text += (f" The 12-month share returning is {a.cumulative_incidence:.0%} with them and "
+                 f"{b.cumulative_incidence:.0%} (95% CI {b.lower:.0%} to {b.upper:.0%}) over move-ins from {start} alone.")
+    return text
 
 
 def cumulative_incidence(cohort: pd.DataFrame, by: str | None = None, times_months=(6, 12, 24)) -> pd.DataFrame:
@@ -153,13 +182,20 @@ def _curve_figure(cohort: pd.DataFrame, by: str, labels: dict[str, str] | None =
 
 
 def rmst_by(frame: pd.DataFrame, group_col: str, tau_days: float = 730.0) -> pd.DataFrame:
-    """Restricted mean days without return (death censored) up to tau: each group, and A minus B."""
+    """Restricted mean days without return (death censored) up to tau: each group, and A minus B.
+
+    A move-in from before the data begin is at risk only from ``entry_days`` (delayed entry): counted
+    from its move-in it would add return-free time nobody observed (issue 17). The standard error
+    (Greenwood-type, as R's ``survmean``) uses the delayed-entry risk sets and stays valid.
+    """
     from workbench.statistics.rmst import rmst_difference
 
     groups = sorted(frame[group_col].dropna().unique())
     if len(groups) != 2:
         return pd.DataFrame()
-    fits = [KaplanMeier().fit(frame.loc[frame[group_col] == g], "time_days", "returned") for g in groups]
+    entry = _entry_col(frame)
+    fits = [KaplanMeier().fit(frame.loc[frame[group_col] == g], "time_days", "returned", entry_col=entry)
+            for g in groups]
     d = rmst_difference(fits[0], fits[1], tau=tau_days)
     return pd.DataFrame([
         {"comparison": f"{groups[0]}", "tau_days": tau_days, "estimate_days": d.rmst_a, "se": d.se_a,
@@ -265,13 +301,23 @@ def run(
             f"(95% CI {d.lower:.0f} to {d.upper:.0f} days; restricted mean, deaths censored).")
 
     # Recurrent returns: PWP gap time, strata = spell number (capped at 3), robust by person.
+    # A spell from before the data begin is at risk from entry_days on its gap-time clock (delayed entry).
     rec = frame.dropna(subset=terms).assign(spell_start=0.0)  # each spell's clock starts at its move-in
     if rec["spell"].max() > 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pwp = fit_pwp_gap_time(rec, id_col="person_id", start_col="spell_start", stop_col="time_days",
-                                   event_col="returned", enum_col="spell", covariates=terms, max_stratum=3)
+                                   event_col="returned", enum_col="spell", covariates=terms, max_stratum=3,
+                                   entry_col=_entry_col(rec))
         result.tables["recurrent_pwp_gap_time"] = pwp.summary.reset_index().rename(columns={"covariate": "term"})
+
+    # Move-ins from before the data begin: how each analysis treats them, and the answer without them.
+    before_data = frame["entry_days"] > 0
+    if before_data.any():
+        without = cumulative_incidence(frame[~before_data])
+        result.tables["cumulative_incidence_from_history_start"] = without
+        result.findings.append(left_truncation_finding(result.tables["cumulative_incidence"], without,
+                                                       int(before_data.sum()), len(frame)))
 
     # Headline estimates and plain-English findings.
     ci = result.tables["cumulative_incidence"].set_index("months")
@@ -301,8 +347,9 @@ def run(
         f"accommodation more than {grace} days after the move-in (earlier events are transfers).",
         "Death before a return is a competing event; follow-up is censored at the extract date; move-ins before "
         "2018 are counted only from when the data begin (left truncation).",
-        "Windowed rates (HUD System Performance Measure 2 bands and 6/12/24-month shares) use only move-ins whose "
-        "whole window is observed; the survival estimates use every move-in.",
+        f"Windowed rates (HUD System Performance Measure 2 bands and 6/12/24-month shares) use only move-ins from "
+        f"{_long_date(history_start())}, when the data begin, whose whole window is observed; the survival estimates "
+        "and the restricted means use every move-in, an earlier one from when the data begin (delayed entry).",
         "Hazard ratios are from a cause-specific Cox model (Efron ties) with standard errors robust to the same "
         "person moving in more than once.",
     ]
