@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from workbench.statistics.coefficients import coefficient_table, confidence_intervals
+from workbench.statistics.design_checks import require_numeric, require_variation
 from workbench.statistics.risk_sets import as_float
 
 __all__ = ["FineGray"]
@@ -68,7 +69,9 @@ class FineGray:
         t = as_float(df[duration_col], "durations")
         ev = df[event_col].to_numpy()
         names = [str(c) for c in covariates]
+        require_numeric(df[list(covariates)])
         Xa = df[list(covariates)].to_numpy(dtype=float)
+        require_variation(Xa, names)
         cg = np.zeros(t.size) if cengroup_col is None else df[cengroup_col].to_numpy()
         if np.isnan(Xa).any() or pd.isna(ev).any():
             raise ValueError("missing values: drop incomplete rows first (crr's na.omit)")
@@ -195,7 +198,13 @@ class FineGray:
                 break
             if ll == self.maxiter:
                 break
-            sc = -np.linalg.solve(h, s)
+            try:
+                sc = -np.linalg.solve(h, s)
+            except np.linalg.LinAlgError as exc:
+                raise ValueError(
+                    "Fine-Gray information matrix is singular: covariates "
+                    f"{', '.join(self._names)} are collinear or have no information"
+                ) from exc
             bn = b + sc
             fbn = self._f(bn)
             i = 0
