@@ -67,7 +67,7 @@ from workbench.statistics.design_checks import (
     require_covariates,
     require_numeric,
 )
-from workbench.statistics.timefix import merge_nearly_equal_times
+from workbench.statistics.risk_sets import aeq_times
 
 __all__ = ["CoxPH", "ConvergenceWarning", "InfiniteCoefficientWarning", "RobustVarianceNote"]
 
@@ -256,7 +256,7 @@ class CoxPH:
         status = status.astype(bool)
         entry = None if entry_col is None else sub[entry_col].to_numpy(dtype=float)
         if self.timefix:
-            exit_, entry = merge_nearly_equal_times(exit_, entry)
+            exit_, entry = aeq_times(exit_, entry)
         if entry is not None and np.any(entry >= exit_):
             raise ValueError("entry (start) time must be strictly less than exit (stop) time")
         w = np.ones(len(sub)) if weights_col is None else sub[weights_col].to_numpy(float)

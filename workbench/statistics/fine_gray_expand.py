@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench.statistics.timefix import merge_nearly_equal_times
+from workbench.statistics.risk_sets import aeq_times
 
 __all__ = ["finegray_data"]
 
@@ -142,7 +142,7 @@ def finegray_data(
     delay = False
     if entry_col is None:
         if timefix:
-            stop, _ = merge_nearly_equal_times(stop)
+            stop, _ = aeq_times(stop)
         lowest = stop.min()
         start = np.full(n, 0.0 if lowest > 0 else 2 * lowest - 1)
     else:
@@ -150,7 +150,7 @@ def finegray_data(
             raise ValueError("(start, stop] data requires id_col (R: 'requires a subject id')")
         start = df[entry_col].to_numpy(dtype=float)
         if timefix:
-            stop, start = merge_nearly_equal_times(stop, start)
+            stop, start = aeq_times(stop, start)
         ids = df[id_col].to_numpy()
         order = np.lexsort((stop, pd.factorize(ids)[0]))
         sid = ids[order]
