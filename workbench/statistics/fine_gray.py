@@ -1,5 +1,7 @@
 """Fine & Gray (1999) proportional subdistribution hazards regression, as ``cmprsk::crr``
-(validated against cmprsk 2.2-11). No timefix: ``crr`` compares times exactly."""
+(validated against cmprsk 2.2-11). No timefix: ``crr`` compares times exactly. The other
+route, survival's ``finegray()`` plus a weighted Cox model (also with delayed entry), is
+:func:`workbench.statistics.fine_gray_expand.finegray_data`."""
 
 from __future__ import annotations
 
