@@ -456,7 +456,7 @@ def test_lifelines_and_ours_agree_without_ties_or_entry():
     t = rng.exponential(np.exp(-x @ [0.5, -0.5]))
     c = rng.exponential(1.5, n)
     d = pd.DataFrame(x, columns=["a", "b"]).assign(T=np.minimum(t, c), E=(t <= c).astype(int))
-    ours = CoxPH(robust=True).fit(d, "T", "E")
+    ours = CoxPH(robust=True).fit(d, "T", "E", covariates=["a", "b"])
     ll = CoxPHFitter().fit(d, "T", "E", robust=True)
     assert_close(ll.standard_errors_, ours.robust_standard_errors_, rtol=1e-5)
 
@@ -612,7 +612,7 @@ def test_200k_rows_robust_fit_converges():
     df = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)]).assign(
         time=np.minimum(t, c), event=(t <= c).astype(int)
     )
-    fit = CoxPH(robust=True).fit(df, "time", "event")
+    fit = CoxPH(robust=True).fit(df, "time", "event", covariates=[f"x{i}" for i in range(5)])
     assert fit.converged_
     np.testing.assert_allclose(fit.params_, [0.5, -0.3, 0.2, 0.0, 0.1], atol=0.02)
 

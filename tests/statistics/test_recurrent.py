@@ -122,10 +122,17 @@ def test_pwp_pooled_strata_matches_r(bladder2):
     assert_close(fit.robust_standard_errors_, BLADDER_PWP_TT_MAX3_robust_se)
 
 
-def test_default_covariates_exclude_layout_columns(bladder2):
-    fit = fit_andersen_gill(bladder2)  # everything except id/start/stop/event/enum
-    assert list(fit.params_.index) == COVS
-    assert_close(fit.params_, BLADDER_AG_coef)
+def test_covariates_are_required(bladder2):
+    # Issue 17: the old default ("every other column") picked up bladder2.csv's row-name
+    # column and moved the treatment coefficient from -0.460 to -0.342; naming the
+    # covariates is now required (this test used to assert that default).
+    with pytest.raises(ValueError, match="name the covariates"):
+        fit_andersen_gill(bladder2)
+    with pytest.raises(ValueError, match="name the covariates"):
+        RecurrentEventsCox("pwp_gap").fit(bladder2)
+    with pytest.raises(ValueError, match="name the covariates"):
+        CoxPH().fit(bladder2, "stop", "event", entry_col="start")
+    assert_close(fit_andersen_gill(bladder2, covariates=COVS).params_, BLADDER_AG_coef)
 
 
 def test_zph_on_andersen_gill_matches_r(bladder2):

@@ -62,13 +62,26 @@ from scipy import linalg, stats
 from workbench.statistics.coefficients import coefficient_table, confidence_intervals
 from workbench.statistics.concordance import concordance_counts
 from workbench.statistics.cox_risk_sets import BetaState, CoxData
+from workbench.statistics.design_checks import (
+    constant_within_strata,
+    require_covariates,
+    require_numeric,
+)
+from workbench.statistics.risk_sets import aeq_times
 
-__all__ = ["CoxPH", "ConvergenceWarning"]
+__all__ = ["CoxPH", "ConvergenceWarning", "InfiniteCoefficientWarning", "RobustVarianceNote"]
 
 
 class ConvergenceWarning(UserWarning):
     """Raised (as a warning) when Newton-Raphson hits ``max_iter`` without converging."""
 
+
+class InfiniteCoefficientWarning(UserWarning):
+    """Monotone likelihood: the log-likelihood converged while a coefficient still drifts."""
+
+
+class RobustVarianceNote(UserWarning):
+    """The variance was switched to the robust (sandwich) one, as R does by default."""
 
 
 def _chol_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -98,6 +111,13 @@ def _collapse(D: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
     ).reshape(ncl, D.shape[1])
 
 
+def _restrict_terms(terms: dict[str, list[int]], keep: list[int]) -> dict[str, list[int]]:
+    """Term -> column map after dropping columns (positions renumbered among ``keep``)."""
+    new_pos = {old: new for new, old in enumerate(keep)}
+    out = {t: [new_pos[j] for j in cols if j in new_pos] for t, cols in terms.items()}
+    return {t: cols for t, cols in out.items() if cols}
+
+
 def _as_list(x: str | Sequence[str] | None) -> list[str]:
     if x is None:
         return []
@@ -113,9 +133,14 @@ class CoxPH:
     ----------
     ties : {"efron", "breslow"}
         Tie handling, as R's ``ties=`` (default ``"efron"`` like R).
-    robust : bool
+    robust : bool or None
         Report the sandwich variance built from dfbeta residuals (R's ``robust=TRUE``).
-        Implied when ``cluster_col`` is given to :meth:`fit`, as in R.
+        ``None`` (default) decides as R's ``coxph`` with ``robust`` missing: robust when
+        ``cluster_col`` is given or the case weights are not all integers (sampling or
+        probability weights, for which the inverse information is not a variance); the
+        switch for non-integer weights is announced by a :class:`RobustVarianceNote`.
+    timefix : bool
+        Merge nearly equal times as R's ``aeqSurv`` (R's ``coxph.control(timefix=TRUE)``).
     alpha : float
         1 - confidence level of the intervals in :attr:`summary`.
     tol : float
@@ -137,10 +162,11 @@ class CoxPH:
     def __init__(
         self,
         ties: str = "efron",
-        robust: bool = False,
+        robust: bool | None = None,
         alpha: float = 0.05,
         tol: float = 1e-9,
         max_iter: int = 20,
+        timefix: bool = True,
     ) -> None:
         if ties not in ("efron", "breslow"):
             raise ValueError("ties must be 'efron' or 'breslow'")
@@ -149,6 +175,7 @@ class CoxPH:
         self.alpha = alpha
         self.tol = tol
         self.max_iter = max_iter
+        self.timefix = timefix
 
     # ------------------------------------------------------------------ design
     def _design(
@@ -178,6 +205,7 @@ class CoxPH:
         self._design_info = None
         cov = list(covariates or [])
         sub = df[cov]
+        require_numeric(sub)
         ok = sub.notna().all(axis=1)
         mat = sub.loc[ok].astype(float)
         return mat.to_numpy(), cov, mat.index, {c: [j] for j, c in enumerate(cov)}
@@ -203,14 +231,15 @@ class CoxPH:
         entry / left truncation and time-varying covariates.  ``strata`` columns give
         separate baseline hazards (R's ``strata()``); ``cluster_col`` gives the
         cluster-robust variance (R's ``cluster()``).  Rows with missing values in any
-        used column are dropped (R's ``na.omit``).  If neither ``formula`` nor
-        ``covariates`` is given, every other column is a covariate.
+        used column are dropped (R's ``na.omit``).  ``formula`` or ``covariates`` is
+        required: there is no "every other column" default, which silently picks up row
+        numbers and identifiers.  A covariate constant within every stratum is not
+        estimable: its coefficient and standard error are NaN (R's NA) with a warning.
         """
+        require_covariates(covariates, formula)
         strata_cols = _as_list(strata)
         special = [duration_col, event_col, entry_col, weights_col, cluster_col, *strata_cols]
         special = [c for c in special if c is not None]
-        if formula is None and covariates is None:
-            covariates = [c for c in df.columns if c not in special]
         # Positional index internally: the caller's index may have duplicate labels.
         orig_index = df.index
         df = df.reset_index(drop=True)
@@ -226,6 +255,8 @@ class CoxPH:
             raise ValueError(f"{event_col} must be 0/1 (or boolean)")
         status = status.astype(bool)
         entry = None if entry_col is None else sub[entry_col].to_numpy(dtype=float)
+        if self.timefix:
+            exit_, entry = aeq_times(exit_, entry)
         if entry is not None and np.any(entry >= exit_):
             raise ValueError("entry (start) time must be strictly less than exit (stop) time")
         w = np.ones(len(sub)) if weights_col is None else sub[weights_col].to_numpy(float)
@@ -245,6 +276,21 @@ class CoxPH:
             cl_codes = None
         if X.shape[1] == 0:
             raise ValueError("no covariates")
+        # R's coxph reports NA for a covariate constant within every stratum (its
+        # information is zero); fit without it and report NaN rather than a number with
+        # a standard error of 1e-18.
+        all_names = names
+        not_estimable = constant_within_strata(X, strat, names) if strata_cols else []
+        if not_estimable:
+            keep = [j for j, n in enumerate(names) if n not in not_estimable]
+            if not keep:
+                raise ValueError(
+                    f"every covariate is constant within every stratum: {not_estimable}"
+                )
+            X = X[:, keep]
+            names = [names[j] for j in keep]
+            terms = _restrict_terms(terms, keep)
+        self.not_estimable_ = not_estimable
         if np.linalg.matrix_rank(X - X.mean(axis=0)) < X.shape[1]:
             raise ValueError("covariates are collinear (or constant): drop redundant columns")
 
@@ -274,9 +320,12 @@ class CoxPH:
 
         beta, st, imat, ll0, u0, i0, n_iter, converged = self._newton(data, init)
         var = _inverse(imat)
+        if converged and self.max_iter > 1:
+            self._warn_infinite(data.score(st) @ var, beta, names)
         self.n_iter_ = n_iter
         self.converged_ = converged
         self._state = st
+        self._beta, self._var = beta, var
         self.params_ = pd.Series(beta, index=names, name="coef")
         self.variance_ = pd.DataFrame(var, index=names, columns=names)
         self.information_ = pd.DataFrame(imat, index=names, columns=names)
@@ -292,7 +341,20 @@ class CoxPH:
         lr = 2.0 * (self.log_likelihood_ - ll0)
         self.likelihood_ratio_test_ = (lr, p, float(stats.chi2.sf(lr, p)))
 
-        self.robust_ = bool(self.robust or cluster_col is not None)
+        fractional_weights = bool(np.any(w != np.floor(w)))
+        if self.robust is None:
+            self.robust_ = cluster_col is not None or fractional_weights
+            if fractional_weights and cluster_col is None:
+                import warnings
+
+                warnings.warn(
+                    "case weights are not integers: robust (sandwich) standard errors are "
+                    "reported, as R's coxph does (pass robust=False for the model-based ones)",
+                    RobustVarianceNote,
+                    stacklevel=2,
+                )
+        else:
+            self.robust_ = bool(self.robust or cluster_col is not None)
         self.robust_variance_ = None
         self.robust_score_test_ = None
         if self.robust_:
@@ -309,7 +371,49 @@ class CoxPH:
         wald = float(beta @ _chol_solve(vw, beta))
         self.wald_test_ = (wald, p, float(stats.chi2.sf(wald, p)))
         self.standard_errors_ = pd.Series(np.sqrt(np.diag(var)), index=names, name="se(coef)")
+        if not_estimable:
+            self._report_not_estimable(all_names)
         return self
+
+    def _warn_infinite(self, infs: np.ndarray, beta: np.ndarray, names: list[str]) -> None:
+        """R's monotone-likelihood check after convergence: a score step ``|U V|`` that is
+        still large relative to the coefficient means the likelihood flattened while the
+        coefficient runs off to infinity (e.g. no events in one group).  ``coxph.fit``'s
+        rule for right-censored data, ``agreg.fit``'s for (start, stop] data."""
+        toler_inf = np.sqrt(self.tol)  # R's coxph.control: toler.inf = sqrt(eps)
+        infs = np.abs(infs)
+        if self._data.has_entry:
+            flag = infs > toler_inf * (1 + np.abs(beta))
+        else:
+            flag = (infs > self.tol) & (infs > toler_inf * np.abs(beta))
+        flag |= ~np.isfinite(infs)
+        if flag.any():
+            import warnings
+
+            which = ", ".join(n for n, f in zip(names, flag, strict=True) if f)
+            warnings.warn(
+                f"Loglik converged before variable {which}; coefficient may be infinite",
+                InfiniteCoefficientWarning,
+                stacklevel=3,
+            )
+
+    def _report_not_estimable(self, all_names: list[str]) -> None:
+        """NaN rows (R's NA) for the covariates left out of the fit, with a warning."""
+        import warnings
+
+        warnings.warn(
+            "covariate(s) constant within every stratum, coefficient not estimable "
+            f"(reported as NaN, R's NA): {', '.join(self.not_estimable_)}",
+            UserWarning,
+            stacklevel=3,
+        )
+        self.params_ = self.params_.reindex(all_names)
+        self.standard_errors_ = self.standard_errors_.reindex(all_names)
+        self.variance_ = self.variance_.reindex(index=all_names, columns=all_names)
+        if self.robust_variance_ is not None:
+            self.robust_variance_ = self.robust_variance_.reindex(
+                index=all_names, columns=all_names
+            )
 
     def _newton(
         self, data: CoxData, init: Sequence[float] | None
@@ -375,7 +479,7 @@ class CoxPH:
 
     def dfbeta(self, weighted: bool = False) -> np.ndarray:
         """R's ``residuals(fit, type="dfbeta")``: score residuals times the naive variance."""
-        return self.score_residuals(weighted=weighted) @ self.variance_.to_numpy()
+        return self.score_residuals(weighted=weighted) @ self._var
 
     def schoenfeld_group_residuals(self) -> np.ndarray:
         """Per event-time group score contributions (G x p), summing to the score vector."""
@@ -400,7 +504,7 @@ class CoxPH:
         """Weighted concordant / discordant / tied.x pair counts and the concordance."""
         self._check_fitted()
         if getattr(self, "_concordance", None) is None:
-            self._concordance = concordance_counts(self._data, self._data.X @ self.params_.to_numpy())
+            self._concordance = concordance_counts(self._data, self._data.X @ self._beta)
         return self._concordance
 
 
@@ -443,7 +547,7 @@ class CoxPH:
         """``(x - means)' beta`` - R's ``predict(fit, newdata, type="lp")``."""
         self._check_fitted()
         X = self._design_new(df)
-        lp = (X - self._means) @ self.params_.to_numpy()
+        lp = (X - self._means) @ self._beta
         return pd.Series(lp, index=df.index, name="log_partial_hazard")
 
     def predict_partial_hazard(self, df: pd.DataFrame) -> pd.Series:

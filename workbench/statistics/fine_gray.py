@@ -1,5 +1,7 @@
 """Fine & Gray (1999) proportional subdistribution hazards regression, as ``cmprsk::crr``
-(validated against cmprsk 2.2-11). No timefix: ``crr`` compares times exactly."""
+(validated against cmprsk 2.2-11). No timefix: ``crr`` compares times exactly. The other
+route, survival's ``finegray()`` plus a weighted Cox model (also with delayed entry), is
+:func:`workbench.statistics.fine_gray_expand.finegray_data`."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from workbench.statistics.coefficients import coefficient_table, confidence_intervals
+from workbench.statistics.design_checks import require_numeric, require_variation
 from workbench.statistics.risk_sets import as_float
 
 __all__ = ["FineGray"]
@@ -68,7 +71,9 @@ class FineGray:
         t = as_float(df[duration_col], "durations")
         ev = df[event_col].to_numpy()
         names = [str(c) for c in covariates]
+        require_numeric(df[list(covariates)])
         Xa = df[list(covariates)].to_numpy(dtype=float)
+        require_variation(Xa, names)
         cg = np.zeros(t.size) if cengroup_col is None else df[cengroup_col].to_numpy()
         if np.isnan(Xa).any() or pd.isna(ev).any():
             raise ValueError("missing values: drop incomplete rows first (crr's na.omit)")
@@ -195,7 +200,13 @@ class FineGray:
                 break
             if ll == self.maxiter:
                 break
-            sc = -np.linalg.solve(h, s)
+            try:
+                sc = -np.linalg.solve(h, s)
+            except np.linalg.LinAlgError as exc:
+                raise ValueError(
+                    "Fine-Gray information matrix is singular: covariates "
+                    f"{', '.join(self._names)} are collinear or have no information"
+                ) from exc
             bn = b + sc
             fbn = self._f(bn)
             i = 0

@@ -68,6 +68,17 @@ def _transform_group_times(model: CoxPH, transform: str) -> np.ndarray:
     raise ValueError("transform must be one of 'km', 'rank', 'identity', 'log'")
 
 
+def _score_statistic(imat: np.ndarray, u: np.ndarray, term: str) -> float:
+    """``u' I^-1 u``; a singular information (e.g. all events at one time) is named."""
+    try:
+        return float(np.linalg.solve(imat, u) @ u)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(
+            f"cox.zph: the information matrix for term {term!r} is singular (too few "
+            "distinct event times for a time-interaction test)"
+        ) from exc
+
+
 def proportional_hazards_test(
     fitted_cox: CoxPH,
     transform: str = "km",
@@ -83,6 +94,11 @@ def proportional_hazards_test(
     """
     fitted_cox._check_fitted()
     data = fitted_cox._data
+    if data.d.sum() < 2:
+        raise ValueError(
+            f"cox.zph needs at least two events; the model has {int(data.d.sum())}: the "
+            "time transform is constant and the test has no information"
+        )
     st = fitted_cox._state
     p = data.p
     ttime = _transform_group_times(fitted_cox, transform)
@@ -104,11 +120,10 @@ def proportional_hazards_test(
     for name, cols in term_cols.items():
         kk = list(range(p)) + [p + j for j in cols]
         u = np.concatenate([np.zeros(p), u_gamma[cols]])
-        chisq = float(np.linalg.solve(imat[np.ix_(kk, kk)], u) @ u)
-        rows[name] = (chisq, len(cols))
+        rows[name] = (_score_statistic(imat[np.ix_(kk, kk)], u, name), len(cols))
     if global_test:
         u = np.concatenate([np.zeros(p), u_gamma])
-        rows["GLOBAL"] = (float(np.linalg.solve(imat, u) @ u), p)
+        rows["GLOBAL"] = (_score_statistic(imat, u, "GLOBAL"), p)
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["chisq", "df"])
     out["df"] = out["df"].astype(int)
     out["p"] = stats.chi2.sf(out["chisq"], out["df"])

@@ -18,6 +18,9 @@ variance clustered on the person, exactly as the R calls cited below:
 
       coxph(Surv(stop - start, event) ~ x + strata(enum) + cluster(id))
 
+  R computes the gap time first and then merges nearly equal gap times (``timefix``);
+  :class:`CoxPH` does the same to the gap column it is given.
+
 ``max_stratum`` pools event numbers above a threshold into one stratum (common when
 few people have many events); the default keeps every event number separate, as R's
 ``strata(enum)`` does.
@@ -32,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.statistics.cox import CoxPH
+from workbench.statistics.design_checks import require_covariates
 
 __all__ = [
     "counting_process_layout",
@@ -96,8 +100,8 @@ def counting_process_layout(
 def _covs(
     df: pd.DataFrame, covariates: Sequence[str] | None, formula: str | None, used: list[str]
 ) -> Sequence[str] | None:
-    if covariates is None and formula is None:
-        return [c for c in df.columns if c not in used]
+    # No "every other column" default: on bladder2.csv it added the row-name column.
+    require_covariates(covariates, formula)
     return covariates
 
 
