@@ -178,6 +178,22 @@ def line_chart(
     return "".join(out)
 
 
+#: At most this many vertices per limit line: every integer denominator when the chart spans
+#: fewer, else integers spread evenly (a smooth line at a few kilobytes of SVG).
+MAX_LIMIT_VERTICES = 800
+
+
+def limit_grid(smallest: float, xmax: float, max_vertices: int = MAX_LIMIT_VERTICES) -> np.ndarray:
+    """The denominators at which a funnel's limits are drawn: integers only, because exact
+    binomial limits exist only for whole numbers of people (at 120.5 they are NaN), from half
+    the smallest denominator shown (so the funnel's opening is visible) to the axis maximum."""
+    lo = max(1, math.floor(0.5 * smallest))
+    hi = max(lo + 1, math.ceil(xmax))
+    if hi - lo + 1 <= max_vertices:
+        return np.arange(lo, hi + 1, dtype=float)
+    return np.unique(np.round(np.linspace(lo, hi, max_vertices)))
+
+
 def funnel_plot(
     key: str,
     filters: str,
@@ -195,7 +211,7 @@ def funnel_plot(
     width, height, left, right, top, bottom = 760, 360, 64, 200, 30, 52
     xs = [p[1] for p in points]
     xmax, xticks = _axis(max(xs, default=1) * 1.1)
-    grid = np.linspace(max(xmax / 200, 1.0), xmax, 80)
+    grid = limit_grid(min(xs, default=xmax), xmax)
     bands = limits(grid, centre)
     # the y range covers the points and the limits where the districts are (not the funnel's
     # mouth at tiny denominators, which would squash everything)
@@ -225,10 +241,11 @@ def funnel_plot(
     out.append(f'<g clip-path="url(#{esc(key)}-clip)">')
     for name, (lo, hi) in bands.items():
         colour, dash = LIMIT_COLOURS[name], "6 4" if name == "95" else "2 3"
-        for line in (lo, hi):
+        for side, line in (("lower", lo), ("upper", hi)):
             pts = " ".join("{:.1f},{:.1f}".format(*pt(float(x), float(y)))
                            for x, y in zip(grid, line, strict=True) if not math.isnan(y))
-            out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>')
+            out.append(f'<polyline data-limit="{name}-{side}" points="{pts}" fill="none" stroke="{colour}" '
+                       f'stroke-width="1.5" stroke-dasharray="{dash}"/>')
     (x0, yc), (x1, _) = pt(0, centre), pt(xmax, centre)
     out.append(f'<line x1="{x0:.1f}" y1="{yc:.1f}" x2="{x1:.1f}" y2="{yc:.1f}" stroke="#000" stroke-width="1.5"/></g>')
     # labels in the right margin, in the order of the points, spaced so they never overlap
