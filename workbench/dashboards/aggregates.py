@@ -32,13 +32,19 @@ import duckdb
 import pandas as pd
 
 from workbench.definitions import definition, history_start
-from workbench.measures import monthly_counts, returns, rough_sleeping, supported_housing
+from workbench.measures import (
+    benchmarking,
+    monthly_counts,
+    returns,
+    rough_sleeping,
+    supported_housing,
+)
 from workbench.measures.sources import SourceTables
 from workbench.store import Store, StoreNotFound, default_data_dir
 
 AGGREGATES_FILE = "aggregates.duckdb"
 #: Bump when a table's definition changes, so existing aggregate files are rebuilt.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 #: The county as a whole, in tables where a county figure is not the sum of the districts
 #: (a person seen sleeping rough in two districts in one month is one person in the county).
@@ -57,7 +63,16 @@ MEASURE_MODULES: tuple[str, ...] = (
     "workbench.measures.rough_sleeping",
     "workbench.measures.returns",
     "workbench.measures.supported_housing",
+    "workbench.measures.benchmarking",
 )
+
+#: Indicators of :mod:`workbench.measures.benchmarking` whose case-mix-adjusted comparison the
+#: benchmarking page shows, by the page's measure key.
+CASE_MIX_INDICATORS: dict[str, str] = {
+    "prevention": "prevention_success",
+    "relief": "relief_success",
+    "move_on": "move_on",
+}
 
 TABLES: tuple[str, ...] = (
     "rough_sleeping",
@@ -68,6 +83,7 @@ TABLES: tuple[str, ...] = (
     "sa_current",
     "tenancy_outcomes",
     "returns_outcomes",
+    "case_mix_expected",
     "meta",
 )
 
@@ -98,7 +114,8 @@ def aggregates_path(data_dir: str | Path | None = None) -> Path:
 def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Every aggregate table, and notes on what could be computed."""
     # typed and de-duplicated by the measures' rules
-    tables = dict(SourceTables.from_store(store).tables)
+    sources = SourceTables.from_store(store)
+    tables = dict(sources.tables)
     out: dict[str, pd.DataFrame] = {}
     notes = {"deduplicated": "true"}
     builders = {
@@ -110,6 +127,11 @@ def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFram
         "sa_current": lambda: supported_housing.open_stay_counts(tables["supported_accommodation"], extract),
         "tenancy_outcomes": lambda: monthly_counts.tenancy_outcome_counts(tables["settled_tenancies"], extract),
         "returns_outcomes": lambda: returns.returns_outcome_counts(tables, extract),
+        # observed and expected (county case-mix model) per district and quarter: summed over
+        # the quarters a reader picks, they give the indirectly standardised comparison
+        "case_mix_expected": lambda: pd.concat(
+            [benchmarking.case_mix_expected_by_quarter(sources, ind) for ind in CASE_MIX_INDICATORS.values()],
+            ignore_index=True),
     }
     for name, build in builders.items():
         try:
