@@ -47,7 +47,7 @@ def _axis(vmax: float, target: int = 4) -> tuple[float, list[float]]:
 
 
 def _tick_label(v: float, unit: str) -> str:
-    if unit == "percent":
+    if unit in ("percent", "relative"):  # relative: a percentage of an expected figure (may pass 100)
         return f"{v:.0f}%"
     return f"{v:,.0f}" if v >= 10 or v == int(v) else f"{v:.1f}"
 
@@ -254,7 +254,7 @@ def funnel_plot(
         cx, cy = pt(x, y)
         ly = max(cy + 4, (placed[-1] + 16) if placed else top)
         placed.append(ly)
-        text = fmt_pct(y, 1) if unit == "percent" else f"{y:,.1f}"
+        text = fmt_pct(y, 1) if unit in ("percent", "relative") else f"{y:,.1f}"
         out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{OKABE_ITO["vermillion"]}" stroke="#fff"><title>{esc(name)}: {text}</title></circle>')
         lx = width - right + 8
         out.append(f'<line x1="{cx + 7:.1f}" y1="{cy:.1f}" x2="{lx - 3}" y2="{ly - 4:.1f}" stroke="#999" stroke-width="0.8"/>')
