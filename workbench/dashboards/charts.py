@@ -205,6 +205,7 @@ def funnel_plot(
     desc: str,
     x_title: str,
     unit: str = "percent",
+    centre_label: str = "County rate",
 ) -> str:
     """Funnel plot (Spiegelhalter 2005): each area's rate against its denominator, with control
     limits around the county rate; areas inside the funnel differ only by chance."""
@@ -259,7 +260,7 @@ def funnel_plot(
         lx = width - right + 8
         out.append(f'<line x1="{cx + 7:.1f}" y1="{cy:.1f}" x2="{lx - 3}" y2="{ly - 4:.1f}" stroke="#999" stroke-width="0.8"/>')
         out.append(f'<text x="{lx}" y="{ly:.1f}" class="wb-label">{esc(name)} ({text})</text>')
-    legend = [("County rate", "#000", ""), ("95% limits", LIMIT_COLOURS["95"], "6 4"), ("99.8% limits", LIMIT_COLOURS["99.8"], "2 3")]
+    legend = [(centre_label, "#000", ""), ("95% limits", LIMIT_COLOURS["95"], "6 4"), ("99.8% limits", LIMIT_COLOURS["99.8"], "2 3")]
     for k, (name, colour, dash) in enumerate(legend):
         lx = left + 8 + k * 170
         out.append(f'<line x1="{lx}" y1="12" x2="{lx + 22}" y2="12" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>')

@@ -284,7 +284,8 @@ def adjusted_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
                         lambda e, centre: {k: (lo * 100, hi * 100) for k, (lo, hi) in
                                            ratio_bands(e, per_expected * e, centre / 100).items()},
                         title=f"{name}, allowing for case mix: districts compared, {when}", desc=head,
-                        x_title="Successes expected, allowing for case mix", unit="relative")
+                        x_title="Successes expected, allowing for case mix", unit="relative",
+                        centre_label="County (100%)")
     defs = (f"{INDICATORS[CASE_MIX_INDICATORS[measure]]}. Adjusted for case mix (indirect standardisation): a "
             f"county-wide model gives each case its chance of success from who it was ({CASE_MIX_WORDS[measure]}) and "
             "the quarter it ended in; adding these chances over a district's cases gives the successes expected if its "
