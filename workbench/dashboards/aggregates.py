@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from workbench.definitions import definition, history_start
@@ -92,6 +93,20 @@ class AggregatesError(RuntimeError):
     """The aggregates could not be built or read."""
 
 
+class MeasureUnavailable(RuntimeError):
+    """One aggregate table cannot be computed from this store (its page says "not available")."""
+
+
+def _case_mix_expected(sources: SourceTables) -> pd.DataFrame:
+    """The adjusted comparison's table; a county model that cannot be fitted on this store (too
+    few or one-sided cases) leaves it unavailable instead of failing every dashboard."""
+    try:
+        return pd.concat([benchmarking.case_mix_expected_by_quarter(sources, ind) for ind in CASE_MIX_INDICATORS.values()],
+                         ignore_index=True)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise MeasureUnavailable(f"case-mix model: {exc}") from exc
+
+
 # --------------------------------------------------------------------------------------------
 # Building
 # --------------------------------------------------------------------------------------------
@@ -129,15 +144,13 @@ def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFram
         "returns_outcomes": lambda: returns.returns_outcome_counts(tables, extract),
         # observed and expected (county case-mix model) per district and quarter: summed over
         # the quarters a reader picks, they give the indirectly standardised comparison
-        "case_mix_expected": lambda: pd.concat(
-            [benchmarking.case_mix_expected_by_quarter(sources, ind) for ind in CASE_MIX_INDICATORS.values()],
-            ignore_index=True),
+        "case_mix_expected": lambda: _case_mix_expected(sources),
     }
     for name, build in builders.items():
         try:
             out[name] = build()
             notes[f"{name}_available"] = "true"
-        except (ImportError, KeyError) as exc:
+        except (ImportError, KeyError, MeasureUnavailable) as exc:
             # a measure that cannot be built (a source missing from this store): the page
             # shows "not available yet" for this measure instead of a number we cannot back
             out[name] = pd.DataFrame({"n": pd.Series(dtype="int64")})
