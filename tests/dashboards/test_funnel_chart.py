@@ -104,3 +104,28 @@ def test_a_wide_chart_uses_a_dense_integer_grid():
     assert len(grid) <= charts.MAX_LIMIT_VERTICES and np.all(grid == np.round(grid))
     assert grid[0] == 450 and grid[-1] == 5000
     assert np.isfinite(proportion_limits(0.45, grid, 0.95)[0]).all()
+
+
+def test_the_page_draws_the_exact_limits_around_its_county_figure(county_data_dir):
+    """On the page itself (synthetic county, last four quarters, prevention): the crude funnel's
+    lines are measures.funnel's exact limits around the county percentage it shows."""
+    from workbench.dashboards import filters, protection
+    from workbench.dashboards.aggregates import COUNTY, Period, load_aggregates
+    from workbench.dashboards.pages.district_benchmarking import benchmarking_panels
+    from workbench.dashboards.protection import cell
+
+    agg = load_aggregates(county_data_dir)
+    qs = agg.quarters()
+    state = filters.FilterState(COUNTY, Period(qs[-4].start, min(qs[-1].end, agg.last_month)), "prevention")
+    (panel,) = benchmarking_panels(agg, state, protection.disclosure_policy())
+    (_, svg), = panel.other_charts
+    centre = cell(panel.tables[1].table, "Total", "Accommodation secured (%)")
+    lines, sx, sy = read_funnel(svg)
+    for name, xy in lines.items():
+        n = np.round(xy[:, 0])
+        assert np.all(np.abs(xy[:, 0] - n) <= 0.051 / sx) and len(xy) > 100, name
+        level, side = name.split("-")
+        lo, hi = proportion_limits(centre / 100, n, LEVELS[level])
+        want = (lo if side == "lower" else hi) * 100
+        shown = (xy[:, 1] > 0.01) & (xy[:, 1] < 99.99)
+        assert np.max(np.abs(xy[shown, 1] - want[shown])) <= 0.051 / sy + 1e-9, name
