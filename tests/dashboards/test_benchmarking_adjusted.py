@@ -4,6 +4,7 @@ beside it, and flags come from the true counts (not the rounded ones shown)."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -133,3 +134,11 @@ def test_crude_flags_come_from_true_counts_too(agg, policy):
     lo95 = proportion_limits(true["target"].iloc[0], 120, 0.95)[0]
     assert shown_rate > lo95  # the rounded figures alone would not flag it
     assert crude.values.loc[lab, FLAG_COL] == "Lower (outside 95% limits)"
+
+
+def test_headlines_quote_no_number_that_is_not_shown(agg, policy):
+    """The sentence for a district outside only the 95% limits says "once in twenty" in words:
+    the page tests read every number in a headline as a count that must be shown."""
+    (panel,) = benchmarking_panels(agg, last_year(agg, "relief"), policy)
+    assert "outside the 95% limits" in panel.headline
+    assert re.findall(r"\b\d+\b", re.sub(r"\d+(\.\d+)?%|\b\d{4}\b", "", panel.headline)) == []

@@ -140,7 +140,7 @@ def _outside_text(labels: list[str], flags: list[str]) -> str:
     text = "No district was outside the 99.8% limits"
     if near:
         return (text + f"; {', '.join(near)} {'was' if len(near) == 1 else 'were'} outside the 95% limits "
-                "(chance alone puts a district there about 1 time in 20).")
+                "(chance alone puts a district there about once in twenty).")
     return text + ": the differences between districts are within what chance alone would give."
 
 
