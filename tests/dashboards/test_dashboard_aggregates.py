@@ -140,3 +140,26 @@ def test_missing_cohort_module_marks_the_table_unavailable(data_dir, monkeypatch
     agg = load_aggregates(target, build=False)
     assert not agg.available("returns_outcomes")
     assert agg.available("duty_outcomes")
+
+
+def test_a_case_mix_model_that_cannot_be_fitted_leaves_the_crude_page(data_dir, monkeypatch, tmp_path):
+    import numpy as np
+
+    import workbench.measures.benchmarking as benchmarking_measure
+    from workbench.dashboards import filters, protection
+    from workbench.dashboards.aggregates import COUNTY, Period
+    from workbench.dashboards.pages.district_benchmarking import benchmarking_panels
+
+    def singular(*_args, **_kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    target = tmp_path / "data"
+    shutil.copytree(data_dir, target)
+    monkeypatch.setattr(benchmarking_measure, "case_mix_expected_by_quarter", singular)
+    build_aggregates(target)
+    agg = load_aggregates(target, build=False)
+    assert not agg.available("case_mix_expected") and agg.available("duty_outcomes")
+    qs = agg.quarters()
+    (panel,) = benchmarking_panels(agg, filters.FilterState(COUNTY, Period(qs[-4].start, qs[-1].end), "prevention"),
+                                   protection.disclosure_policy())
+    assert not panel.other_charts and "no case-mix adjustment" in panel.definitions.lower()

@@ -253,3 +253,35 @@ def test_closing_a_tab_frees_its_kernel(browser, dashboard_server):
     text = log.read_text(errors="replace")
     assert f"Kernel shutdown: {kernel}" in text
     assert "403 POST /voila/api/shutdown" not in text
+
+
+def test_benchmarking_opens_adjusted_with_the_crude_view_a_key_press_away(opened):
+    p = opened("district_benchmarking")
+    panel = ".wb-live section[data-panel='benchmark']"
+    adjusted = p.page.locator(f"{panel} svg.wb-chart[data-chart='benchmark-adjusted']")
+    crude = p.page.locator(f"{panel} svg.wb-chart[data-chart='benchmark']")
+    # the default view is the case-mix-adjusted comparison, its table first
+    assert adjusted.is_visible() and not crude.is_visible()
+    assert _headline(p.page, "benchmark").startswith("Allowing for case mix")
+    assert "Successes as % of expected" in p.page.text_content(f"{panel} table[data-table='benchmark-0']")
+    about = p.page.inner_text(f"{panel} .wb-definitions")
+    assert "Adjusted for case mix (indirect standardisation)" in about and "100% of expected" in about
+    switch = p.page.get_by_role("group", name="Compare the districts")
+    assert switch.count() == 1
+    assert switch.get_by_role("radio", name="Adjusted for case mix").is_checked()
+    # the keyboard: the checked button takes the focus, an arrow key moves to the crude view
+    switch.get_by_role("radio", name="Adjusted for case mix").focus()
+    p.page.keyboard.press("ArrowRight")
+    assert switch.get_by_role("radio", name="Crude (not adjusted)").is_checked()
+    assert crude.is_visible() and not adjusted.is_visible()
+    # and back with the mouse
+    switch.get_by_text("Adjusted for case mix").click()
+    assert adjusted.is_visible() and not crude.is_visible()
+    assert small_counts(p.count_cells()) == []
+    # another measure opens on its adjusted view again
+    p.page.select_option(".wb-filter-group select", label="Relief duties ending with accommodation secured")
+    p.page.wait_for_selector(f"{panel}[data-filters$='|relief'] svg.wb-chart[data-chart='benchmark-adjusted']",
+                             timeout=TIMEOUT)
+    assert p.page.locator(f"{panel} svg.wb-chart[data-chart='benchmark-adjusted']").is_visible()
+    assert small_counts(p.count_cells()) == []
+    assert p.errors == []

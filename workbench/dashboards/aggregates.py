@@ -29,16 +29,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from workbench.definitions import definition, history_start
-from workbench.measures import monthly_counts, returns, rough_sleeping, supported_housing
+from workbench.measures import (
+    benchmarking,
+    monthly_counts,
+    returns,
+    rough_sleeping,
+    supported_housing,
+)
 from workbench.measures.sources import SourceTables
 from workbench.store import Store, StoreNotFound, default_data_dir
 
 AGGREGATES_FILE = "aggregates.duckdb"
 #: Bump when a table's definition changes, so existing aggregate files are rebuilt.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 #: The county as a whole, in tables where a county figure is not the sum of the districts
 #: (a person seen sleeping rough in two districts in one month is one person in the county).
@@ -57,7 +64,16 @@ MEASURE_MODULES: tuple[str, ...] = (
     "workbench.measures.rough_sleeping",
     "workbench.measures.returns",
     "workbench.measures.supported_housing",
+    "workbench.measures.benchmarking",
 )
+
+#: Indicators of :mod:`workbench.measures.benchmarking` whose case-mix-adjusted comparison the
+#: benchmarking page shows, by the page's measure key.
+CASE_MIX_INDICATORS: dict[str, str] = {
+    "prevention": "prevention_success",
+    "relief": "relief_success",
+    "move_on": "move_on",
+}
 
 TABLES: tuple[str, ...] = (
     "rough_sleeping",
@@ -68,12 +84,27 @@ TABLES: tuple[str, ...] = (
     "sa_current",
     "tenancy_outcomes",
     "returns_outcomes",
+    "case_mix_expected",
     "meta",
 )
 
 
 class AggregatesError(RuntimeError):
     """The aggregates could not be built or read."""
+
+
+class MeasureUnavailable(RuntimeError):
+    """One aggregate table cannot be computed from this store (its page says "not available")."""
+
+
+def _case_mix_expected(sources: SourceTables) -> pd.DataFrame:
+    """The adjusted comparison's table; a county model that cannot be fitted on this store (too
+    few or one-sided cases) leaves it unavailable instead of failing every dashboard."""
+    try:
+        return pd.concat([benchmarking.case_mix_expected_by_quarter(sources, ind) for ind in CASE_MIX_INDICATORS.values()],
+                         ignore_index=True)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise MeasureUnavailable(f"case-mix model: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,7 +129,8 @@ def aggregates_path(data_dir: str | Path | None = None) -> Path:
 def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Every aggregate table, and notes on what could be computed."""
     # typed and de-duplicated by the measures' rules
-    tables = dict(SourceTables.from_store(store).tables)
+    sources = SourceTables.from_store(store)
+    tables = dict(sources.tables)
     out: dict[str, pd.DataFrame] = {}
     notes = {"deduplicated": "true"}
     builders = {
@@ -110,12 +142,15 @@ def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFram
         "sa_current": lambda: supported_housing.open_stay_counts(tables["supported_accommodation"], extract),
         "tenancy_outcomes": lambda: monthly_counts.tenancy_outcome_counts(tables["settled_tenancies"], extract),
         "returns_outcomes": lambda: returns.returns_outcome_counts(tables, extract),
+        # observed and expected (county case-mix model) per district and quarter: summed over
+        # the quarters a reader picks, they give the indirectly standardised comparison
+        "case_mix_expected": lambda: _case_mix_expected(sources),
     }
     for name, build in builders.items():
         try:
             out[name] = build()
             notes[f"{name}_available"] = "true"
-        except (ImportError, KeyError) as exc:
+        except (ImportError, KeyError, MeasureUnavailable) as exc:
             # a measure that cannot be built (a source missing from this store): the page
             # shows "not available yet" for this measure instead of a number we cannot back
             out[name] = pd.DataFrame({"n": pd.Series(dtype="int64")})

@@ -47,7 +47,7 @@ def _axis(vmax: float, target: int = 4) -> tuple[float, list[float]]:
 
 
 def _tick_label(v: float, unit: str) -> str:
-    if unit == "percent":
+    if unit in ("percent", "relative"):  # relative: a percentage of an expected figure (may pass 100)
         return f"{v:.0f}%"
     return f"{v:,.0f}" if v >= 10 or v == int(v) else f"{v:.1f}"
 
@@ -178,6 +178,22 @@ def line_chart(
     return "".join(out)
 
 
+#: At most this many vertices per limit line: every integer denominator when the chart spans
+#: fewer, else integers spread evenly (a smooth line at a few kilobytes of SVG).
+MAX_LIMIT_VERTICES = 800
+
+
+def limit_grid(smallest: float, xmax: float, max_vertices: int = MAX_LIMIT_VERTICES) -> np.ndarray:
+    """The denominators at which a funnel's limits are drawn: integers only, because exact
+    binomial limits exist only for whole numbers of people (at 120.5 they are NaN), from half
+    the smallest denominator shown (so the funnel's opening is visible) to the axis maximum."""
+    lo = max(1, math.floor(0.5 * smallest))
+    hi = max(lo + 1, math.ceil(xmax))
+    if hi - lo + 1 <= max_vertices:
+        return np.arange(lo, hi + 1, dtype=float)
+    return np.unique(np.round(np.linspace(lo, hi, max_vertices)))
+
+
 def funnel_plot(
     key: str,
     filters: str,
@@ -189,13 +205,14 @@ def funnel_plot(
     desc: str,
     x_title: str,
     unit: str = "percent",
+    centre_label: str = "County rate",
 ) -> str:
     """Funnel plot (Spiegelhalter 2005): each area's rate against its denominator, with control
     limits around the county rate; areas inside the funnel differ only by chance."""
     width, height, left, right, top, bottom = 760, 360, 64, 200, 30, 52
     xs = [p[1] for p in points]
     xmax, xticks = _axis(max(xs, default=1) * 1.1)
-    grid = np.linspace(max(xmax / 200, 1.0), xmax, 80)
+    grid = limit_grid(min(xs, default=xmax), xmax)
     bands = limits(grid, centre)
     # the y range covers the points and the limits where the districts are (not the funnel's
     # mouth at tiny denominators, which would squash everything)
@@ -225,10 +242,11 @@ def funnel_plot(
     out.append(f'<g clip-path="url(#{esc(key)}-clip)">')
     for name, (lo, hi) in bands.items():
         colour, dash = LIMIT_COLOURS[name], "6 4" if name == "95" else "2 3"
-        for line in (lo, hi):
+        for side, line in (("lower", lo), ("upper", hi)):
             pts = " ".join("{:.1f},{:.1f}".format(*pt(float(x), float(y)))
                            for x, y in zip(grid, line, strict=True) if not math.isnan(y))
-            out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>')
+            out.append(f'<polyline data-limit="{name}-{side}" points="{pts}" fill="none" stroke="{colour}" '
+                       f'stroke-width="1.5" stroke-dasharray="{dash}"/>')
     (x0, yc), (x1, _) = pt(0, centre), pt(xmax, centre)
     out.append(f'<line x1="{x0:.1f}" y1="{yc:.1f}" x2="{x1:.1f}" y2="{yc:.1f}" stroke="#000" stroke-width="1.5"/></g>')
     # labels in the right margin, in the order of the points, spaced so they never overlap
@@ -237,12 +255,12 @@ def funnel_plot(
         cx, cy = pt(x, y)
         ly = max(cy + 4, (placed[-1] + 16) if placed else top)
         placed.append(ly)
-        text = fmt_pct(y, 1) if unit == "percent" else f"{y:,.1f}"
+        text = fmt_pct(y, 1) if unit in ("percent", "relative") else f"{y:,.1f}"
         out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{OKABE_ITO["vermillion"]}" stroke="#fff"><title>{esc(name)}: {text}</title></circle>')
         lx = width - right + 8
         out.append(f'<line x1="{cx + 7:.1f}" y1="{cy:.1f}" x2="{lx - 3}" y2="{ly - 4:.1f}" stroke="#999" stroke-width="0.8"/>')
         out.append(f'<text x="{lx}" y="{ly:.1f}" class="wb-label">{esc(name)} ({text})</text>')
-    legend = [("County rate", "#000", ""), ("95% limits", LIMIT_COLOURS["95"], "6 4"), ("99.8% limits", LIMIT_COLOURS["99.8"], "2 3")]
+    legend = [(centre_label, "#000", ""), ("95% limits", LIMIT_COLOURS["95"], "6 4"), ("99.8% limits", LIMIT_COLOURS["99.8"], "2 3")]
     for k, (name, colour, dash) in enumerate(legend):
         lx = left + 8 + k * 170
         out.append(f'<line x1="{lx}" y1="12" x2="{lx + 22}" y2="12" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>')

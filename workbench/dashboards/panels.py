@@ -20,6 +20,29 @@ class PanelContent:
     tables: list[TableSpec] = field(default_factory=list)
     definitions: str = ""
     notice: str = ""  # e.g. "not available yet"; shown prominently
+    #: Other views of the same comparison beside the chart (label, chart), e.g. the crude one beside
+    #: a case-mix-adjusted one; with them, a switch (labelled ``chart_label`` for ``chart``) chooses.
+    other_charts: list[tuple[str, str]] = field(default_factory=list)
+    chart_label: str = ""
+    switch_legend: str = "View"
+
+
+def view_switch(key: str, legend: str, views: list[tuple[str, str]]) -> str:
+    """Charts with radio buttons choosing which one is shown (the first, at first).
+
+    Native radio buttons: Tab reaches the group, the arrow keys move between views, screen readers
+    read the legend and labels. The choice is made in the browser (CSS only), so it is instant and
+    needs no kernel; a filter change redraws the panel and shows the first view again."""
+    hide = ",".join(f'.wb-views:has(input[value="{i}"]:checked) .wb-view:not([data-view="{i}"])' for i in range(len(views)))
+    style = (f"<style>{hide}{{display:none}}.wb-view-switch{{border:0;padding:0;margin:.2em 0 .5em}}"
+             ".wb-view-switch legend{font-weight:600;padding:0}.wb-view-switch label{margin-right:20px;cursor:pointer}"
+             ".wb-view-switch input:focus-visible{outline:3px solid #E69F00;outline-offset:2px}</style>")
+    checked = ' checked="checked"'
+    buttons = "".join(f'<label><input type="radio" name="{esc(key)}-view" value="{i}"{checked if i == 0 else ""}/> '
+                      f"{esc(name)}</label>" for i, (name, _chart) in enumerate(views))
+    charts = "".join(f'<div class="wb-view" data-view="{i}">{chart}</div>' for i, (_name, chart) in enumerate(views))
+    return (f'{style}<div class="wb-views" data-panel="{esc(key)}"><fieldset class="wb-view-switch">'
+            f"<legend>{esc(legend)}</legend>{buttons}</fieldset>{charts}</div>")
 
 
 def panel_html(p: PanelContent, filters: str) -> str:
@@ -28,7 +51,10 @@ def panel_html(p: PanelContent, filters: str) -> str:
     if p.notice:
         parts.append(f'<p class="wb-notice">{esc(p.notice)}</p>')
     parts.append(f'<p class="wb-headline" elementtiming="headline-{esc(p.key)}">{esc(p.headline)}</p>')
-    if p.chart:
+    if p.chart and p.other_charts:
+        views = [(p.chart_label, p.chart), *p.other_charts]
+        parts.append(f'<div class="wb-figure">{view_switch(p.key, p.switch_legend, views)}</div>')
+    elif p.chart:
         parts.append(f'<div class="wb-figure">{p.chart}</div>')
     for i, spec in enumerate(p.tables):
         open_attr = "" if p.chart else ' open=""'

@@ -304,6 +304,39 @@ def case_mix_adjusted(
     return out[cols]
 
 
+def case_mix_expected_by_quarter(source: Any, indicator: str = "prevention_success") -> pd.DataFrame:
+    """Observed and expected successes per district and quarter, from one county case-mix model
+    fitted over the whole history with the quarter as a term: the sums over any run of whole
+    quarters give that run's indirectly standardised comparison, so a dashboard can offer every
+    period without refitting (:func:`case_mix_adjusted` refits for one chosen period).
+
+    With the quarter in the model, the county's expected equals its observed in each quarter (a
+    quarter too small to estimate is pooled with the other rare ones), so a district's O/E
+    compares it with the county over the same quarters, given its case mix; ``variance`` is
+    ``sum p (1 - p)``, the variance of O when the district is as the county (target 1, see
+    :func:`workbench.measures.funnel.ratio_limits`).
+
+    Columns: indicator, district, month (first day of the quarter), observed, denominator,
+    expected, variance."""
+    cols = ["indicator", "district", "month", "observed", "denominator", "expected", "variance"]
+    rec = indicator_records(source, indicator).reset_index(drop=True)
+    if len(rec) < 2 or rec["success"].nunique() < 2:
+        return pd.DataFrame(columns=cols)
+    rec = add_period(rec, "date", "Q")
+    rec["quarter"] = rec["period"]
+    terms = [c for c in CASE_MIX[rec["source"].iloc[0]] if c in rec.columns] + ["quarter"]
+    design = case_mix_design(rec, terms)
+    frame = design.assign(success=rec["success"].astype(float).to_numpy())
+    p = LogisticRegression().fit(frame, "success", list(design.columns)).predict(frame)
+    rec["expected"] = np.asarray(p, float)
+    rec["variance"] = rec["expected"] * (1 - rec["expected"])
+    g = rec.groupby(["district", "period_start"]).agg(observed=("success", "sum"), denominator=("success", "count"),
+                                                      expected=("expected", "sum"), variance=("variance", "sum"))
+    out = g.reset_index().rename(columns={"period_start": "month"})
+    out.insert(0, "indicator", indicator)
+    return out[cols]
+
+
 def case_mix_model_table(source: Any, indicator: str = "prevention_success", *, period_start: Any = None,
                          period_end: Any = None) -> pd.DataFrame:
     """The county case-mix model's odds ratios (for researchers checking the adjustment)."""

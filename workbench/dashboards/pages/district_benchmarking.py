@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from workbench.dashboards.aggregates import Aggregates
+from workbench.dashboards.aggregates import CASE_MIX_INDICATORS, Aggregates
 from workbench.dashboards.charts import funnel_plot
 from workbench.dashboards.filters import FilterState
 from workbench.dashboards.format import during, label, period_label
@@ -17,10 +17,12 @@ from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import cell, crosstab, protect, with_rates
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import DISTRICTS, district_population, outcome_codes
-from workbench.measures.funnel import proportion_limits, rate_limits
+from workbench.measures.benchmarking import INDICATORS
+from workbench.measures.funnel import proportion_limits, rate_limits, ratio_limits
 from workbench.measures.monthly_counts import sustained_at_12_months
 from workbench.measures.returns import closed_windows
 from workbench.reporting.policy import DisclosurePolicy
+from workbench.reporting.protected_table import ProtectedTable
 from workbench.reporting.rates import protect_rate
 
 BENCHMARK_MEASURES: tuple[tuple[str, str], ...] = (
@@ -89,15 +91,79 @@ def _benchmark_counts(agg: Aggregates, state: FilterState, measure: str) -> tupl
     return t, yes, no, defs
 
 
-def benchmarking_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
-    measure = state.group or "prevention"
-    name = dict((v, k) for k, v in BENCHMARK_MEASURES)[measure]
+Bands = dict[str, tuple[np.ndarray, np.ndarray]]
+
+#: The flag a district gets, from the first band (lowest level first) it is outside of.
+FLAGS: dict[str, tuple[str, str]] = {
+    "99.8": ("Higher than expected (outside 99.8% limits)", "Lower than expected (outside 99.8% limits)"),
+    "95": ("Higher (outside 95% limits)", "Lower (outside 95% limits)"),
+}
+WITHIN = "Within the expected range"
+RATIO_COL, FLAG_COL = "Successes as % of expected", "Compared with the county"
+
+
+def flag(value: float, bands: Bands) -> str:
+    """Where ``value`` lies against the limits at its district's size (99.8% checked first)."""
+    for name in ("99.8", "95"):
+        lo, hi = (float(np.asarray(b).ravel()[0]) for b in bands[name])
+        if value > hi:
+            return FLAGS[name][0]
+        if value < lo:
+            return FLAGS[name][1]
+    return WITHIN
+
+
+def ratio_bands(expected: float | np.ndarray, variance: float | np.ndarray, target: float = 1.0) -> Bands:
+    """Limits for an observed/expected ratio (:func:`workbench.measures.funnel.ratio_limits`)."""
+    return {name: ratio_limits(target, expected, variance, level) for name, level in LEVELS.items()}
+
+
+def with_column(pt: ProtectedTable, name: str, values: list, numeric: list, hidden: list[bool] | None = None,
+                primary: list[bool] | None = None) -> ProtectedTable:
+    """``pt`` with one more column, shown as given (``hidden`` where already protected)."""
+    v, n, m, pm = pt.values.copy(), pt.numeric.copy(), pt.mask.copy(), pt.primary_mask.copy()
+    v[name], n[name] = pd.Series(values, index=v.index, dtype=object), pd.Series(numeric, index=n.index, dtype=float)
+    m[name] = hidden if hidden is not None else False
+    pm[name] = primary if primary is not None else False
+    return dataclasses.replace(pt, values=v, numeric=n, mask=m, primary_mask=pm)
+
+
+def _outside(labels: list[str], flags: list[str], level: str) -> list[str]:
+    return [lab for lab, f in zip(labels, flags, strict=True) if f"{level}%" in f]
+
+
+def _outside_text(labels: list[str], flags: list[str]) -> str:
+    far, near = _outside(labels, flags, "99.8"), _outside(labels, flags, "95")
+    if far:
+        return (f"{', '.join(far)} {'was' if len(far) == 1 else 'were'} outside the 99.8% limits, a difference "
+                "unlikely to be chance.")
+    text = "No district was outside the 99.8% limits"
+    if near:
+        return (text + f"; {', '.join(near)} {'was' if len(near) == 1 else 'were'} outside the 95% limits "
+                "(chance alone puts a district there about once in twenty).")
+    return text + ": the differences between districts are within what chance alone would give."
+
+
+@dataclasses.dataclass
+class View:
+    """One comparison of the districts (crude or case-mix adjusted): its chart, table, headline
+    and definitions."""
+
+    name: str  # shown on the switch
+    headline: str
+    chart: str
+    table: TableSpec
+    definitions: str
+
+
+def _crude_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, measure: str, name: str) -> View | None:
+    """The districts' crude figures against the county's, with funnel limits for their size."""
     when = period_label(state.period)
     key = "benchmark"
     labels = [label("district", d) for d in DISTRICTS]
     if measure == "arrivals":
         if not agg.available("new_arrivals"):
-            return [not_available(key, name, "Figures on new arrivals")]
+            return None
         df = agg.select("new_arrivals", period=state.period)
         t = crosstab(df, "district", None, row_order=list(DISTRICTS), col_name="People newly seen")
         t.index = labels
@@ -105,72 +171,155 @@ def benchmarking_panels(agg: Aggregates, state: FilterState, policy: DisclosureP
         population = district_population()
         pops = pd.Series([population[d] for d in DISTRICTS] + [sum(population.values())], index=labels + ["Total"])
         r = protect_rate(pt.numeric["People newly seen"], pops, policy, per=100_000)
-        values, numeric = pt.values.copy(), pt.numeric.copy()
-        values["Residents (Census 2021)"] = pops.map(lambda v: f"{v:,}")
-        numeric["Residents (Census 2021)"] = pops
         rate = r.numeric["rate"].round(1)
-        numeric["Per 100,000 residents"] = rate
-        values["Per 100,000 residents"] = r.values["rate"].where(r.mask["rate"], rate)
-        mask, prim = pt.mask.copy(), pt.primary_mask.copy()
-        mask["Residents (Census 2021)"], prim["Residents (Census 2021)"] = False, False
-        mask["Per 100,000 residents"], prim["Per 100,000 residents"] = r.mask["rate"], r.primary_mask["rate"]
-        pt = dataclasses.replace(pt, values=values, numeric=numeric, mask=mask, primary_mask=prim,
-                                 footnote=policy.footnote_text(rates=True, summaries=False))
-        centre = cell(pt, "Total", "Per 100,000 residents")
-        points = [(lab, float(pops[lab]), cell(pt, lab, "Per 100,000 residents")) for lab in labels]
+        pt = with_column(pt, "Residents (Census 2021)", list(pops.map(lambda v: f"{v:,}")), list(pops))
+        pt = with_column(pt, "Per 100,000 residents", list(r.values["rate"].where(r.mask["rate"], rate)), list(rate),
+                         list(r.mask["rate"]), list(r.primary_mask["rate"]))
+        pt = dataclasses.replace(pt, footnote=policy.footnote_text(rates=True, summaries=False))
+        rate_col = "Per 100,000 residents"
+        points = [(lab, float(pops[lab]), cell(pt, lab, rate_col)) for lab in labels]
+        # flags from the true counts (before rounding and suppression)
+        true = [(float(pops[lab]), float(t.loc[lab, "People newly seen"]) / pops[lab] * 100_000) for lab in labels]
+        true_centre = float(t["People newly seen"].sum()) / float(pops[labels].sum()) * 100_000
         limits = per_resident_limits
-        x_title, unit, rate_col = "Residents (Census 2021)", "rate", "Per 100,000 residents"
+        x_title, unit = "Residents (Census 2021)", "rate"
         defs = ("People newly seen sleeping rough in the period, in the district where first seen, per 100,000 residents "
                 "(Census 2021, ONS table P01). "
                 "Limits use the Poisson distribution (normal approximation) around the county rate.")
     else:
         got = _benchmark_counts(agg, state, measure)
         if got is None:
-            return [not_available(key, name, "These figures")]
+            return None
         t, yes, no, defs = got
         t.index = labels
         pt = with_rates(protect(t, policy, row_total=True, col_total=True, index_name="District"),
                         {f"{yes} (%)": (yes, "Total")})
         rate_col = f"{yes} (%)"
-        centre = cell(pt, "Total", rate_col)
         points = [(lab, cell(pt, lab, "Total"), cell(pt, lab, rate_col)) for lab in labels]
+        n_true = t.sum(axis=1).astype(float)
+        true = [(float(n_true[lab]), float(t.loc[lab, yes]) / n_true[lab] * 100 if n_true[lab] else np.nan) for lab in labels]
+        true_centre = float(t[yes].sum()) / float(n_true.sum()) * 100 if n_true.sum() else np.nan
         limits, x_title, unit = percent_limits, "Number of people (or duties, stays, tenancies) in the district", "percent"
         defs += " Limits use the binomial distribution around the county percentage."
-    shown_points = [(n_, float(x), float(y)) for n_, x, y in points if x is not None and y is not None and x > 0]
+    centre = cell(pt, "Total", rate_col)
     flags = []
-    for _lab, x, y in points:
+    for (_lab, x, y), (tx, ty) in zip(points, true, strict=True):
         if x is None or y is None or centre is None or x <= 0:
             flags.append(pt.policy.suppressed_marker if y is None else "")
             continue
-        lim = limits(np.asarray([float(x)]), centre)
-        lo95, hi95 = lim["95"][0][0], lim["95"][1][0]
-        lo99, hi99 = lim["99.8"][0][0], lim["99.8"][1][0]
-        flags.append("Higher than expected (outside 99.8% limits)" if y > hi99 else
-                     "Lower than expected (outside 99.8% limits)" if y < lo99 else
-                     "Higher (outside 95% limits)" if y > hi95 else
-                     "Lower (outside 95% limits)" if y < lo95 else "Within the expected range")
-    values = pt.values.copy()
-    values["Compared with the county"] = flags + [""]
-    numeric = pt.numeric.copy()
-    numeric["Compared with the county"] = np.nan
-    mask, prim = pt.mask.copy(), pt.primary_mask.copy()
-    mask["Compared with the county"], prim["Compared with the county"] = False, False
-    pt = dataclasses.replace(pt, values=values, numeric=numeric, mask=mask, primary_mask=prim)
-    outside = [lab for lab, f in zip(labels, flags, strict=True) if "99.8%" in f]
+        # the flag is worked out from the true figures; only the shown ones are rounded
+        flags.append(flag(ty, limits(np.asarray([tx]), true_centre)))
+    pt = with_column(pt, FLAG_COL, flags + [""], [np.nan] * (len(flags) + 1))
     if centre is None:
         head = f"The county figure {during(state.period)} is hidden to protect privacy, so districts cannot be compared."
     else:
         c_text = f"{centre:.0f}%" if unit == "percent" else f"{centre:.1f} per 100,000 residents"
-        head = f"Across Oxfordshire, {during(state.period)}, the figure was {c_text}. "
-        head += (f"{', '.join(outside)} {'was' if len(outside) == 1 else 'were'} outside the 99.8% limits, a difference unlikely to be chance."
-                 if outside else "No district was outside the 99.8% limits: the differences between districts are within what chance alone would give.")
+        head = f"Across Oxfordshire, {during(state.period)}, the figure was {c_text}. " + _outside_text(labels, flags)
+    shown_points = [(n_, float(x), float(y)) for n_, x, y in points if x is not None and y is not None and x > 0]
     chart = funnel_plot(key, state.key, shown_points, centre or 0.0, limits, title=f"{name}: districts compared, {when}",
                         desc=head, x_title=x_title, unit=unit) if centre is not None else ""
     spec = TableSpec(pt, f"{name} by district, {when}", f"benchmark_{measure}",
                      rate_columns=(rate_col,) if unit == "percent" else ())
+    return View("Crude (not adjusted)", head, chart, spec, defs)
+
+
+#: What the success of each adjusted measure is, in the words of its table.
+ADJUSTED_SUCCESS: dict[str, str] = {
+    "prevention": "Accommodation secured",
+    "relief": "Accommodation secured",
+    "move_on": "Moved to a settled home",
+}
+#: The case mix the county model allows for, in plain English (the terms are
+#: ``system_performance.benchmarking.case_mix_terms`` and ``case_mix_needs`` in the registry).
+CASE_MIX_WORDS: dict[str, str] = {
+    "prevention": "household type, age, how they were referred, why they were losing their home and their support needs",
+    "relief": "household type, age, how they were referred, why they lost their home and their support needs",
+    "move_on": "age, how they came into the service and their support needs",
+}
+def adjusted_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, measure: str, name: str,
+                  crude_headline: str = "") -> View | None:
+    """Indirect standardisation: each district's observed successes against those expected if
+    its cases had done as well as the county's cases of the same kind (county case-mix model,
+    :func:`workbench.measures.benchmarking.case_mix_expected_by_quarter`), as the ratio O/E.
+    The headline ends with ``crude_headline``, the comparison without adjustment."""
+    if measure not in CASE_MIX_INDICATORS or not agg.available("case_mix_expected"):
+        return None
+    df = agg.select("case_mix_expected", period=state.period, indicator=CASE_MIX_INDICATORS[measure])
+    sums = ["observed", "denominator", "expected", "variance"]
+    g = df.groupby("district")[sums].sum().reindex(list(DISTRICTS), fill_value=0)
+    if g["expected"].sum() <= 0:
+        return None
+    when = period_label(state.period)
+    labels = [label("district", d) for d in DISTRICTS]
+    yes = ADJUSTED_SUCCESS[measure]
+    t = pd.DataFrame({yes: g["observed"].to_numpy(), "Other endings": (g["denominator"] - g["observed"]).to_numpy()},
+                     index=labels).round().astype("int64")
+    pt = protect(t, policy, row_total=True, col_total=True, index_name="District")
+    expected = pd.Series([*g["expected"], g["expected"].sum()], index=pt.numeric.index)
+    # the ratio shown (as a percentage) is worked out from the shown, rounded count, so it reveals
+    # no more than the table; it is hidden wherever that count is
+    r = protect_rate(pt.numeric[yes], expected, policy, per=100)
+    ratio = r.numeric["rate"].round(1)
+    flags = []
+    for d, lab in zip(DISTRICTS, labels, strict=True):
+        o, e, v = g.loc[d, "observed"], g.loc[d, "expected"], g.loc[d, "variance"]
+        if bool(r.mask.loc[lab, "rate"]) or e <= 0:
+            flags.append(policy.suppressed_marker if e > 0 else "")
+            continue
+        # from the true counts, before any rounding or suppression
+        flags.append(flag(float(o / e), ratio_bands(float(e), float(v))))
+    pt = with_column(pt, RATIO_COL, list(r.values["rate"].where(r.mask["rate"], ratio)), list(ratio),
+                     list(r.mask["rate"]), list(r.primary_mask["rate"]))
+    pt = with_column(pt, FLAG_COL, flags + [""], [np.nan] * (len(flags) + 1))
+    pt = dataclasses.replace(pt, footnote=policy.footnote_text(rates=True, summaries=False))
+    head = f"Allowing for case mix, {during(state.period)}: " + _outside_text(labels, flags)
+    if crude_headline:
+        head += f" Without allowing for case mix: {crude_headline}"
+    points = [(lab, float(expected[lab]), float(ratio[lab])) for lab in labels
+              if not bool(r.mask.loc[lab, "rate"]) and expected[lab] > 0]
+    # the drawn lines take the county's variance per expected success (each district's own,
+    # from its case mix, decides its flag; they differ little)
+    per_expected = float(g["variance"].sum() / g["expected"].sum())
+    chart = funnel_plot("benchmark-adjusted", state.key, points, 100.0,
+                        lambda e, centre: {k: (lo * 100, hi * 100) for k, (lo, hi) in
+                                           ratio_bands(e, per_expected * e, centre / 100).items()},
+                        title=f"{name}, allowing for case mix: districts compared, {when}", desc=head,
+                        x_title="Successes expected, allowing for case mix", unit="relative",
+                        centre_label="County (100%)")
+    defs = (f"{INDICATORS[CASE_MIX_INDICATORS[measure]]}. Adjusted for case mix (indirect standardisation): a "
+            f"county-wide model gives each case its chance of success from who it was ({CASE_MIX_WORDS[measure]}) and "
+            "the quarter it ended in; adding these chances over a district's cases gives the successes expected if its "
+            "cases had done as well as similar cases across Oxfordshire. A district at 100% of expected did as well as "
+            "the county with cases like its own; above 100%, better; below, worse. This allows for differences in the "
+            "people each district sees, not for everything that might differ. Limits use the normal approximation "
+            "around 100% (the county); the lines drawn use the county's average spread, and each district's flag its "
+            "own.")
+    spec = TableSpec(pt, f"{name}, allowing for case mix, by district, {when}", f"benchmark_{measure}_adjusted",
+                     rate_columns=(RATIO_COL,))
+    return View("Adjusted for case mix", head, chart, spec, defs)
+
+
+def benchmarking_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
+    measure = state.group or "prevention"
+    name = dict((v, k) for k, v in BENCHMARK_MEASURES)[measure]
+    key = "benchmark"
+    crude = _crude_view(agg, state, policy, measure, name)
+    if crude is None:
+        return [not_available(key, name, "Figures on new arrivals" if measure == "arrivals" else "These figures")]
+    about = (" A funnel plot shows each district against its size: districts inside the funnel differ from the county "
+             "only as much as chance would make them; smaller districts have wider limits. Districts are not ranked, "
+             "because rankings of small numbers mostly reflect chance. Flags are worked out from the true counts; the "
+             "figures shown are rounded, so a district very near a limit may sit on the other side of it in the chart.")
+    adjusted = adjusted_view(agg, state, policy, measure, name, crude.headline)
+    if adjusted is None:
+        return [PanelContent(key=key, title=name, headline=crude.headline, chart=crude.chart, tables=[crude.table],
+                             definitions=crude.definitions + " There is no case-mix adjustment for this measure yet: the "
+                             "comparison is crude." + about)]
     return [PanelContent(
-        key=key, title=name, headline=head, chart=chart, tables=[spec],
-        definitions=(defs + " A funnel plot shows each district against its size: districts inside the funnel differ from "
-                     "the county only as much as chance would make them; smaller districts have wider limits. Districts "
-                     "are not ranked, because rankings of small numbers mostly reflect chance."),
+        key=key, title=name, headline=adjusted.headline,
+        # the adjusted chart first (the default view), the crude one beside it
+        chart=adjusted.chart, chart_label=adjusted.name,
+        other_charts=[(crude.name, crude.chart)] if crude.chart else [], switch_legend="Compare the districts",
+        tables=[adjusted.table, crude.table],
+        definitions=f"{adjusted.definitions} Crude comparison: {crude.definitions}{about}",
     )]
