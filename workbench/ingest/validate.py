@@ -33,6 +33,7 @@ from workbench.contracts.model import (
     Contract,
     FieldSpec,
 )
+from workbench.ingest.integrity import control_character_cells, date_order_problem, strip_midnight
 from workbench.ingest.readers import FileRefused, RawExtract, read_extract
 
 WITHHELD = "[withheld]"
@@ -82,6 +83,7 @@ class ValidationResult:
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
+    text = strip_midnight(text)
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     todo = text.notna()
     for fmt in DATE_FORMATS:
@@ -247,6 +249,11 @@ def validate_raw(raw: RawExtract, contract: Contract, extract_date: dt.date) -> 
     text = raw.frame.reset_index(drop=True)
     rows = np.asarray(raw.row_numbers)
     issues: list[dict] = []
+    for i, column in control_character_cells(text):
+        # The value is never shown: it is damaged, and may be an identifier.
+        issues.append(dict(file=file, row_number=int(rows[i]), column=column, rule="control_character",
+                           message="The value contains a control character (such as a NUL byte), which no valid "
+                                   "value holds: the file is damaged here.", value=WITHHELD))
 
     typed_cols = {}
     for spec in contract.fields:
@@ -362,6 +369,10 @@ def validate_file(
     extract_date = extract_date or dt.date.today()
     try:
         raw = read_extract(path, contract, encoding=encoding)
+        dates = [f.name for f in contract.fields if f.type == "date"]
+        order = date_order_problem(raw.frame, dates, raw.row_numbers)
+        if order:
+            raise FileRefused(f"{path.name}: {order}")
     except FileRefused as exc:
         return ValidationResult(
             file=path.name, source=contract.name, contract_version=contract.version,

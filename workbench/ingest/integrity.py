@@ -1,0 +1,181 @@
+"""Checks that an extract is physically what it claims to be, independently of the parser.
+
+The reader (pandas, with the ``csv`` module for ragged files) can be fooled by damage it does not
+report: an unclosed quote makes it swallow the following lines into one value, a NUL byte cuts a
+value short, a file split by semicolons reads as one column. The checks here look at the text
+themselves, so their findings do not depend on how the parser recovered:
+
+- :func:`scan_records` counts a CSV's physical records with a strict, quote-aware line scan;
+- :func:`control_character_cells` finds cells holding control characters;
+- :func:`date_order_problem` detects a file's date order (day-first, month-first or mixed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: The longest field a CSV may hold. Python's ``csv`` module stops at this size with "field larger
+#: than field limit"; no contract field comes near it, so a longer field is damage, not data.
+FIELD_LIMIT = 131_072
+#: pandas' C parser ends a value at a NUL byte (``Smi\0th`` is read as ``Smi``); the reader puts this
+#: visible stand-in (U+2400, SYMBOL FOR NULL) in its place so the cell can be refused whole.
+NUL_STAND_IN = "\u2400"
+#: C0 controls except tab and line breaks, DEL, C1 controls, and the NUL stand-in. No name, code or
+#: date contains them; they come from binary corruption or copy-paste from other systems.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + NUL_STAND_IN + "]"
+#: Delimiters other than the comma that spreadsheets and case systems export, as users call them.
+OTHER_DELIMITERS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+
+
+@dataclass(frozen=True)
+class RecordScan:
+    """What the strict line scan found: record starts (file line numbers) and the first damage."""
+
+    record_lines: list[int]
+    damage: str | None = None  # a sentence naming the line, or None
+
+    @property
+    def records(self) -> int:
+        return len(self.record_lines)
+
+
+def _fields(line: str, in_quote: bool, delimiter: str) -> tuple[list[int], bool]:
+    """Field lengths of one physical line, continuing a quoted value if ``in_quote``.
+
+    Returns the lengths and whether the line ends inside a quoted value.
+    """
+    if not in_quote and '"' not in line:  # the common case, without a per-character loop
+        return [len(f) for f in line.split(delimiter)], False
+    lengths, current = [], 0
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if in_quote:
+            if ch == '"' and line[i + 1 : i + 2] == '"':
+                current += 1
+                i += 1
+            elif ch == '"':
+                in_quote = False
+            else:
+                current += 1
+        elif ch == '"':
+            in_quote = True
+        elif ch == delimiter:
+            lengths.append(current)
+            current = 0
+        else:
+            current += 1
+        i += 1
+    lengths.append(current)
+    return lengths, in_quote
+
+
+def _is_blank(line: str, delimiter: str) -> bool:
+    return not line.replace(delimiter, "").replace('"', "").strip()
+
+
+def scan_records(text: str, delimiter: str = ",", field_limit: int = FIELD_LIMIT) -> RecordScan:
+    """Count the records of CSV ``text`` (header excluded, blank lines skipped) line by line.
+
+    A quoted value may span lines, but a continuation line that would on its own be a whole record
+    (as many fields as the header) means a quote was left open: the scan reports the line where the
+    quote opened instead of letting it swallow the records below, as a lenient parser does.
+    """
+    lines = text.split("\n")
+    starts: list[int] = []
+    header_at = next((i for i, line in enumerate(lines) if not _is_blank(line, delimiter)), None)
+    if header_at is None:
+        return RecordScan([])
+    header_lengths, _ = _fields(lines[header_at].rstrip("\r"), False, delimiter)
+    width = len(header_lengths)
+    i = header_at  # the header is scanned like a record, then not counted
+    while i < len(lines):
+        line = lines[i].rstrip("\r")
+        if _is_blank(line, delimiter):
+            i += 1
+            continue
+        start = i
+        lengths, in_quote = _fields(line, False, delimiter)
+        while in_quote:
+            i += 1
+            if i == len(lines):
+                return RecordScan(starts, f"line {start + 1}: a quoted value opens there and is never closed, so "
+                                          "every line after it would be read as part of that one value")
+            more = lines[i].rstrip("\r")
+            alone, open_alone = _fields(more, False, delimiter)
+            if len(alone) == width and not open_alone:
+                return RecordScan(starts, f"line {start + 1}: a quoted value opens there and is not closed on that "
+                                          f"line, so line {i + 1} and the records after it would be swallowed into it")
+            cont, in_quote = _fields(more, True, delimiter)
+            lengths[-1] += 1 + cont[0]  # the line break is part of the quoted value
+            lengths.extend(cont[1:])
+        if max(lengths) > field_limit:
+            return RecordScan(starts, f"line {start + 1}: a value is {max(lengths):,} characters long, more than "
+                                      f"the {field_limit:,} allowed (the file is probably damaged)")
+        if start != header_at:
+            starts.append(start + 1)
+        i += 1
+    return RecordScan(starts)
+
+
+def other_delimiter(header_line: str, expected: set[str], normalise) -> str | None:
+    """The name of the delimiter that splits ``header_line`` into expected columns, if not the comma."""
+    if "," in header_line:
+        return None
+    for delimiter, name in OTHER_DELIMITERS.items():
+        parts = [normalise(p.strip('"')) for p in header_line.split(delimiter)]
+        if len(parts) > 1 and any(p in expected for p in parts):
+            return name
+    return None
+
+
+def control_character_cells(text: pd.DataFrame) -> list[tuple[int, str]]:
+    """(position, column) of every cell holding a control character, in column order."""
+    out: list[tuple[int, str]] = []
+    for column in text.columns:
+        hit = text[column].astype("string").str.contains(CONTROL_CHARACTERS, regex=True).fillna(False)
+        out += [(int(i), column) for i in hit.to_numpy().nonzero()[0]]
+    return out
+
+
+#: A date written with slashes, captured as (first part, second part).
+_SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}\s*$")
+#: A time of midnight after a date, as spreadsheets add when they export a date as date-time.
+_MIDNIGHT = re.compile(r"^(\S+)[ T]00:00(?::00(?:\.0+)?)?$")
+
+
+def strip_midnight(text: pd.Series) -> pd.Series:
+    """``2021-03-04 00:00:00`` is the date 2021-03-04; any other time of day is left for the parser to refuse."""
+    return text.astype("string").str.replace(_MIDNIGHT, r"\1", regex=True)
+
+
+def date_order_problem(text: pd.DataFrame, date_columns: list[str], row_numbers) -> str | None:
+    """A plain sentence if the file's slash dates are month-first or mix orders, else None.
+
+    A date such as 03/04/2021 reads either way; only a part above 12 shows the order. The file's
+    order is taken from those telling dates, and must be day-first throughout: month-first (US)
+    dates would otherwise be stored with day and month swapped wherever both are 12 or less.
+    Values are not shown (dates of birth are identifiers): the message names line and column.
+    """
+    day_first = month_first = None
+    for column in date_columns:
+        parts = strip_midnight(text[column]).str.extract(_SLASH_DATE).astype("Float64")
+        first, second = parts[0], parts[1]
+        only_day_first = ((first > 12) & (second <= 12)).fillna(False).to_numpy().nonzero()[0]
+        only_month_first = ((second > 12) & (first <= 12)).fillna(False).to_numpy().nonzero()[0]
+        if day_first is None and len(only_day_first):
+            day_first = (int(row_numbers[only_day_first[0]]), column)
+        if month_first is None and len(only_month_first):
+            month_first = (int(row_numbers[only_month_first[0]]), column)
+    if month_first is None:
+        return None
+    us = f"line {month_first[0]}, column {month_first[1]}, can only be read month first (MM/DD/YYYY)"
+    fix = ("The workbench will not guess which dates have day and month swapped; export the file with "
+           "dates as YYYY-MM-DD (or DD/MM/YYYY throughout) and send it again.")
+    if day_first is not None:
+        return (f"the file mixes day-first and month-first dates: {us}, but line {day_first[0]}, column "
+                f"{day_first[1]}, can only be read day first (DD/MM/YYYY). {fix}")
+    return f"the dates are written month first, US style: {us}. {fix}"
