@@ -13,6 +13,7 @@ themselves, so their findings do not depend on how the parser recovered:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -26,6 +27,7 @@ NUL_STAND_IN = "\u2400"
 #: C0 controls except tab and line breaks, DEL, C1 controls, and the NUL stand-in. No name, code or
 #: date contains them; they come from binary corruption or copy-paste from other systems.
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + NUL_STAND_IN + "]"
+_CONTROL = re.compile(CONTROL_CHARACTERS)
 #: Delimiters other than the comma that spreadsheets and case systems export, as users call them.
 OTHER_DELIMITERS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
 
@@ -77,6 +79,21 @@ def _is_blank(line: str, delimiter: str) -> bool:
     return not line.replace(delimiter, "").replace('"', "").strip()
 
 
+def physical_lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time, without their line ends (no copy of the whole text)."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end].rstrip("\r")
+        start = end + 1
+
+
+def first_line(text: str) -> str:
+    """The first line of ``text`` that is not blank (the header of a CSV)."""
+    return next((line for line in physical_lines(text) if line.strip()), "")
+
+
 def scan_records(text: str, delimiter: str = ",", field_limit: int = FIELD_LIMIT) -> RecordScan:
     """Count the records of CSV ``text`` (header excluded, blank lines skipped) line by line.
 
@@ -84,40 +101,32 @@ def scan_records(text: str, delimiter: str = ",", field_limit: int = FIELD_LIMIT
     (as many fields as the header) means a quote was left open: the scan reports the line where the
     quote opened instead of letting it swallow the records below, as a lenient parser does.
     """
-    lines = text.split("\n")
     starts: list[int] = []
-    header_at = next((i for i, line in enumerate(lines) if not _is_blank(line, delimiter)), None)
-    if header_at is None:
-        return RecordScan([])
-    header_lengths, _ = _fields(lines[header_at].rstrip("\r"), False, delimiter)
-    width = len(header_lengths)
-    i = header_at  # the header is scanned like a record, then not counted
-    while i < len(lines):
-        line = lines[i].rstrip("\r")
+    width = None  # the header's number of fields; the header is scanned like a record, then not counted
+    lines = enumerate(physical_lines(text), start=1)
+    for start, line in lines:
         if _is_blank(line, delimiter):
-            i += 1
             continue
-        start = i
         lengths, in_quote = _fields(line, False, delimiter)
         while in_quote:
-            i += 1
-            if i == len(lines):
-                return RecordScan(starts, f"line {start + 1}: a quoted value opens there and is never closed, so "
+            number, more = next(lines, (None, None))
+            if more is None:
+                return RecordScan(starts, f"line {start}: a quoted value opens there and is never closed, so "
                                           "every line after it would be read as part of that one value")
-            more = lines[i].rstrip("\r")
             alone, open_alone = _fields(more, False, delimiter)
             if len(alone) == width and not open_alone:
-                return RecordScan(starts, f"line {start + 1}: a quoted value opens there and is not closed on that "
-                                          f"line, so line {i + 1} and the records after it would be swallowed into it")
+                return RecordScan(starts, f"line {start}: a quoted value opens there and is not closed on that "
+                                          f"line, so line {number} and the records after it would be swallowed into it")
             cont, in_quote = _fields(more, True, delimiter)
             lengths[-1] += 1 + cont[0]  # the line break is part of the quoted value
             lengths.extend(cont[1:])
         if max(lengths) > field_limit:
-            return RecordScan(starts, f"line {start + 1}: a value is {max(lengths):,} characters long, more than "
+            return RecordScan(starts, f"line {start}: a value is {max(lengths):,} characters long, more than "
                                       f"the {field_limit:,} allowed (the file is probably damaged)")
-        if start != header_at:
-            starts.append(start + 1)
-        i += 1
+        if width is None:
+            width = len(lengths)
+        else:
+            starts.append(start)
     return RecordScan(starts)
 
 
@@ -136,6 +145,9 @@ def control_character_cells(text: pd.DataFrame) -> list[tuple[int, str]]:
     """(position, column) of every cell holding a control character, in column order."""
     out: list[tuple[int, str]] = []
     for column in text.columns:
+        values = text[column].astype("string").to_numpy(dtype=object, na_value="")
+        if not _CONTROL.search("".join(values)):  # one scan of the column's text: the usual, clean case
+            continue
         hit = text[column].astype("string").str.contains(CONTROL_CHARACTERS, regex=True).fillna(False)
         out += [(int(i), column) for i in hit.to_numpy().nonzero()[0]]
     return out
@@ -149,7 +161,13 @@ _MIDNIGHT = re.compile(r"^(\S+)[ T]00:00(?::00(?:\.0+)?)?$")
 
 def strip_midnight(text: pd.Series) -> pd.Series:
     """``2021-03-04 00:00:00`` is the date 2021-03-04; any other time of day is left for the parser to refuse."""
-    return text.astype("string").str.replace(_MIDNIGHT, r"\1", regex=True)
+    text = text.astype("string")
+    timed = text.str.contains(":", regex=False).fillna(False).to_numpy()
+    if not timed.any():  # most files: no times at all, nothing to rewrite
+        return text
+    out = text.copy()
+    out[timed] = text[timed].str.replace(_MIDNIGHT, r"\1", regex=True)
+    return out
 
 
 def date_order_problem(text: pd.DataFrame, date_columns: list[str], row_numbers) -> str | None:
@@ -162,10 +180,14 @@ def date_order_problem(text: pd.DataFrame, date_columns: list[str], row_numbers)
     """
     day_first = month_first = None
     for column in date_columns:
-        parts = strip_midnight(text[column]).str.extract(_SLASH_DATE).astype("Float64")
-        first, second = parts[0], parts[1]
-        only_day_first = ((first > 12) & (second <= 12)).fillna(False).to_numpy().nonzero()[0]
-        only_month_first = ((second > 12) & (first <= 12)).fillna(False).to_numpy().nonzero()[0]
+        values = text[column].astype("string")
+        slashed = values.str.contains("/", regex=False).fillna(False).to_numpy().nonzero()[0]
+        if not len(slashed):  # ISO dates only: nothing to tell
+            continue
+        parts = strip_midnight(values.iloc[slashed]).str.extract(_SLASH_DATE).astype("Float64")
+        first, second = (parts[k].to_numpy(dtype=float, na_value=float("nan")) for k in (0, 1))
+        only_day_first = slashed[(first > 12) & (second <= 12)]
+        only_month_first = slashed[(second > 12) & (first <= 12)]
         if day_first is None and len(only_day_first):
             day_first = (int(row_numbers[only_day_first[0]]), column)
         if month_first is None and len(only_month_first):

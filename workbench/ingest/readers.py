@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.contracts.model import Contract
-from workbench.ingest.integrity import NUL_STAND_IN, other_delimiter, scan_records
+from workbench.ingest.integrity import NUL_STAND_IN, first_line, other_delimiter, scan_records
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
 #: How many rows at the top of a spreadsheet are searched for the header row.
@@ -120,13 +120,9 @@ def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index).set_axis(frame.columns, axis=1)
 
 
-def _first_line(text: str) -> str:
-    return next((line for line in text.splitlines() if line.strip()), "")
-
-
 def _refuse_damage(path: Path, text: str, contract: Contract) -> list[int]:
     """Refuse a CSV whose physical layout is wrong; return the line each record starts on."""
-    delimiter = other_delimiter(_first_line(text), set(contract.field_names), _normalise_header)
+    delimiter = other_delimiter(first_line(text), set(contract.field_names), _normalise_header)
     if delimiter:
         raise FileRefused(
             f"{path.name}: the values on line 1 are separated by {delimiter}, not commas. Save the file as "
@@ -163,7 +159,7 @@ def _read_csv(path: Path, contract: Contract, encoding: str) -> RawExtract:
             io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False
         )
         # pandas renames a repeated column ("a", "a.1"): put back the names as written so they are refused.
-        header = next(csv.reader(io.StringIO(_first_line(text))), [])
+        header = next(csv.reader(io.StringIO(first_line(text))), [])
         if len(header) == frame.shape[1]:
             frame.columns = header
         # With no quoted line breaks, record i sits on line i + 2 (the header is line 1).
