@@ -247,6 +247,20 @@ def test_midnight_time_is_a_date_and_other_times_are_not(tmp_path, store, outrea
     assert pd.Timestamp(stored) == pd.Timestamp("2021-03-04")
 
 
+def test_excel_serial_date_is_refused_with_the_hint(tmp_path, outreach):
+    frame = valid_frame(outreach, 8).astype(object)
+    frame.loc[2, "contact_date"] = 44197  # what an unformatted Excel date cell holds: 2021-01-01
+    frame.loc[3, "date_of_birth"] = 30000  # an identifier: the hint is given, the value and date are not
+    folder = _quarter(tmp_path)
+    frame.to_excel(folder / "outreach_contacts.xlsx", index=False)
+    checked = _validate(folder)
+    assert checked.exit_code == 1 and "accepted 6 + quarantined 2" in checked.output
+    assert "row 4, column contact_date" in checked.output and "Excel date serial number" in checked.output
+    assert "here 2021-01-01" in checked.output
+    assert "row 5, column date_of_birth: The value is not a valid date" in checked.output
+    assert "30000" not in checked.output and "1982-02-18" not in checked.output
+
+
 def test_every_date_field_has_a_plausible_range(tmp_path, contracts):
     for contract in contracts:
         for spec in (f for f in contract.fields if f.type == "date"):

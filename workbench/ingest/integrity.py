@@ -12,6 +12,7 @@ themselves, so their findings do not depend on how the parser recovered:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -201,3 +202,20 @@ def date_order_problem(text: pd.DataFrame, date_columns: list[str], row_numbers)
         return (f"the file mixes day-first and month-first dates: {us}, but line {day_first[0]}, column "
                 f"{day_first[1]}, can only be read day first (DD/MM/YYYY). {fix}")
     return f"the dates are written month first, US style: {us}. {fix}"
+
+
+#: Excel counts days from 1899-12-30; serials 10000 to 99999 are the years 1927 to 2173, the only
+#: range in which a whole number in a date column is plausibly an unformatted Excel date.
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL = re.compile(r"^\s*[1-9]\d{4}(?:\.0+)?\s*$")
+
+
+def excel_serial_date(value: object) -> dt.date | None:
+    """The date an Excel serial number such as ``44197`` stands for, or None if ``value`` is not one.
+
+    It is used only for a hint in the message: a serial is never converted silently, because the
+    same digits in a CSV could be anything.
+    """
+    if not isinstance(value, str) or not _SERIAL.match(value):
+        return None
+    return EXCEL_EPOCH + dt.timedelta(days=int(float(value)))

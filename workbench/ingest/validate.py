@@ -33,7 +33,12 @@ from workbench.contracts.model import (
     Contract,
     FieldSpec,
 )
-from workbench.ingest.integrity import control_character_cells, date_order_problem, strip_midnight
+from workbench.ingest.integrity import (
+    control_character_cells,
+    date_order_problem,
+    excel_serial_date,
+    strip_midnight,
+)
 from workbench.ingest.readers import FileRefused, RawExtract, read_extract
 
 WITHHELD = "[withheld]"
@@ -261,11 +266,14 @@ def validate_raw(raw: RawExtract, contract: Contract, extract_date: dt.date) -> 
         typed_cols[spec.name] = typed
         for i in np.flatnonzero(bad.to_numpy()):
             value = _shown(spec, text.at[i, spec.name])
-            issues.append(
-                dict(file=file, row_number=int(rows[i]), column=spec.name, rule="type",
-                     message=f'"{value}" {_type_hint(spec)}.' if value != WITHHELD else f"The value {_type_hint(spec)}.",
-                     value=value)
-            )
+            message = f'"{value}" {_type_hint(spec)}.' if value != WITHHELD else f"The value {_type_hint(spec)}."
+            serial = excel_serial_date(text.at[i, spec.name]) if spec.type == "date" else None
+            if serial is not None:
+                message += (" It looks like an Excel date serial number (a count of days from 1899-12-30"
+                            + (f", here {serial.isoformat()}" if value != WITHHELD else "")
+                            + "): format the column as dates in the workbook and export it again.")
+            issues.append(dict(file=file, row_number=int(rows[i]), column=spec.name, rule="type",
+                               message=message, value=value))
     typed = pd.DataFrame(typed_cols)
 
     schema = build_schema(contract, extract_date)
