@@ -315,6 +315,22 @@ def test_symlinked_extract_is_refused_unread(tmp_path, store, outreach):
     assert "Secretname" not in text
 
 
+def test_symlink_that_is_not_an_extract_is_listed_not_refused(tmp_path, outreach):
+    folder = _quarter(tmp_path)
+    write_csv(valid_frame(outreach, 8), folder / "outreach_contacts.csv")
+    (folder / "notes.txt").symlink_to(_secret(tmp_path, outreach))  # matches no contract: never read
+    out = _validate(folder)
+    assert out.exit_code == 0 and "notes.txt: not matched" in out.output and "Secretname" not in out.output
+
+
+def test_symlinked_file_given_by_name_is_refused_unread(tmp_path, outreach):
+    link = tmp_path / "contacts.csv"
+    link.symlink_to(_secret(tmp_path, outreach))
+    out = runner.invoke(app, ["validate", str(link), "--source", "outreach_contacts"])
+    assert out.exit_code == 1 and "contacts.csv: REFUSED" in out.output and "symbolic link" in out.output
+    assert "Secretname" not in out.output
+
+
 @pytest.mark.parametrize("path", ["../elsewhere/outreach_contacts.csv", "ABSOLUTE"])
 def test_manifest_path_outside_the_folder_is_refused_unread(tmp_path, store, outreach, path):
     secret = _secret(tmp_path, outreach)

@@ -161,13 +161,12 @@ def match_files(folder: Path, contracts: ContractSet, manifest: dict) -> tuple[l
     for path in sorted(folder.iterdir()):
         if path.name == MANIFEST or path.name.startswith(".") or path.is_dir():
             continue
-        _inside(folder, path, str(folder))
         stem = path.stem.lower()
         source = next((n for n in names if stem == n or stem.startswith(n + "_")), None)
         if source is None or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            unmatched.append(path.name)
+            unmatched.append(path.name)  # never read, so a link here does no harm
         else:
-            matched.append((path, contracts[source]))
+            matched.append((_inside(folder, path, str(folder)), contracts[source]))
     return matched, unmatched
 
 

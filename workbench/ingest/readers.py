@@ -289,6 +289,9 @@ def _read_parquet(path: Path, contract: Contract) -> RawExtract:
 def read_extract(path: str | Path, contract: Contract, *, encoding: str = "utf-8") -> RawExtract:
     """Read ``path`` as text columns matched to ``contract``; raise FileRefused if it cannot be used."""
     path = Path(path)
+    if path.is_symlink():
+        # A link can lead anywhere the user can read; the extract itself must be handed over.
+        raise FileRefused(f"{path.name} is a symbolic link; it was not read. Copy the file itself and check that.")
     if not path.exists():
         raise FileRefused(f"{path} does not exist.")
     suffix = path.suffix.lower()
