@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 from factories import EXTRACT_DATE, valid_frame, write_csv
@@ -20,7 +19,7 @@ from typer.testing import CliRunner
 
 from workbench.cli import app
 from workbench.ingest.integrity import FIELD_LIMIT, scan_records
-from workbench.ingest.readers import FileRefused, RawExtract, _refuse_miscount
+from workbench.ingest.readers import FileRefused, _refuse_miscount
 from workbench.ingest.validate import validate_file
 
 runner = CliRunner()
@@ -116,12 +115,17 @@ def test_nul_and_control_characters_refuse_the_row(tmp_path, store, outreach):
 # ------------------------------------------------------------------------- header and layout
 
 
-def test_exact_duplicate_column_names_refuse_the_file(tmp_path, store, outreach):
-    lines = _lines(valid_frame(outreach, 8))
-    lines = [lines[0] + ",district"] + [line + ",cherwell" for line in lines[1:]]
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_exact_duplicate_column_names_refuse_the_file(tmp_path, store, outreach, suffix):
+    frame = valid_frame(outreach, 8)
+    frame.insert(3, "district", "cherwell", allow_duplicates=True)
     folder = _quarter(tmp_path)
-    (folder / "outreach_contacts.csv").write_text("\n".join(lines) + "\n")
-    _assert_refused(folder, store, "outreach_contacts.csv", "header (line 1)", "more than once: district")
+    name = f"outreach_contacts{suffix}"
+    if suffix == ".csv":
+        write_csv(frame, folder / name)
+    else:
+        frame.to_excel(folder / name, index=False)
+    _assert_refused(folder, store, name, "header (line 1)", "more than once: district")
 
 
 def test_semicolon_delimited_file_says_so(tmp_path, store, outreach):
@@ -184,6 +188,18 @@ def test_quote_closed_lines_later_is_refused_not_swallowed(tmp_path, outreach):
     assert result.refused and "line 11" in result.refusal_reason and "line 12" in result.refusal_reason
 
 
+def test_bare_carriage_return_refuses_that_file_naming_its_line(tmp_path, store, outreach, contracts):
+    lines = _lines(valid_frame(outreach, 8))
+    lines[3] = lines[3].replace(",", ",\r", 1) + ",surplus"  # a stray carriage return, and a ragged line
+    folder = _quarter(tmp_path)
+    (folder / "outreach_contacts.csv").write_text("\n".join(lines) + "\n", newline="")
+    write_csv(valid_frame(contracts["deaths"], 5), folder / "deaths.csv")
+    # pandas ends a record at the carriage return; the line scan does not: the counts differ.
+    text = _assert_refused(folder, store, "outreach_contacts.csv", "count finds 8 records but the parser read 9",
+                           "the difference starts at line 4")
+    assert "deaths.csv: rows read 5 = accepted 5" in text
+
+
 def test_quoted_line_break_is_kept_and_later_rows_keep_their_lines(tmp_path, outreach):
     frame = valid_frame(outreach, 10)
     frame.loc[2, "family_name"] = "Smith\nJones"
@@ -199,9 +215,9 @@ def test_line_scan_counts_records_independently(outreach):
     text = "a,b\n1,2\n\n\"x\ny\",3\n,\n4,5\n"
     assert scan_records(text).record_lines == [2, 4, 7] and scan_records(text).damage is None
     assert scan_records(text + '6,"7\n').damage.startswith("line 8: a quoted value opens there and is never closed")
-    raw = RawExtract(Path("outreach_contacts.csv"), pd.DataFrame({"a": ["1", "4"]}), np.array([2, 7]))
+    # A parser that merged the record on line 4 with the next one: the difference starts there.
     with pytest.raises(FileRefused, match="finds 3 records but the parser read 2; the difference starts at line 4"):
-        _refuse_miscount(Path("outreach_contacts.csv"), [2, 4, 7], raw)
+        _refuse_miscount(Path("outreach_contacts.csv"), scan_records(text), 2, ["1", "x\ny\n4"])
 
 
 # ------------------------------------------------------------------------- dates

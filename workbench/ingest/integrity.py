@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -39,6 +39,7 @@ class RecordScan:
 
     record_lines: list[int]
     damage: str | None = None  # a sentence naming the line, or None
+    first_values: list[str] = field(default_factory=list)  # each record's first value, to align with the parser
 
     @property
     def records(self) -> int:
@@ -103,6 +104,7 @@ def scan_records(text: str, delimiter: str = ",", field_limit: int = FIELD_LIMIT
     quote opened instead of letting it swallow the records below, as a lenient parser does.
     """
     starts: list[int] = []
+    firsts: list[str] = []
     width = None  # the header's number of fields; the header is scanned like a record, then not counted
     lines = enumerate(physical_lines(text), start=1)
     for start, line in lines:
@@ -128,7 +130,22 @@ def scan_records(text: str, delimiter: str = ",", field_limit: int = FIELD_LIMIT
             width = len(lengths)
         else:
             starts.append(start)
-    return RecordScan(starts)
+            firsts.append(line.split(delimiter, 1)[0].strip().strip('"').strip())
+    return RecordScan(starts, None, firsts)
+
+
+def divergence_line(scan: RecordScan, parsed_first: list[str]) -> int:
+    """The line of the last record on which the scan and the parser still agree before they part.
+
+    Both list each record's first value (the record id in every contract); the first position where
+    they differ follows the record the parser misread (split in two, or merged with the next ones).
+    """
+    agree = 0
+    for ours, theirs in zip(scan.first_values, parsed_first, strict=False):
+        if ours != theirs.split("\n", 1)[0].strip():  # the scan keeps only a value's first line
+            break
+        agree += 1
+    return scan.record_lines[max(agree - 1, 0)] if scan.record_lines else 1
 
 
 def other_delimiter(header_line: str, expected: set[str], normalise) -> str | None:

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from workbench.contracts.model import Contract
-from workbench.ingest.integrity import NUL_STAND_IN, first_line, other_delimiter, scan_records
+from workbench.ingest.integrity import (
+    NUL_STAND_IN,
+    RecordScan,
+    divergence_line,
+    first_line,
+    other_delimiter,
+    scan_records,
+)
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
 #: How many rows at the top of a spreadsheet are searched for the header row.
@@ -120,8 +127,8 @@ def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index).set_axis(frame.columns, axis=1)
 
 
-def _refuse_damage(path: Path, text: str, contract: Contract) -> list[int]:
-    """Refuse a CSV whose physical layout is wrong; return the line each record starts on."""
+def _refuse_damage(path: Path, text: str, contract: Contract) -> RecordScan:
+    """Refuse a CSV whose physical layout is wrong; return the independent scan of its records."""
     delimiter = other_delimiter(first_line(text), set(contract.field_names), _normalise_header)
     if delimiter:
         raise FileRefused(
@@ -131,18 +138,17 @@ def _refuse_damage(path: Path, text: str, contract: Contract) -> list[int]:
     scan = scan_records(text)
     if scan.damage:
         raise FileRefused(f"{path.name}: {scan.damage}. The file was not loaded; repair it there and send it again.")
-    return scan.record_lines
+    return scan
 
 
-def _refuse_miscount(path: Path, record_lines: list[int], raw: RawExtract) -> None:
+def _refuse_miscount(path: Path, scan: RecordScan, records_read: int, parsed_first: list[str]) -> None:
     """The parser must find exactly the records the independent line scan found."""
-    if raw.rows_read == len(record_lines):
+    if records_read == scan.records:
         return
-    parsed = set(raw.row_numbers.tolist()) | {line for line, _ in raw.malformed_rows}
-    first = next((line for line in record_lines if line not in parsed), record_lines[-1] if record_lines else 1)
     raise FileRefused(
-        f"{path.name}: a line-by-line count finds {len(record_lines):,} records but the parser read "
-        f"{raw.rows_read:,}; the difference starts at line {first}. The file was not loaded; check it there."
+        f"{path.name}: a line-by-line count finds {scan.records:,} records but the parser read "
+        f"{records_read:,}; the difference starts at line {divergence_line(scan, parsed_first)}. "
+        "The file was not loaded; check it there."
     )
 
 
@@ -151,7 +157,7 @@ def _read_csv(path: Path, contract: Contract, encoding: str) -> RawExtract:
     if not data.strip():
         raise FileRefused(f"{path.name} is empty: it has no header and no rows.")
     text = _decode(path, data, "utf-8-sig" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else encoding)
-    record_lines = _refuse_damage(path, text, contract)
+    scan = _refuse_damage(path, text, contract)
     text = text.replace("\x00", NUL_STAND_IN)  # pandas would end the value at a NUL byte
     malformed: list[tuple[int, str]] = []
     try:
@@ -168,33 +174,38 @@ def _read_csv(path: Path, contract: Contract, encoding: str) -> RawExtract:
         raise FileRefused(f"{path.name} is empty: it has no header and no rows.") from None
     except pd.errors.ParserError:
         # Some lines have the wrong number of values: read line by line so they can be quarantined.
-        frame, row_numbers, malformed = _read_ragged_csv(text)
+        try:
+            frame, row_numbers, malformed = _read_ragged_csv(text)
+        except csv.Error as exc:  # e.g. a bare carriage return inside a value: this file's problem only
+            raise FileRefused(f"{path.name}: {exc}; the file cannot be split into values there. It was not loaded.") from None
     # Fully blank lines are not records.
     keep = ~(_blank_to_na(frame).isna().all(axis=1)) if len(frame) else np.ones(0, bool)
     frame, row_numbers = frame[keep].reset_index(drop=True), np.asarray(row_numbers)[np.asarray(keep)]
-    if not malformed and len(record_lines) == len(frame):
-        row_numbers = np.asarray(record_lines)  # exact even when a quoted value spans lines
+    if not malformed and scan.records == len(frame):
+        row_numbers = np.asarray(scan.record_lines)  # exact even when a quoted value spans lines
+    parsed_first = frame.iloc[:, 0].str.strip().tolist() if frame.shape[1] else []
+    _refuse_miscount(path, scan, len(frame) + len(malformed), parsed_first)
     frame, notes = _conform_columns(path, frame, contract)
-    raw = RawExtract(path, _blank_to_na(frame), row_numbers, notes, malformed)
-    _refuse_miscount(path, record_lines, raw)
-    return raw
+    return RawExtract(path, _blank_to_na(frame), row_numbers, notes, malformed)
 
 
 def _read_ragged_csv(text: str) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]:
     reader = csv.reader(io.StringIO(text))
     header = next(reader)
     rows, numbers, malformed = [], [], []
-    for record in reader:
-        # reader.line_num is the file line on which this record ends.
-        if len(record) == len(header):
-            rows.append(record)
-            numbers.append(reader.line_num)
-        elif not any(v.strip() for v in record):
-            continue
-        else:
-            malformed.append(
-                (reader.line_num, f"the line has {len(record)} values but the header has {len(header)}")
-            )
+    try:
+        for record in reader:
+            # reader.line_num is the file line on which this record ends.
+            if len(record) == len(header):
+                rows.append(record)
+                numbers.append(reader.line_num)
+            elif any(v.strip() for v in record):
+                malformed.append(
+                    (reader.line_num, f"the line has {len(record)} values but the header has {len(header)}")
+                )
+    except csv.Error as exc:
+        problem = "a line break inside a value that is not in quotes" if "new-line" in str(exc) else str(exc)
+        raise csv.Error(f"line {reader.line_num + 1}: {problem}") from None
     return pd.DataFrame(rows, columns=header, dtype=str), np.asarray(numbers, dtype=int), malformed
 
 
