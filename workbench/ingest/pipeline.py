@@ -89,24 +89,69 @@ class IngestReport:
 
 
 def read_manifest(folder: Path) -> dict:
+    """The folder's ``extract.yaml``, checked: each mistake names the file, the key and the value."""
     path = folder / MANIFEST
     if not path.exists():
         return {}
+    if path.is_symlink():
+        raise IngestError(f"{path} is a symbolic link; it was not read. Put the manifest itself in the folder.")
+    text = path.read_text(encoding="utf-8")
     try:
-        manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        manifest = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise IngestError(f"{path.name} is not valid YAML: {exc}") from None
+    except ValueError as exc:
+        # YAML itself fails on an impossible date ("month must be in 1..12", naming no key): read
+        # every value as text to name the key and the value.
+        as_text = yaml.load(text, Loader=yaml.BaseLoader) or {}
+        check_manifest(path, {"extract_date": as_text["extract_date"]} if isinstance(as_text, dict) and "extract_date" in as_text else {})
+        raise IngestError(f"{path}: a value is not a possible date ({exc}); write dates as YYYY-MM-DD.") from None
     if not isinstance(manifest, dict):
         raise IngestError(f"{path.name} should be a set of 'key: value' lines.")
+    check_manifest(path, manifest)
     return manifest
+
+
+def check_manifest(path: Path, manifest: dict) -> None:
+    """Refuse a manifest whose keys hold values the ingest cannot use, naming file, key and value."""
+    if "extract_date" in manifest:
+        try:
+            dt.date.fromisoformat(str(manifest["extract_date"]))
+        except ValueError:
+            raise IngestError(f"{path}: extract_date is {manifest['extract_date']!r}, which is not a date; "
+                              "write it as YYYY-MM-DD.") from None
+    if not isinstance(manifest.get("synthetic", False), bool):
+        raise IngestError(f"{path}: synthetic is {manifest['synthetic']!r}; write true or false.")
+    files = manifest.get("files")
+    if files is None:
+        return
+    if not isinstance(files, list):
+        raise IngestError(f"{path}: files should be a list of entries with 'path:' and 'source:', not {files!r}.")
+    for n, entry in enumerate(files, start=1):
+        if not isinstance(entry, dict):
+            raise IngestError(f"{path}: files entry {n} is {entry!r}; each entry needs 'path:' and 'source:'.")
+        for key in ("path", "source"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise IngestError(f"{path}: files entry {n} has {key} {entry.get(key)!r}; each entry needs "
+                                  f"'{key}:' with a {'file name' if key == 'path' else 'source name'}.")
+
+
+def _inside(folder: Path, path: Path, named_by: str) -> Path:
+    """``path`` if it is a plain file in the quarter's folder; symlinks and paths outside are refused unread."""
+    if path.is_symlink():
+        raise IngestError(f"{named_by}: {path.name} is a symbolic link; it was not read. Copy the file itself "
+                          f"into {folder}.")
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise IngestError(f"{named_by}: the path points outside the quarter's folder {folder}; it was not read.")
+    return path
 
 
 def match_files(folder: Path, contracts: ContractSet, manifest: dict) -> tuple[list[tuple[Path, Contract]], list[str]]:
     """Pair each extract file with its contract: by the manifest, or by the file name's start."""
     matched, unmatched = [], []
     if manifest.get("files"):
-        for entry in manifest["files"]:
-            path = folder / entry["path"]
+        for n, entry in enumerate(manifest["files"], start=1):
+            path = _inside(folder, folder / entry["path"], f"{folder / MANIFEST}: files entry {n}, path {entry['path']!r}")
             if entry.get("source") not in contracts.contracts:
                 unmatched.append(entry["path"])
             else:
@@ -119,9 +164,9 @@ def match_files(folder: Path, contracts: ContractSet, manifest: dict) -> tuple[l
         stem = path.stem.lower()
         source = next((n for n in names if stem == n or stem.startswith(n + "_")), None)
         if source is None or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            unmatched.append(path.name)
+            unmatched.append(path.name)  # never read, so a link here does no harm
         else:
-            matched.append((path, contracts[source]))
+            matched.append((_inside(folder, path, str(folder)), contracts[source]))
     return matched, unmatched
 
 
@@ -346,6 +391,10 @@ def ingest_folder(
         log.info("validated %s", result.counts_line())
         if not result.refused and result.rows_accepted:
             accepted.append((contract, result.accepted, path.name))
+    if report.refused:
+        # A refused file would silently drop its source from the new store: store nothing instead.
+        raise IngestError("Nothing was stored; the previous store is unchanged. These file(s) were refused:\n"
+                          + "\n".join(f"  {r.file}: {r.refusal_reason}" for r in report.refused))
 
     frame = linkage_frame([(c, f) for c, f, _ in accepted])
     if progress:

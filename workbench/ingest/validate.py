@@ -33,6 +33,12 @@ from workbench.contracts.model import (
     Contract,
     FieldSpec,
 )
+from workbench.ingest.integrity import (
+    control_character_cells,
+    date_order_problem,
+    excel_serial_date,
+    strip_midnight,
+)
 from workbench.ingest.readers import FileRefused, RawExtract, read_extract
 
 WITHHELD = "[withheld]"
@@ -82,6 +88,7 @@ class ValidationResult:
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
+    text = strip_midnight(text)
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     todo = text.notna()
     for fmt in DATE_FORMATS:
@@ -247,6 +254,11 @@ def validate_raw(raw: RawExtract, contract: Contract, extract_date: dt.date) -> 
     text = raw.frame.reset_index(drop=True)
     rows = np.asarray(raw.row_numbers)
     issues: list[dict] = []
+    for i, column in control_character_cells(text):
+        # The value is never shown: it is damaged, and may be an identifier.
+        issues.append(dict(file=file, row_number=int(rows[i]), column=column, rule="control_character",
+                           message="The value contains a control character (such as a NUL byte), which no valid "
+                                   "value holds: the file is damaged here.", value=WITHHELD))
 
     typed_cols = {}
     for spec in contract.fields:
@@ -254,11 +266,14 @@ def validate_raw(raw: RawExtract, contract: Contract, extract_date: dt.date) -> 
         typed_cols[spec.name] = typed
         for i in np.flatnonzero(bad.to_numpy()):
             value = _shown(spec, text.at[i, spec.name])
-            issues.append(
-                dict(file=file, row_number=int(rows[i]), column=spec.name, rule="type",
-                     message=f'"{value}" {_type_hint(spec)}.' if value != WITHHELD else f"The value {_type_hint(spec)}.",
-                     value=value)
-            )
+            message = f'"{value}" {_type_hint(spec)}.' if value != WITHHELD else f"The value {_type_hint(spec)}."
+            serial = excel_serial_date(text.at[i, spec.name]) if spec.type == "date" else None
+            if serial is not None:
+                message += (" It looks like an Excel date serial number (a count of days from 1899-12-30"
+                            + (f", here {serial.isoformat()}" if value != WITHHELD else "")
+                            + "): format the column as dates in the workbook and export it again.")
+            issues.append(dict(file=file, row_number=int(rows[i]), column=spec.name, rule="type",
+                               message=message, value=value))
     typed = pd.DataFrame(typed_cols)
 
     schema = build_schema(contract, extract_date)
@@ -362,6 +377,10 @@ def validate_file(
     extract_date = extract_date or dt.date.today()
     try:
         raw = read_extract(path, contract, encoding=encoding)
+        dates = [f.name for f in contract.fields if f.type == "date"]
+        order = date_order_problem(raw.frame, dates, raw.row_numbers)
+        if order:
+            raise FileRefused(f"{path.name}: {order}")
     except FileRefused as exc:
         return ValidationResult(
             file=path.name, source=contract.name, contract_version=contract.version,
