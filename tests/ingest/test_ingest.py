@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 import os
@@ -215,3 +216,18 @@ def test_cli_lists_subcommands():
     for command in ["validate", "ingest", "generate", "demo"]:
         sub = runner.invoke(app, [command, "--help"])
         assert sub.exit_code == 0 and "Usage" in sub.output
+
+
+def test_quarantine_and_issue_files_write_formulas_as_text(tmp_path, contracts):
+    # Free text typed into an extract must not run as a formula when the quarantine file is opened.
+    folder = write_extract_folder(tmp_path / "extracts", contracts, n=10)
+    frame = valid_frame(contracts["settled_tenancies"], 10)
+    frame.loc[3, "tenure"] = '=HYPERLINK("http://example.invalid","open")'
+    write_csv(frame, folder / "settled_tenancies.csv")
+    report = ingest_folder(folder, tmp_path / "data", progress=False)
+    assert report.rows_quarantined == 1
+    for name in ("settled_tenancies.quarantine.csv", "issues.csv"):
+        with (report.report_dir / name).open(newline="", encoding="utf-8") as fh:
+            cells = [c for row in csv.reader(fh) for c in row]
+        assert not [c for c in cells if c.startswith(("=", "+", "@"))], name
+        assert any(c.startswith("'=HYPERLINK") for c in cells) or name == "issues.csv"

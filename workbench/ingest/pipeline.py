@@ -34,6 +34,7 @@ from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
 from workbench.ingest.validate import ValidationResult, validate_file
 from workbench.linkage.persons import LINKAGE_COLUMNS, Linker, link_people, linkage_name, person_ids
+from workbench.spreadsheets import write_csv
 from workbench.store import STORE_FILE, default_data_dir
 
 log = logging.getLogger("workbench.ingest")
@@ -279,10 +280,10 @@ def _write_reports(report_dir: Path, report: IngestReport) -> None:
     report_dir.mkdir(parents=True, exist_ok=True)
     issues = pd.concat([r.issues for r in report.results if len(r.issues)], ignore_index=True) if any(
         len(r.issues) for r in report.results) else pd.DataFrame(columns=["file", "row_number", "column", "rule", "message", "value"])
-    issues.to_csv(report_dir / "issues.csv", index=False)
+    write_csv(issues, report_dir / "issues.csv", index=False)
     for r in report.results:
         if r.rows_quarantined:
-            r.quarantined.to_csv(report_dir / f"{Path(r.file).stem}.quarantine.csv", index=False)
+            write_csv(r.quarantined, report_dir / f"{Path(r.file).stem}.quarantine.csv", index=False)
     (report_dir / "validation_report.md").write_text(render_report(report), encoding="utf-8")
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench.spreadsheets import write_csv
+
 REVIEW_LABEL = "CLERICAL REVIEW - CONTAINS IDENTIFIERS"
 
 
@@ -204,5 +206,5 @@ def export_clerical_review(sample: pd.DataFrame, path: str | Path, data_dir: str
               "do not copy outside the secure setting; delete after review.\n")
     with target.open("w", encoding="utf-8", newline="") as fh:
         fh.write(header)
-        sample.to_csv(fh, index=False)
+        write_csv(sample, fh, index=False)
     return target

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.reporting.policy import DisclosurePolicy
+from workbench.spreadsheets import write_csv, write_excel
 
 # --------------------------------------------------------------------------------------------
 # Result types
@@ -78,7 +79,7 @@ class ProtectedTable:
         """Write the protected table, then a blank line and the footnote."""
         path = Path(path)
         with path.open("w", newline="", encoding="utf-8") as fh:
-            self.values.to_csv(fh, index=self._index_in_exports)
+            write_csv(self.values, fh, index=self._index_in_exports)
             writer = csv.writer(fh)
             writer.writerow([])
             writer.writerow([f"Note: {self.footnote}"])
@@ -88,7 +89,7 @@ class ProtectedTable:
         """Write the protected table with the footnote two rows below it."""
         path = Path(path)
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            self.values.to_excel(writer, sheet_name=sheet_name, index=self._index_in_exports)
+            write_excel(self.values, writer, sheet_name=sheet_name, index=self._index_in_exports)
             note_row = len(self.values) + self.values.columns.nlevels + 1
             pd.DataFrame({"Note": [self.footnote]}).to_excel(
                 writer, sheet_name=sheet_name, startrow=note_row, index=False

@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.spreadsheets import write_csv, write_excel
+
 
 @dataclass
 class StudyResult:
@@ -44,11 +46,11 @@ class StudyResult:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name, table in self.tables.items():
-            table.to_csv(folder / f"{name}.csv", index=False)
+            write_csv(table, folder / f"{name}.csv", index=False)
         if excel and self.tables:
             with pd.ExcelWriter(folder / f"{self.study}_tables.xlsx") as xl:
                 for name, table in self.tables.items():
-                    table.to_excel(xl, sheet_name=name[:31], index=False)
+                    write_excel(table, xl, sheet_name=name[:31], index=False)
         for name, fig in self.figures.items():
             fig.savefig(folder / f"{name}.png", dpi=150, bbox_inches="tight")
             fig.savefig(folder / f"{name}.svg", bbox_inches="tight")
