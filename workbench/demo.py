@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.store import STORE_FILE, default_data_dir
+from workbench.store import STORE_FILE, default_data_dir, owner_only
 
 #: The demo links people as a real ingest does (splink), then measures that linkage against the
 #: synthetic truth and records the error rates with the store (for the new arrivals study's bounds).
@@ -15,6 +15,7 @@ def synthetic_folder(data_dir: Path, seed: int) -> Path:
     return data_dir / f"synthetic-county-seed{seed}"
 
 
+@owner_only()
 def build_demo_store(data_dir: str | Path | None = None, *, seed: int | None = None, progress: bool = True) -> str:
     """Generate the synthetic county (once per seed) and ingest it; return a plain summary."""
     from workbench.ingest.pipeline import ingest_folder

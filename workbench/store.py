@@ -12,6 +12,8 @@ rename, so an ingest interrupted part-way leaves the previous store exactly as i
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -27,6 +29,17 @@ def default_data_dir() -> Path:
         return Path(os.environ[DATA_DIR_ENV]).expanduser()
     base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
     return base / "oxfordshire-workbench"
+
+
+@contextmanager
+def owner_only() -> Iterator[None]:
+    """Files and folders created inside are readable by their owner only (umask 077), whatever the
+    caller's umask: the store, reports and quarantine files are about people. Usable as a decorator."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 class StoreNotFound(Exception):

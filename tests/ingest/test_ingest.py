@@ -231,3 +231,25 @@ def test_quarantine_and_issue_files_write_formulas_as_text(tmp_path, contracts):
             cells = [c for row in csv.reader(fh) for c in row]
         assert not [c for c in cells if c.startswith(("=", "+", "@"))], name
         assert any(c.startswith("'=HYPERLINK") for c in cells) or name == "issues.csv"
+
+
+def test_everything_ingest_writes_is_owner_only(tmp_path, contracts):
+    # Whatever the umask, the store, reports and quarantine files are readable by their owner only.
+    folder = write_extract_folder(tmp_path / "extracts", contracts, n=10)
+    frame = valid_frame(contracts["settled_tenancies"], 10)
+    frame.loc[3, "end_date"] = "2000-01-01"  # one quarantined row, so a quarantine file is written
+    write_csv(frame, folder / "settled_tenancies.csv")
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    previous = os.umask(0o022)
+    try:
+        report = ingest_folder(folder, data, progress=False)
+        assert os.umask(0o022) == 0o022  # the caller's umask is back after the ingest
+    finally:
+        os.umask(previous)
+    assert report.rows_quarantined == 1
+    paths = [data, *data.rglob("*")]
+    assert len(paths) > 3
+    loose = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in paths if p.stat().st_mode & 0o077}
+    assert not loose, f"readable by others: {loose}"

@@ -35,7 +35,7 @@ from workbench.ingest.readers import SUPPORTED_SUFFIXES
 from workbench.ingest.validate import ValidationResult, validate_file
 from workbench.linkage.persons import LINKAGE_COLUMNS, Linker, link_people, linkage_name, person_ids
 from workbench.spreadsheets import write_csv
-from workbench.store import STORE_FILE, default_data_dir
+from workbench.store import STORE_FILE, default_data_dir, owner_only
 
 log = logging.getLogger("workbench.ingest")
 MANIFEST = "extract.yaml"
@@ -320,6 +320,7 @@ def render_report(report: IngestReport, max_problems_per_file: int = 200) -> str
     return "\n".join(out)
 
 
+@owner_only()
 def ingest_folder(
     folder: str | Path,
     data_dir: str | Path | None = None,
@@ -343,6 +344,8 @@ def ingest_folder(
     if not folder.is_dir():
         raise IngestError(f"{folder} is not a folder of extracts.")
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    if data_dir.is_dir():
+        data_dir.chmod(0o700)  # a data folder made before (or by hand) becomes owner-only too
     contracts = contracts or load_contracts()
     manifest = read_manifest(folder)
     synthetic = bool(manifest.get("synthetic", False))
