@@ -253,3 +253,21 @@ def test_everything_ingest_writes_is_owner_only(tmp_path, contracts):
     assert len(paths) > 3
     loose = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in paths if p.stat().st_mode & 0o077}
     assert not loose, f"readable by others: {loose}"
+
+
+def test_environment_key_and_key_file_must_agree(tmp_path, contracts, monkeypatch):
+    # Before, the environment key silently overrode --key-file: a quarter ingested with the wrong
+    # one would give no person their earlier pseudonym.
+    monkeypatch.delenv("WORKBENCH_KEY_FILE", raising=False)
+    key_file = write_new_key(tmp_path / "keys" / "oxon.key")
+    monkeypatch.setenv("WORKBENCH_PSEUDONYMISATION_KEY", "b" * 64)
+    with pytest.raises(PseudonymKeyError, match="hold different keys"):
+        load_key(key_file)
+    folder = write_extract_folder(tmp_path / "extracts", contracts, synthetic=False)
+    out = runner.invoke(app, ["ingest", str(folder), "--data-dir", str(tmp_path / "data"), "--key-file", str(key_file)])
+    assert out.exit_code == 2 and "different keys" in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "data" / "workbench.duckdb").exists()
+    # The same key both ways is accepted.
+    same = key_file.read_text().strip().splitlines()[-1]
+    monkeypatch.setenv("WORKBENCH_PSEUDONYMISATION_KEY", same)
+    assert load_key(key_file).secret == same.encode()

@@ -2,7 +2,8 @@
 
 The key never lives in the repository. It comes from, in order:
 1. the environment variable ``WORKBENCH_PSEUDONYMISATION_KEY`` (at least 32 characters), or
-2. a key file named by ``--key-file`` or ``WORKBENCH_KEY_FILE`` (outside the repository), or
+2. a key file named by ``--key-file`` or ``WORKBENCH_KEY_FILE`` (outside the repository); given
+   with the environment variable, it must hold the same key, or the ingest is refused; or
 3. for the synthetic county only, a generated demo key written next to the store and labelled
    ``DEMO KEY - SYNTHETIC DATA ONLY``. Real extracts are refused with a demo key.
 
@@ -80,16 +81,31 @@ def _read_key_text(text: str, origin: str) -> bytes:
 
 
 def load_key(key_file: str | Path | None = None) -> PseudonymKey:
-    """The organisation's key, from the environment or a key file outside the repository."""
-    if os.environ.get(KEY_ENV):
-        return PseudonymKey(_read_key_text(os.environ[KEY_ENV], f"${KEY_ENV}"), False, f"environment {KEY_ENV}")
+    """The organisation's key, from the environment or a key file outside the repository.
+
+    When both are given they must hold the same key: a quarter pseudonymised with the wrong one would
+    give no person their earlier pseudonym, so a difference is refused rather than one silently
+    overriding the other."""
     key_file = key_file or os.environ.get(KEY_FILE_ENV)
-    if not key_file:
+    from_file = _key_from_file(key_file) if key_file else None
+    if os.environ.get(KEY_ENV):
+        key = PseudonymKey(_read_key_text(os.environ[KEY_ENV], f"${KEY_ENV}"), False, f"environment {KEY_ENV}")
+        if from_file is not None and not hmac.compare_digest(from_file.secret, key.secret):
+            raise PseudonymKeyError(
+                f"${KEY_ENV} and the {from_file.origin} hold different keys. Use one of them: unset "
+                f"{KEY_ENV}, or leave out --key-file (and {KEY_FILE_ENV})."
+            )
+        return key
+    if from_file is None:
         raise PseudonymKeyError(
             f"No pseudonymisation key. Set {KEY_ENV}, or give --key-file (or {KEY_FILE_ENV}) naming a key "
             "file kept outside the repository. Your information governance lead holds the key. "
             "Create one with: workbench make-key PATH"
         )
+    return from_file
+
+
+def _key_from_file(key_file: str | Path) -> PseudonymKey:
     path = Path(key_file).expanduser().resolve()
     if not path.exists():
         raise PseudonymKeyError(f"The key file {path} does not exist.")
