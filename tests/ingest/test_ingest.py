@@ -95,11 +95,17 @@ def test_interrupted_ingest_leaves_previous_store_intact(tmp_path, contracts, mo
     assert len(store.table("deaths")) == 30 and store.table("ingests").ingest_id.nunique() == 2
 
 
-def test_quarantined_rows_are_counted_and_reported(tmp_path, contracts):
+def _folder_with_one_bad_tenancy(tmp_path, contracts, column: str, value: str):
+    """Extracts whose settled tenancies have ``value`` in ``column`` of the fourth row (file row 5)."""
     folder = write_extract_folder(tmp_path / "extracts", contracts, n=10)
     frame = valid_frame(contracts["settled_tenancies"], 10)
-    frame.loc[3, "end_date"] = "2000-01-01"
+    frame.loc[3, column] = value
     write_csv(frame, folder / "settled_tenancies.csv")
+    return folder
+
+
+def test_quarantined_rows_are_counted_and_reported(tmp_path, contracts):
+    folder = _folder_with_one_bad_tenancy(tmp_path, contracts, "end_date", "2000-01-01")
     report = ingest_folder(folder, tmp_path / "data", progress=False)
     assert report.rows_quarantined == 1 and report.rows_read == report.rows_accepted + 1
     qfile = report.report_dir / "settled_tenancies.quarantine.csv"
@@ -220,10 +226,7 @@ def test_cli_lists_subcommands():
 
 def test_quarantine_and_issue_files_write_formulas_as_text(tmp_path, contracts):
     # Free text typed into an extract must not run as a formula when the quarantine file is opened.
-    folder = write_extract_folder(tmp_path / "extracts", contracts, n=10)
-    frame = valid_frame(contracts["settled_tenancies"], 10)
-    frame.loc[3, "tenure"] = '=HYPERLINK("http://example.invalid","open")'
-    write_csv(frame, folder / "settled_tenancies.csv")
+    folder = _folder_with_one_bad_tenancy(tmp_path, contracts, "tenure", '=HYPERLINK("http://example.invalid","open")')
     report = ingest_folder(folder, tmp_path / "data", progress=False)
     assert report.rows_quarantined == 1
     for name in ("settled_tenancies.quarantine.csv", "issues.csv"):
@@ -235,10 +238,8 @@ def test_quarantine_and_issue_files_write_formulas_as_text(tmp_path, contracts):
 
 def test_everything_ingest_writes_is_owner_only(tmp_path, contracts):
     # Whatever the umask, the store, reports and quarantine files are readable by their owner only.
-    folder = write_extract_folder(tmp_path / "extracts", contracts, n=10)
-    frame = valid_frame(contracts["settled_tenancies"], 10)
-    frame.loc[3, "end_date"] = "2000-01-01"  # one quarantined row, so a quarantine file is written
-    write_csv(frame, folder / "settled_tenancies.csv")
+    # One quarantined row, so a quarantine file is written.
+    folder = _folder_with_one_bad_tenancy(tmp_path, contracts, "end_date", "2000-01-01")
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     data.chmod(0o755)
