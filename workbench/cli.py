@@ -1,13 +1,18 @@
-"""The ``workbench`` command: validate, ingest, generate, demo, dictionary, make-key.
+"""The ``workbench`` command: validate, ingest, changes, study, dashboards, and more.
 
 Bad input never shows a traceback: every command catches the workbench's own errors and prints
-the plain-English message (exit code 2). ``validate`` exits 1 when it finds problems, so it can
-gate a scheduled job. Set WORKBENCH_DEBUG=1 to see tracebacks of unexpected failures.
+the plain-English message. Exit codes a scheduler can trust (``ExitCode``; the same in ``--help``
+and the README): 0 stored (or checked) with nothing quarantined; 1 stored with rows quarantined
+(``validate``: rows would be quarantined); 2 usage or environment error (a wrong option, no key,
+the data directory busy: nothing changed); 3 refused (``validate``: a file would be refused;
+``ingest``: nothing stored); 4 an unexpected failure (a bug; nothing changed). Set
+WORKBENCH_DEBUG=1 to see tracebacks of unexpected failures.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import os
 import sys
@@ -16,8 +21,25 @@ from typing import Annotated
 
 import typer
 
+
+class ExitCode(enum.IntEnum):
+    """What a scheduled job can read from the exit status."""
+
+    OK = 0  # stored (or checked), nothing quarantined
+    QUARANTINED = 1  # stored, some rows quarantined (validate: some rows would be)
+    USAGE = 2  # usage or environment error: nothing changed
+    REFUSED = 3  # the extracts were refused: nothing stored (validate: a file would be refused)
+    UNEXPECTED = 4  # a bug: nothing changed
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 stored, nothing quarantined; 1 stored, some rows quarantined; 2 usage or environment "
+    "error, nothing changed; 3 extracts refused, nothing stored; 4 unexpected failure, nothing changed."
+)
+
 app = typer.Typer(
     help="Oxfordshire homelessness research and evaluation workbench.",
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -31,14 +53,25 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from workbench.ingest.readers import FileRefused
     from workbench.linkage.persons import LinkageError
     from workbench.linkage.settings import LinkageSettingsError
-    from workbench.store import StoreNotFound
+    from workbench.store import SnapshotNotFound, StoreNotFound
+    from workbench.store.history import StoreWriteError
+    from workbench.store.lock import DataDirBusy
+    from workbench.store.rekey import RekeyError
 
     return (FileRefused, IngestError, PseudonymKeyError, LinkageError, LinkageSettingsError, StoreNotFound, ContractError,
+            SnapshotNotFound, DataDirBusy, RekeyError, StoreWriteError,
             FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
 
 
+def _refusals() -> tuple[type[BaseException], ...]:
+    from workbench.ingest.pipeline import ExtractsRefused
+    from workbench.ingest.readers import FileRefused
+
+    return (ExtractsRefused, FileRefused)
+
+
 def friendly(func):
-    """Turn errors into one plain sentence on stderr (exit 2); never a traceback for bad input."""
+    """Turn errors into one plain sentence on stderr with their exit code; never a traceback for bad input."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -52,15 +85,18 @@ def friendly(func):
         except Exception as exc:
             if os.environ.get("WORKBENCH_DEBUG"):
                 raise
+            if isinstance(exc, _refusals()):
+                typer.echo(f"Refused: {exc}", err=True)
+                raise typer.Exit(ExitCode.REFUSED) from None
             if isinstance(exc, _user_errors()):
                 typer.echo(f"Error: {exc}", err=True)
-            else:
-                typer.echo(
-                    f"Unexpected error ({type(exc).__name__}: {exc}). Nothing was changed. "
-                    "Run again with WORKBENCH_DEBUG=1 to see details for a developer.",
-                    err=True,
-                )
-            raise typer.Exit(2) from None
+                raise typer.Exit(ExitCode.USAGE) from None
+            typer.echo(
+                f"Unexpected error ({type(exc).__name__}: {exc}). Nothing was changed. "
+                "Run again with WORKBENCH_DEBUG=1 to see details for a developer.",
+                err=True,
+            )
+            raise typer.Exit(ExitCode.UNEXPECTED) from None
 
     return wrapper
 
@@ -74,11 +110,12 @@ def _date(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD.") from None
 
 
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Read an earlier snapshot of the store: an ingest id, or a date (the latest ingest of extracts dated on or before it). Default: the latest.")]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the store lives (default: $WORKBENCH_DATA_DIR or ~/.local/share/oxfordshire-workbench).")]
 ExtractDate = Annotated[str | None, typer.Option("--extract-date", help="Extract date YYYY-MM-DD (default: from extract.yaml, else today).")]
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 @friendly
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Extract files, or a folder of them.")],
@@ -112,7 +149,7 @@ def validate(
             if not hit:
                 typer.echo(f"Error: {p.name} does not start with a source name ({', '.join(contracts.contracts)}); "
                            "give --source.", err=True)
-                raise typer.Exit(2)
+                raise typer.Exit(ExitCode.USAGE)
             pairs += hit
     when = _date(extract_date) or dt.date.today()
     rep = IngestReport(ingest_id="validation-only", data_dir=Path("."), extract_date=when, unmatched_files=unmatched)
@@ -131,8 +168,9 @@ def validate(
     if report:
         report.write_text(render_report(rep, max_problems_per_file=10**9), encoding="utf-8")
         typer.echo(f"Full report: {report}")
-    problems = any(r.refused or r.rows_quarantined for r in rep.results)
-    raise typer.Exit(1 if problems else 0)
+    if any(r.refused for r in rep.results):
+        raise typer.Exit(ExitCode.REFUSED)
+    raise typer.Exit(ExitCode.QUARANTINED if any(r.rows_quarantined for r in rep.results) else ExitCode.OK)
 
 
 def _linker(linkage: str, folder: Path):
@@ -145,7 +183,7 @@ def _linker(linkage: str, folder: Path):
     return truth_linker(folder)
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 @friendly
 def ingest(
     folder: Annotated[Path, typer.Argument(help="Folder holding this quarter's extracts.")],
@@ -156,13 +194,23 @@ def ingest(
     extract_date: ExtractDate = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    carry_forward: Annotated[list[str] | None, typer.Option("--carry-forward", help="Keep the previous snapshot's records of this source (repeatable); flagged on every output built from it.")] = None,
+    allow_fewer: Annotated[list[str] | None, typer.Option("--allow-fewer", help="Accept fewer records of this source than the previous snapshot held (repeatable).")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait if another ingest is writing to the data directory.")] = 0.0,
 ) -> None:
-    """Validate extracts, quarantine failing rows, link and pseudonymise people, and build the store."""
-    from workbench.ingest.pipeline import ingest_folder
+    """Validate extracts, quarantine failing rows, link and pseudonymise people, and store them as a new snapshot.
 
+    Every earlier snapshot is kept (read one with --as-of on other commands). A source that would
+    have fewer records than before stops the ingest unless named in --carry-forward or --allow-fewer.
+    """
+    from workbench.ingest.pipeline import IngestOptions, ingest_folder
+
+    options = IngestOptions(carry_forward=frozenset(carry_forward or ()), allow_fewer=frozenset(allow_fewer or ()),
+                            wait_seconds=wait)
     rep = ingest_folder(folder, data_dir, key_file=key_file, linkage=_linker(linkage, folder), linkage_profile=linkage_profile,
-                        extract_date=_date(extract_date), encoding=encoding, progress=progress)
+                        extract_date=_date(extract_date), encoding=encoding, progress=progress, options=options)
     typer.echo(rep.summary())
+    raise typer.Exit(ExitCode.QUARANTINED if rep.rows_quarantined else ExitCode.OK)
 
 
 @app.command()
@@ -222,6 +270,7 @@ def study(
     data_dir: DataDir = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the exported tables, figures and summary.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Study parameter name=value (repeatable).")] = None,
+    as_of: AsOf = None,
 ) -> None:
     """Run one study on the store and export its tables, figures and plain-English findings."""
     from workbench.store import Store
@@ -230,12 +279,40 @@ def study(
     if name not in available():
         typer.echo(f"Error: no study called {name!r} is installed; available: {', '.join(available()) or 'none'}.", err=True)
         raise typer.Exit(2)
-    store = Store(data_dir)
-    typer.echo(f"Running the {name} study on {store.path} ...")
+    store = Store(data_dir, as_of=as_of)
+    typer.echo(f"Running the {name} study on {store.path}, snapshot {store.ingest_id} "
+               f"(extracts dated {store.snapshot.extract_date.isoformat()}) ...")
     result = entry_point(name)(store, **_parse_parameters(param or []))
     folder = result.export(out or store.data_dir / "studies" / name)
     typer.echo("\n".join(result.findings))
     typer.echo(f"Tables, figures and summary written to {folder}")
+
+
+@app.command()
+@friendly
+def changes(
+    data_dir: DataDir = None,
+    before: Annotated[str | None, typer.Option(help="The earlier snapshot: an ingest id or date (default: the one before --after).")] = None,
+    after: Annotated[str | None, typer.Option(help="The later snapshot (default: the latest).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for changes.md, the CSV tables and changes.xlsx.")] = None,
+    study: Annotated[list[str] | None, typer.Option("--study", help="Studies whose headline figures to compare (repeatable; default: all).")] = None,
+) -> None:
+    """What changed since last quarter: records added, revised and gone per source and district, and each
+    study's headline figures then and now, with how much of the change comes from revisions to earlier periods."""
+    from workbench.reporting.changes import DEFAULT_STUDIES, compare_snapshots
+    from workbench.store import owner_only
+
+    report = compare_snapshots(data_dir, before, after, studies=study or DEFAULT_STUDIES)
+    typer.echo(report.text())
+    with owner_only():
+        folder = report.export(out or Path(report_folder(data_dir)) / f"{report.before.ingest_id}--{report.after.ingest_id}")
+    typer.echo(f"Tables written to {folder}")
+
+
+def report_folder(data_dir: Path | None) -> Path:
+    from workbench.store import default_data_dir
+
+    return (data_dir or default_data_dir()) / "changes"
 
 
 @app.command()
@@ -282,6 +359,26 @@ def dictionary(
         typer.echo(f"Data dictionary written to {out}")
     else:
         sys.stdout.write(text + "\n")
+
+
+@app.command()
+@friendly
+def rekey(
+    old_key_file: Annotated[Path, typer.Option(help="The key the store was built with.")],
+    new_key_file: Annotated[Path, typer.Option(help="The new key (make it with 'workbench make-key').")],
+    data_dir: DataDir = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait if another ingest is writing to the data directory.")] = 0.0,
+) -> None:
+    """Re-key the store: every person keeps their records under a new pseudonym made with the new key."""
+    from workbench.ingest.pseudonymise import read_key_file
+    from workbench.store import default_data_dir
+    from workbench.store.rekey import rekey_store
+
+    folder = data_dir or default_data_dir()
+    n = rekey_store(folder, read_key_file(old_key_file), read_key_file(new_key_file),
+                    wait_seconds=wait)
+    typer.echo(f"Re-keyed {n:,} people in {folder}; every snapshot now uses the new key. Ingest with --key-file "
+               f"{new_key_file} from now on.")
 
 
 @app.command("make-key")

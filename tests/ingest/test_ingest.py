@@ -12,7 +12,7 @@ import pytest
 from factories import EXTRACT_DATE, valid_frame, write_csv, write_extract_folder
 from typer.testing import CliRunner
 
-import workbench.ingest.pipeline as pipeline
+import workbench.store.history as history
 from workbench.cli import app
 from workbench.ingest.pipeline import IngestError, ingest_folder
 from workbench.ingest.pseudonymise import PseudonymKeyError, load_key, write_new_key
@@ -82,10 +82,11 @@ def test_interrupted_ingest_leaves_previous_store_intact(tmp_path, contracts, mo
         def __getattr__(self, name):
             return getattr(self.con, name)
 
-    monkeypatch.setattr(pipeline.duckdb, "connect", lambda path, **kw: Exploding(real_connect(path, **kw)) if ".tmp" in str(path) else real_connect(path, **kw))
+    monkeypatch.setattr(history.duckdb, "connect", lambda path=":memory:", **kw: Exploding(real_connect(path, **kw)) if ".tmp" in str(path) else real_connect(path, **kw))
     with pytest.raises(KeyboardInterrupt):
         ingest_folder(folder, tmp_path / "data", progress=False)
-    monkeypatch.setattr(pipeline.duckdb, "connect", real_connect)
+    monkeypatch.setattr(history.duckdb, "connect", real_connect)
+    assert not list((tmp_path / "data" / "reports").glob("*/issues.csv"))[1:]  # the failed ingest's reports went too
     assert _store_digest(tmp_path / "data") == before
     assert not [p for p in (tmp_path / "data").iterdir() if p.name.endswith(".tmp")]
     assert len(Store(tmp_path / "data").table("deaths")) == 20
@@ -138,7 +139,7 @@ def test_canary_identifiers_never_reach_store_logs_or_reports(tmp_path, contract
     data = tmp_path / "data"
     with caplog.at_level(logging.DEBUG):
         out = runner.invoke(app, ["ingest", str(folder), "--data-dir", str(data), "--no-progress"])
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == 1, out.output  # stored, with rows quarantined
     canaries = [CANARY_FIRST, CANARY_LAST, CANARY_DOB, CANARY_NI, CANARY_CLIENT_REF, "OC-12", "1931-02-30",
                 CANARY_FIRST.lower(), CANARY_LAST.upper(), "29/07/1931"]
     searched = 0

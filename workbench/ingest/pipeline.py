@@ -19,30 +19,38 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
 from workbench.contracts.model import Contract, ContractSet, load_contracts
+from workbench.ingest.completeness import refusal_message, shortfalls
 from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
 from workbench.ingest.validate import ValidationResult, validate_file
 from workbench.linkage.persons import LINKAGE_COLUMNS, Linker, link_people, linkage_name, person_ids
 from workbench.spreadsheets import write_csv
-from workbench.store import STORE_FILE, default_data_dir, owner_only
+from workbench.store import STORE_FILE, Store, StoreNotFound, default_data_dir, owner_only
+from workbench.store.history import SourceChange, remove_leftovers, write_snapshot
+from workbench.store.lock import data_dir_lock
 
 log = logging.getLogger("workbench.ingest")
 MANIFEST = "extract.yaml"
 
 
 class IngestError(Exception):
-    """The ingest cannot go ahead; the message says why in plain words."""
+    """The ingest cannot go ahead as it was run (options, key, folder); the message says why."""
+
+
+class ExtractsRefused(IngestError):
+    """The extracts cannot be stored as they are (a file refused, a source shrinking without a
+    decision, a manifest mistake); nothing was stored. The message names each file and why."""
 
 
 @dataclass
@@ -56,6 +64,7 @@ class IngestReport:
     persons: int = 0
     seconds: float = 0.0
     report_dir: Path | None = None
+    changes: dict[str, SourceChange] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
@@ -95,20 +104,20 @@ def read_manifest(folder: Path) -> dict:
     if not path.exists():
         return {}
     if path.is_symlink():
-        raise IngestError(f"{path} is a symbolic link; it was not read. Put the manifest itself in the folder.")
+        raise ExtractsRefused(f"{path} is a symbolic link; it was not read. Put the manifest itself in the folder.")
     text = path.read_text(encoding="utf-8")
     try:
         manifest = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise IngestError(f"{path.name} is not valid YAML: {exc}") from None
+        raise ExtractsRefused(f"{path.name} is not valid YAML: {exc}") from None
     except ValueError as exc:
         # YAML itself fails on an impossible date ("month must be in 1..12", naming no key): read
         # every value as text to name the key and the value.
         as_text = yaml.load(text, Loader=yaml.BaseLoader) or {}
         check_manifest(path, {"extract_date": as_text["extract_date"]} if isinstance(as_text, dict) and "extract_date" in as_text else {})
-        raise IngestError(f"{path}: a value is not a possible date ({exc}); write dates as YYYY-MM-DD.") from None
+        raise ExtractsRefused(f"{path}: a value is not a possible date ({exc}); write dates as YYYY-MM-DD.") from None
     if not isinstance(manifest, dict):
-        raise IngestError(f"{path.name} should be a set of 'key: value' lines.")
+        raise ExtractsRefused(f"{path.name} should be a set of 'key: value' lines.")
     check_manifest(path, manifest)
     return manifest
 
@@ -119,31 +128,31 @@ def check_manifest(path: Path, manifest: dict) -> None:
         try:
             dt.date.fromisoformat(str(manifest["extract_date"]))
         except ValueError:
-            raise IngestError(f"{path}: extract_date is {manifest['extract_date']!r}, which is not a date; "
+            raise ExtractsRefused(f"{path}: extract_date is {manifest['extract_date']!r}, which is not a date; "
                               "write it as YYYY-MM-DD.") from None
     if not isinstance(manifest.get("synthetic", False), bool):
-        raise IngestError(f"{path}: synthetic is {manifest['synthetic']!r}; write true or false.")
+        raise ExtractsRefused(f"{path}: synthetic is {manifest['synthetic']!r}; write true or false.")
     files = manifest.get("files")
     if files is None:
         return
     if not isinstance(files, list):
-        raise IngestError(f"{path}: files should be a list of entries with 'path:' and 'source:', not {files!r}.")
+        raise ExtractsRefused(f"{path}: files should be a list of entries with 'path:' and 'source:', not {files!r}.")
     for n, entry in enumerate(files, start=1):
         if not isinstance(entry, dict):
-            raise IngestError(f"{path}: files entry {n} is {entry!r}; each entry needs 'path:' and 'source:'.")
+            raise ExtractsRefused(f"{path}: files entry {n} is {entry!r}; each entry needs 'path:' and 'source:'.")
         for key in ("path", "source"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
-                raise IngestError(f"{path}: files entry {n} has {key} {entry.get(key)!r}; each entry needs "
+                raise ExtractsRefused(f"{path}: files entry {n} has {key} {entry.get(key)!r}; each entry needs "
                                   f"'{key}:' with a {'file name' if key == 'path' else 'source name'}.")
 
 
 def _inside(folder: Path, path: Path, named_by: str) -> Path:
     """``path`` if it is a plain file in the quarter's folder; symlinks and paths outside are refused unread."""
     if path.is_symlink():
-        raise IngestError(f"{named_by}: {path.name} is a symbolic link; it was not read. Copy the file itself "
+        raise ExtractsRefused(f"{named_by}: {path.name} is a symbolic link; it was not read. Copy the file itself "
                           f"into {folder}.")
     if not path.resolve().is_relative_to(folder.resolve()):
-        raise IngestError(f"{named_by}: the path points outside the quarter's folder {folder}; it was not read.")
+        raise ExtractsRefused(f"{named_by}: the path points outside the quarter's folder {folder}; it was not read.")
     return path
 
 
@@ -262,18 +271,9 @@ def pseudonymised_table(contract: Contract, frame: pd.DataFrame, persons: pd.Ser
     return out
 
 
-#: Tables written to the store between ingests (the framework form) and carried into every new store.
+#: Tables written to the store between ingests (the framework form): records the extract no longer
+#: holds are kept, as they were entered, not sent.
 CARRIED_TABLES = ("current_residents",)
-
-
-def _previous_provenance(store_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
-    """The previous store's provenance, quarantine log and carried tables (nothing is lost)."""
-    if not store_path.exists():
-        return pd.DataFrame(), pd.DataFrame(), {}
-    with duckdb.connect(str(store_path), read_only=True) as con:
-        have = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        carried = {t: con.execute(f'select * from "{t}"').df() for t in CARRIED_TABLES if t in have}
-        return con.execute("select * from ingests").df(), con.execute("select * from quarantine_log").df(), carried
 
 
 def _write_reports(report_dir: Path, report: IngestReport) -> None:
@@ -320,6 +320,61 @@ def render_report(report: IngestReport, max_problems_per_file: int = 200) -> str
     return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """The user's decisions about sources that would shrink, and how long to wait for the lock."""
+
+    carry_forward: frozenset[str] = frozenset()
+    allow_fewer: frozenset[str] = frozenset()
+    wait_seconds: float = 0.0
+
+
+def _previous_snapshot(data_dir: Path) -> Store | None:
+    try:
+        return Store(data_dir, as_of="latest")
+    except StoreNotFound:
+        return None
+
+
+def _previous_rows(previous: Store | None) -> dict[str, int]:
+    if previous is None:
+        return {}
+    return {s: int(previous.query(f'select count(*) n from "{s}"')["n"].iloc[0]) for s in previous.sources()}
+
+
+def _check_key(previous: Store | None, key: PseudonymKey) -> None:
+    if previous is None:
+        return
+    stored = previous.meta().get("key_fingerprint", "")
+    if stored and stored != key.fingerprint:
+        raise IngestError(
+            f"This key (fingerprint {key.fingerprint}) is not the key the store in {previous.data_dir} was built with "
+            f"(fingerprint {stored}): no person would keep their pseudonym. Nothing was changed. Use the store's key, "
+            "or re-key the store first with 'workbench rekey --old-key-file OLD --new-key-file NEW'.")
+
+
+def _already_ingested(previous: Store | None, hashes: dict[str, str], key: PseudonymKey, method: str,
+                      linkage_profile: str | None) -> bool:
+    """Same files, key and linkage as the latest snapshot. A different linkage (say splink after truth) is a new snapshot."""
+    if previous is None:
+        return False
+    meta = previous.meta()
+    files = previous.query("select sha256 from ingests where ingest_id = ?", [previous.ingest_id])
+    return (sorted(files["sha256"]) == sorted(hashes.values()) and meta.get("key_fingerprint") == key.fingerprint
+            and meta.get("linkage") == method and meta.get("linkage_profile", "") == (linkage_profile or ""))
+
+
+def _check_options(options: IngestOptions, contracts: ContractSet, previous_rows: dict[str, int]) -> None:
+    for option, names in (("--carry-forward", options.carry_forward), ("--allow-fewer", options.allow_fewer)):
+        for name in sorted(names):
+            if name not in contracts.contracts:
+                raise IngestError(f"{option} {name}: there is no source called {name!r}; the sources are "
+                                  f"{', '.join(contracts.contracts)}.")
+    for name in sorted(options.carry_forward):
+        if name not in previous_rows:
+            raise IngestError(f"--carry-forward {name}: the store has no earlier snapshot of {name} to carry forward.")
+
+
 @owner_only()
 def ingest_folder(
     folder: str | Path,
@@ -333,13 +388,17 @@ def ingest_folder(
     contracts: ContractSet | None = None,
     encoding: str = "utf-8",
     progress: bool = True,
+    options: IngestOptions | None = None,
 ) -> IngestReport:
-    """Validate and ingest every extract in ``folder`` into a new store in ``data_dir``.
+    """Validate and ingest every extract in ``folder`` as a new snapshot of the store in ``data_dir``.
 
     ``linkage`` is a method name (``splink``, ``deterministic``) or a linker object with ``name`` and
     ``link(frame) -> labels`` (say the synthetic county's truth); its name goes in the provenance.
+    Raises ``ExtractsRefused`` (nothing stored) when a file is refused or a source would shrink
+    without the user's decision in ``options``; ``IngestError`` for problems with how it was run.
     """
     started = time.perf_counter()
+    options = options or IngestOptions()
     folder = Path(folder)
     if not folder.is_dir():
         raise IngestError(f"{folder} is not a folder of extracts.")
@@ -368,37 +427,65 @@ def ingest_folder(
     matched, unmatched = match_files(folder, contracts, manifest)
     missing = [p.name for p, _ in matched if not p.exists()]
     if missing:
-        raise IngestError(f"The manifest lists file(s) that are not in {folder}: {', '.join(missing)}.")
+        raise ExtractsRefused(f"The manifest lists file(s) that are not in {folder}: {', '.join(missing)}.")
     if not matched:
-        raise IngestError(f"No extract in {folder} matches a data contract (file names should start with the source name, e.g. outreach_contacts.csv).")
+        raise ExtractsRefused(f"No extract in {folder} matches a data contract (file names should start with the "
+                              "source name, e.g. outreach_contacts.csv).")
 
-    ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-    report = IngestReport(ingest_id=ingest_id, data_dir=data_dir, extract_date=extract_date, unmatched_files=unmatched)
-    store_path = data_dir / STORE_FILE
-    hashes = {p.name: sha256_of(p) for p, _ in tqdm(matched, desc="Hashing files", disable=not progress)}
-    old_ingests, old_quarantine, carried = _previous_provenance(store_path)
-    if len(old_ingests):
-        last = old_ingests[old_ingests["ingest_id"] == old_ingests.sort_values("ingested_at")["ingest_id"].iloc[-1]]
-        # Same files, key and linkage: nothing to do. A different linkage (say splink after truth) rebuilds.
-        same_linkage = (last["linkage"].iloc[0] == method
-                        and str(last.get("linkage_profile", pd.Series([""])).fillna("").iloc[0]) == (linkage_profile or ""))
-        if (sorted(last["sha256"]) == sorted(hashes.values()) and last["key_fingerprint"].iloc[0] == key.fingerprint
-                and same_linkage):
+    with data_dir_lock(data_dir, f"workbench ingest {folder}", options.wait_seconds):
+        remove_leftovers(data_dir)
+        previous = _previous_snapshot(data_dir)
+        _check_key(previous, key)
+        previous_rows = _previous_rows(previous)
+        _check_options(options, contracts, previous_rows)
+        ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+        report = IngestReport(ingest_id=ingest_id, data_dir=data_dir, extract_date=extract_date, unmatched_files=unmatched)
+        hashes = {p.name: sha256_of(p) for p, _ in tqdm(matched, desc="Hashing files", disable=not progress)}
+        if _already_ingested(previous, hashes, key, method, linkage_profile):
             report.already_ingested = True
             report.seconds = time.perf_counter() - started
             return report
+        _ingest_locked(report, matched, contracts, previous_rows, options, key, linkage, linkage_profile, hashes,
+                       synthetic, encoding, progress)
+    report.seconds = time.perf_counter() - started
+    return report
 
+
+def _source_counts(report: IngestReport) -> tuple[dict[str, int], dict[str, int], dict[str, list[str]]]:
+    accepted: dict[str, int] = {}
+    quarantined: dict[str, int] = {}
+    files: dict[str, list[str]] = {}
+    for r in report.results:
+        accepted[r.source] = accepted.get(r.source, 0) + r.rows_accepted
+        quarantined[r.source] = quarantined.get(r.source, 0) + r.rows_quarantined
+        files.setdefault(r.source, []).append(r.file)
+    return accepted, quarantined, files
+
+
+def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previous_rows: dict[str, int],
+                   options: IngestOptions, key: PseudonymKey, linkage, linkage_profile: str | None,
+                   hashes: dict[str, str], synthetic: bool, encoding: str, progress: bool) -> None:
+    method = linkage_name(linkage)
     accepted: list[tuple[Contract, pd.DataFrame, str]] = []
     for path, contract in tqdm(matched, desc="Validating", disable=not progress):
-        result = validate_file(path, contract, extract_date, encoding=encoding)
+        result = validate_file(path, contract, report.extract_date, encoding=encoding)
         report.results.append(result)
         log.info("validated %s", result.counts_line())
-        if not result.refused and result.rows_accepted:
+        if not result.refused and contract.name not in options.carry_forward:
             accepted.append((contract, result.accepted, path.name))
     if report.refused:
         # A refused file would silently drop its source from the new store: store nothing instead.
-        raise IngestError("Nothing was stored; the previous store is unchanged. These file(s) were refused:\n"
-                          + "\n".join(f"  {r.file}: {r.refusal_reason}" for r in report.refused))
+        raise ExtractsRefused("Nothing was stored; the previous store is unchanged. These file(s) were refused:\n"
+                              + "\n".join(f"  {r.file}: {r.refusal_reason}" for r in report.refused))
+    n_accepted, n_quarantined, files = _source_counts(report)
+    found = shortfalls(previous_rows, n_accepted, files, n_quarantined, report.unmatched_files,
+                       exempt=set(options.carry_forward) | set(options.allow_fewer) | set(CARRIED_TABLES))
+    if found:
+        raise ExtractsRefused(refusal_message(found))
+    if not previous_rows and not any(len(f) for _, f, _ in accepted):
+        raise ExtractsRefused("Nothing was stored: no file holds an accepted row ("
+                              + "; ".join(f"{r.file}: {r.rows_read:,} read, {r.rows_quarantined:,} quarantined"
+                                          for r in report.results) + ").")
 
     frame = linkage_frame([(c, f) for c, f, _ in accepted])
     if progress:
@@ -416,14 +503,16 @@ def ingest_folder(
     # The linkage frame held the identifiers: drop it before anything is written.
     del frame
 
+    ingest_id = report.ingest_id
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     sizes = {p.name: p.stat().st_size for p, _ in matched}
     provenance = pd.DataFrame([
-        dict(ingest_id=ingest_id, ingested_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-             extract_date=pd.Timestamp(extract_date), file=r.file, source=r.source,
-             contract_version=r.contract_version, size_bytes=sizes[r.file], sha256=hashes[r.file], rows_read=r.rows_read, rows_accepted=r.rows_accepted,
-             rows_quarantined=r.rows_quarantined, refused=r.refused, linkage=method,
-             linkage_profile=linkage_profile or "",
-             key_fingerprint=key.fingerprint, synthetic=synthetic)
+        dict(ingest_id=ingest_id, ingested_at=now, extract_date=pd.Timestamp(report.extract_date), file=r.file,
+             source=r.source, contract_version=r.contract_version, size_bytes=sizes[r.file], sha256=hashes[r.file],
+             rows_read=r.rows_read, rows_accepted=r.rows_accepted, rows_quarantined=r.rows_quarantined,
+             refused=r.refused, linkage=method, linkage_profile=linkage_profile or "",
+             key_fingerprint=key.fingerprint, synthetic=synthetic,
+             carried_forward=r.source in options.carry_forward)
         for r in report.results
     ])
     quarantine_log = pd.concat(
@@ -432,49 +521,22 @@ def ingest_folder(
         ignore_index=True,
     ) if report.rows_quarantined else pd.DataFrame(columns=["row_number", "reasons", "ingest_id", "file", "source"])
 
-    for name, old in carried.items():
-        # Rows entered between ingests are kept; a row sent again in an extract replaces its old copy.
-        new = pd.concat(tables.get(name, []), ignore_index=True) if tables.get(name) else old.iloc[:0]
-        keep = old[~old[contracts[name].record_id].isin(new[contracts[name].record_id])] if len(new) else old
-        tables[name] = [keep, new] if len(new) else [keep]
-    _write_store(store_path, tables, contracts, pids, provenance, old_ingests, quarantine_log, old_quarantine,
-                 meta=dict(extract_date=extract_date.isoformat(), synthetic=str(synthetic).lower(), linkage=method,
-                           linkage_profile=linkage_profile or "", key_fingerprint=key.fingerprint, key_origin=key.origin, ingest_id=ingest_id))
-    report.report_dir = data_dir / "reports" / ingest_id
+    # Reports first: if they cannot be written, the previous store stays in place.
+    report.report_dir = report.data_dir / "reports" / ingest_id
     _write_reports(report.report_dir, report)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _write_store(store_path, tables, contracts, pids, provenance, old_ingests, quarantine_log, old_quarantine, meta) -> None:
-    """Write a complete new store to a temporary file, then swap it in atomically."""
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = store_path.with_name(f".{store_path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    incoming = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
+    snapshot = dict(ingest_id=ingest_id, ingested_at=now, extract_date=report.extract_date, synthetic=synthetic,
+                    linkage=method, linkage_profile=linkage_profile or "", key_fingerprint=key.fingerprint,
+                    key_origin=key.origin, carried_forward=",".join(sorted(options.carry_forward)),
+                    allowed_fewer=",".join(sorted(options.allow_fewer)))
     try:
-        con = duckdb.connect(str(tmp))
-        try:
-            def put(name: str, frame: pd.DataFrame) -> None:
-                # Explicit registration: no reliance on DuckDB finding Python variables by name.
-                con.register("incoming", frame)
-                con.execute(f'create table "{name}" as select * from incoming')
-                con.unregister("incoming")
-
-            for name in contracts.contracts:
-                if tables.get(name):
-                    put(name, pd.concat(tables[name], ignore_index=True))
-            counts = pd.DataFrame({"person_id": pids.to_numpy()}).value_counts().reset_index(name="n_records")
-            put("persons", counts.sort_values("person_id", ignore_index=True))
-            put("ingests", pd.concat([old_ingests, provenance], ignore_index=True) if len(old_ingests) else provenance)
-            put("quarantine_log", pd.concat([old_quarantine, quarantine_log], ignore_index=True) if len(old_quarantine) else quarantine_log)
-            put("store_meta", pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]}))
-            con.execute("checkpoint")
-        finally:
-            con.close()
-        os.replace(tmp, store_path)  # atomic on POSIX: readers see the old store or the new, never half
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            if leftover.exists():
-                leftover.unlink()
+        report.changes = write_snapshot(report.data_dir / STORE_FILE, incoming,
+                                        {c.name: c.record_id for c in contracts.contracts.values()}, snapshot,
+                                        provenance, quarantine_log, carry_forward=set(options.carry_forward),
+                                        keep_absent=set(CARRIED_TABLES))
+    except BaseException:
+        shutil.rmtree(report.report_dir, ignore_errors=True)  # the reports of an ingest that did not land
+        raise
 
 
 def rows_reconcile(report: IngestReport) -> bool:

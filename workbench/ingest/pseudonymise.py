@@ -105,6 +105,11 @@ def load_key(key_file: str | Path | None = None) -> PseudonymKey:
     return from_file
 
 
+def read_key_file(key_file: str | Path) -> PseudonymKey:
+    """The key in one key file, ignoring the environment (re-keying names both keys explicitly)."""
+    return _key_from_file(key_file)
+
+
 def _key_from_file(key_file: str | Path) -> PseudonymKey:
     path = Path(key_file).expanduser().resolve()
     if not path.exists():

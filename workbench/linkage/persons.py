@@ -85,6 +85,14 @@ def link_people(frame: pd.DataFrame, linkage: str | Linker = "deterministic", *,
     raise LinkageError(f"Unknown linkage method {linkage!r}; choose one of {', '.join((*METHODS, 'truth'))}.")
 
 
+#: The keyed hash behind a person id: of the namespace and the anchor record's "source/record id".
+PERSON_NAMESPACE = "person"
+
+
+def anchor_names(sources: pd.Series, record_ids: pd.Series) -> list[str]:
+    return (sources.astype(str) + "/" + record_ids.astype(str)).tolist()
+
+
 def person_ids(frame: pd.DataFrame, labels: np.ndarray, key) -> pd.Series:
     """A pseudonymous person id per record, stable while a person's earliest record stays the same.
 
@@ -93,6 +101,6 @@ def person_ids(frame: pd.DataFrame, labels: np.ndarray, key) -> pd.Series:
     """
     order = frame.assign(_label=labels).sort_values(["event_date", "source", "record_id"], kind="stable")
     anchor = order.groupby("_label", sort=False)[["source", "record_id"]].first()
-    anchor_ids = key.pseudonyms("person", (anchor["source"] + "/" + anchor["record_id"]).tolist())
+    anchor_ids = key.pseudonyms(PERSON_NAMESPACE, anchor_names(anchor["source"], anchor["record_id"]))
     mapping = pd.Series(anchor_ids, index=anchor.index)
     return pd.Series(mapping.reindex(labels).to_numpy(), index=frame.index, name="person_id")

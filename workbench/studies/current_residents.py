@@ -5,7 +5,7 @@ enter one assessment at a time through :class:`ResidentForm` (ipywidgets, in a n
 or send an extract. Each entry is validated against the contract exactly as an extract row would
 be (same code path: :func:`workbench.ingest.validate.validate_raw`); a good entry is appended to the
 store's ``current_residents`` table, a bad one is refused with the plain-English reasons. Ingest
-carries the table into every new store, so nothing entered is lost.
+keeps these entries in every later snapshot, so nothing entered is lost.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -23,7 +22,9 @@ from workbench.contracts.model import Contract
 from workbench.ingest.pipeline import pseudonymised_table
 from workbench.ingest.readers import RawExtract
 from workbench.ingest.validate import validate_raw
-from workbench.store import STORE_FILE, StoreNotFound, default_data_dir
+from workbench.store import Store
+from workbench.store.history import append_records
+from workbench.store.lock import data_dir_lock
 
 SOURCE = "current_residents"
 
@@ -40,18 +41,11 @@ class EntryResult:
         return "Not saved. Please correct:\n" + "\n".join(f"- {p}" for p in self.problems)
 
 
-def _store_path(data_dir: str | Path | None) -> Path:
-    path = (Path(data_dir) if data_dir is not None else default_data_dir()) / STORE_FILE
-    if not path.exists():
-        raise StoreNotFound(f"No store in {path.parent}: build it with 'workbench ingest' or 'workbench demo' first.")
-    return path
-
-
-def _existing_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
-    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    if SOURCE not in tables:
+def _existing_ids(data_dir: str | Path | None) -> set[str]:
+    store = Store(data_dir)
+    if SOURCE not in store.tables():
         return set()
-    return {r[0] for r in con.execute(f"select assessment_id from {SOURCE}").fetchall()}
+    return set(store.query(f"select assessment_id from {SOURCE}")["assessment_id"])
 
 
 def next_assessment_id(existing: set[str]) -> str:
@@ -63,10 +57,10 @@ def submit_entry(values: dict[str, object], data_dir: str | Path | None = None, 
                  today: dt.date | None = None) -> EntryResult:
     """Validate one assessment against the contract and append it to the store if it passes."""
     contract: Contract = load_contracts()[SOURCE]
-    path = _store_path(data_dir)
+    store = Store(data_dir)
     today = today or dt.date.today()
-    with duckdb.connect(str(path)) as con:
-        existing = _existing_ids(con)
+    with data_dir_lock(store.data_dir, "the supported housing residents form", wait_seconds=30):
+        existing = _existing_ids(data_dir)
         row = {f.name: values.get(f.name) for f in contract.fields}
         row["assessment_id"] = row.get("assessment_id") or next_assessment_id(existing)
         text = {k: (None if v is None or v == "" else
@@ -81,13 +75,7 @@ def submit_entry(values: dict[str, object], data_dir: str | Path | None = None, 
         if problems:
             return EntryResult(False, None, problems)
         stored = pseudonymised_table(contract, result.accepted, pd.Series([None], dtype=object), "framework form")
-        con.register("entry", stored)
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        if SOURCE in tables:
-            con.execute(f"insert into {SOURCE} by name select * from entry")
-        else:
-            con.execute(f"create table {SOURCE} as select * from entry")
-        con.unregister("entry")
+        append_records(store.path, SOURCE, stored)
     return EntryResult(True, row["assessment_id"])
 
 
