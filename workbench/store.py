@@ -2,8 +2,9 @@
 
 The store is one DuckDB file in a data directory outside git. It holds, per source, the accepted
 records with a pseudonymous ``person_id`` and no direct identifiers; a ``persons`` table; the
-provenance of every ingest (``ingests``); the quarantine log (row numbers and reasons only); and
-``store_meta`` (extract date, whether the data are synthetic, linkage method, key fingerprint).
+provenance of every ingest (``ingests``); the quarantine log (file, row number, column and rule of
+each problem, never a value); and ``store_meta`` (extract date, whether the data are synthetic,
+linkage method, key fingerprint).
 
 A new ingest writes a complete new store beside the old one and swaps it in with an atomic
 rename, so an ingest interrupted part-way leaves the previous store exactly as it was.

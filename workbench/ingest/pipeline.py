@@ -31,6 +31,8 @@ from tqdm.auto import tqdm
 
 from workbench.contracts.model import Contract, ContractSet, load_contracts
 from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
+from workbench.ingest.quarantine_log import quarantine_log as problem_log
+from workbench.ingest.quarantine_log import without_values
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
 from workbench.ingest.validate import ValidationResult, validate_file
 from workbench.linkage.persons import LINKAGE_COLUMNS, Linker, link_people, linkage_name, person_ids
@@ -426,11 +428,8 @@ def ingest_folder(
              key_fingerprint=key.fingerprint, synthetic=synthetic)
         for r in report.results
     ])
-    quarantine_log = pd.concat(
-        [r.quarantined[["row_number", "reasons"]].assign(ingest_id=ingest_id, file=r.file, source=r.source)
-         for r in report.results if r.rows_quarantined],
-        ignore_index=True,
-    ) if report.rows_quarantined else pd.DataFrame(columns=["row_number", "reasons", "ingest_id", "file", "source"])
+    # Where rows failed, never what they held (one row per problem); an earlier store's log loses its messages.
+    quarantine_log, old_quarantine = problem_log(report.results, ingest_id), without_values(old_quarantine)
 
     for name, old in carried.items():
         # Rows entered between ingests are kept; a row sent again in an extract replaces its old copy.
