@@ -30,6 +30,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from workbench.contracts.model import Contract, ContractSet, load_contracts
+from workbench.ingest.across_files import refuse_across_files
 from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
 from workbench.ingest.quarantine_log import quarantine_log as problem_log
 from workbench.ingest.quarantine_log import without_values
@@ -397,6 +398,8 @@ def ingest_folder(
         log.info("validated %s", result.counts_line())
         if not result.refused and result.rows_accepted:
             accepted.append((contract, result.accepted, path.name))
+    # Several files of one source only when expected or declared, and never a record id twice.
+    report.results = refuse_across_files(report.results, contracts, declared=bool(manifest.get("files")))
     if report.refused:
         # A refused file would silently drop its source from the new store: store nothing instead.
         raise IngestError("Nothing was stored; the previous store is unchanged. These file(s) were refused:\n"
