@@ -127,22 +127,27 @@ def validate(
 ) -> None:
     """Check extracts against their data contracts without storing anything."""
     from workbench.contracts import load_contracts
+    from workbench.ingest.across_files import refuse_across_files
     from workbench.ingest.pipeline import IngestReport, match_files, read_manifest, render_report
     from workbench.ingest.validate import validate_file
 
     contracts = load_contracts()
-    pairs, unmatched = [], []
+    # Files are checked together as the ingest would: a folder's as one set; files named one by one as
+    # another, several for a source being intended (their record ids must still not repeat).
+    groups: list[tuple[list, bool]] = []
+    named: list = []
+    unmatched: list[str] = []
     for p in paths:
         if p.is_dir():
             manifest = read_manifest(p)
             m, u = match_files(p, contracts, manifest)
-            pairs += m
+            groups.append((m, bool(manifest.get("files"))))
             unmatched += u
             extract_date = extract_date or manifest.get("extract_date") and str(manifest["extract_date"])
         elif source:
             if source not in contracts.contracts:
                 raise typer.BadParameter(f"No contract named {source!r}; there are: {', '.join(contracts.contracts)}.")
-            pairs.append((p, contracts[source]))
+            named.append((p, contracts[source]))
         else:
             m, u = match_files(p.parent, contracts, {})
             hit = [x for x in m if x[0].name == p.name]
@@ -150,12 +155,14 @@ def validate(
                 typer.echo(f"Error: {p.name} does not start with a source name ({', '.join(contracts.contracts)}); "
                            "give --source.", err=True)
                 raise typer.Exit(ExitCode.USAGE)
-            pairs += hit
+            named += hit
+    groups.append((named, True))
     when = _date(extract_date) or dt.date.today()
     rep = IngestReport(ingest_id="validation-only", data_dir=Path("."), extract_date=when, unmatched_files=unmatched)
-    for path, contract in pairs:
-        result = validate_file(path, contract, when, encoding=encoding)
-        rep.results.append(result)
+    for pairs, declared in groups:
+        checked = [validate_file(path, contract, when, encoding=encoding) for path, contract in pairs]
+        rep.results += refuse_across_files(checked, contracts, declared=declared)
+    for result in rep.results:
         typer.echo(result.counts_line())
         for note in result.notes:
             typer.echo(f"  note: {note}")

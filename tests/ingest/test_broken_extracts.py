@@ -48,11 +48,14 @@ def test_valid_extract_is_accepted_whole(tmp_path, contracts):
 
 def test_wrong_type(tmp_path, outreach):
     frame = valid_frame(outreach)
-    frame.loc[3, "approximate_age"] = "thirty"
+    frame.loc[3, "approximate_age"] = "30.5"
+    frame.loc[6, "approximate_age"] = "thirty"  # words are not echoed: it could as well be a name
     result = _validate(frame, tmp_path / "outreach_contacts.csv", outreach)
     issue = _only_issue(result, 5, "approximate_age", "type")  # data row 3 is line 5 (header is line 1)
-    assert '"thirty" is not a whole number' in issue.message
-    assert result.rows_quarantined == 1 and list(result.quarantined.row_number) == [5]
+    assert '"30.5" is not a whole number' in issue.message
+    issue = _only_issue(result, 8, "approximate_age", "type")
+    assert issue.message == "The value (not shown, as it may identify a person) is not a whole number."
+    assert result.rows_quarantined == 2 and list(result.quarantined.row_number) == [5, 8]
 
 
 def test_impossible_dates(tmp_path, cases):

@@ -110,8 +110,11 @@ def test_nul_and_control_characters_refuse_the_row(tmp_path, store, outreach):
     assert ingested.exit_code == QUARANTINED, ingested.output
     with Store(store).connect() as con:
         assert con.execute("select count(*) from outreach_contacts").fetchone()[0] == 6
-        logged = con.execute("select row_number, reasons from quarantine_log order by row_number").fetchall()
-    assert [r for r, _ in logged[-2:]] == [4, 7] and "control_character" in logged[-1][1]
+        logged = con.execute("select row_number, \"column\", rule from quarantine_log where ingest_id = "
+                             "(select ingest_id from ingests order by ingested_at desc limit 1) order by all").fetchall()
+    # One row per problem: the damaged code is also not an allowed code.
+    assert logged == [(4, "family_name", "control_character"), (7, "location_type", "allowed_values"),
+                      (7, "location_type", "control_character")]
 
 
 # ------------------------------------------------------------------------- header and layout
@@ -357,3 +360,89 @@ def test_manifest_path_outside_the_folder_is_refused_unread(tmp_path, store, out
     text = _assert_refused(folder, store, "extract.yaml", "files entry 1", "outside the quarter's folder",
                            validate_code=INGEST_REFUSED)
     assert "Secretname" not in text
+
+
+# ------------------------------------------------------------------------- several files of one source
+
+
+def _ids(frame: pd.DataFrame, column: str, prefix: str, first: int) -> pd.DataFrame:
+    return frame.assign(**{column: [f"{prefix}{i:06d}" for i in range(first, first + len(frame))]})
+
+
+def _two_outreach_files(folder: Path, outreach, second_first_id: int) -> None:
+    """outreach_contacts.csv with ids 1-8 (lines 2-9), outreach_contacts_2.csv with 8 ids from ``second_first_id``."""
+    write_csv(valid_frame(outreach, 8), folder / "outreach_contacts.csv")
+    write_csv(_ids(valid_frame(outreach, 8, seed=1), "contact_id", "OR-", second_first_id), folder / "outreach_contacts_2.csv")
+
+
+DECLARED = MANIFEST + ("files:\n  - path: outreach_contacts.csv\n    source: outreach_contacts\n"
+                       "  - path: outreach_contacts_2.csv\n    source: outreach_contacts\n")
+
+
+def test_two_undeclared_files_for_one_source_are_refused(tmp_path, store, outreach):
+    folder = _quarter(tmp_path)
+    _two_outreach_files(folder, outreach, 101)  # no id in common: still two files nobody declared
+    text = _assert_refused(folder, store, "outreach_contacts.csv, outreach_contacts_2.csv are both street outreach contacts",
+                           "a source is sent as one file", "extract.yaml under 'files:'")
+    assert "outreach_contacts_2.csv: REFUSED" in text
+
+
+def test_declared_files_whose_record_ids_repeat_are_refused(tmp_path, store, outreach):
+    folder = _quarter(tmp_path, DECLARED)
+    _two_outreach_files(folder, outreach, 6)  # ids 6, 7 and 8 are in both files
+    text = _assert_refused(
+        folder, store, "outreach_contacts.csv: 3 record id(s) in column contact_id also appear in outreach_contacts_2.csv "
+        "(row 7 here and row 2 there, row 8 here and row 3 there, row 9 here and row 4 there)",
+        "outreach_contacts_2.csv: 3 record id(s) in column contact_id also appear in outreach_contacts.csv "
+        "(row 2 here and row 7 there", "unique across all files of one source (outreach_contacts)")
+    assert "OR-000006" not in text  # rows, not ids
+
+
+def test_declared_files_with_distinct_record_ids_are_stored_together(tmp_path, store, outreach):
+    folder = _quarter(tmp_path, DECLARED)
+    _two_outreach_files(folder, outreach, 101)
+    checked = _validate(folder)
+    assert checked.exit_code == 0, checked.output
+    ingested = _ingest(folder, store)
+    assert ingested.exit_code == 0, ingested.output
+    with Store(store).connect() as con:
+        n, ids = con.execute("select count(*), count(distinct contact_id) from outreach_contacts").fetchone()
+    assert n == ids == 16
+
+
+def _district_files(folder: Path, cases, second_first_id: int) -> None:
+    write_csv(_ids(valid_frame(cases, 10), "case_id", "CHE-", 1), folder / "statutory_cases_cherwell.csv")
+    write_csv(_ids(valid_frame(cases, 10, seed=2), "case_id", "CHE-", second_first_id),
+              folder / "statutory_cases_oxford_city.csv")
+
+
+def test_district_files_are_expected_and_their_record_ids_unique_across_them(tmp_path, store, contracts):
+    cases = contracts["statutory_cases"]
+    folder = _quarter(tmp_path)  # no files list: one file per district is what is expected
+    _district_files(folder, cases, 9)  # CHE-000009 and CHE-000010 are in both
+    _assert_refused(folder, store, "statutory_cases_cherwell.csv: 2 record id(s) in column case_id also appear in "
+                    "statutory_cases_oxford_city.csv (row 10 here and row 2 there, row 11 here and row 3 there)",
+                    "statutory_cases_oxford_city.csv: 2 record id(s)")
+    shutil.rmtree(folder)
+    folder = _quarter(tmp_path)
+    _district_files(folder, cases, 11)
+    checked = _validate(folder)
+    assert checked.exit_code == 0 and "statutory_cases_oxford_city.csv: rows read 10 = accepted 10" in checked.output
+
+
+def test_two_files_for_one_district_are_not_one_per_district(tmp_path, store, contracts):
+    cases = contracts["statutory_cases"]
+    folder = _quarter(tmp_path)
+    write_csv(_ids(valid_frame(cases, 6), "case_id", "CHE-", 1), folder / "statutory_cases_cherwell.csv")
+    _ids(valid_frame(cases, 6), "case_id", "CHE-", 101).to_excel(folder / "statutory_cases_cherwell.xlsx", index=False)
+    _assert_refused(folder, store, "statutory_cases_cherwell.csv, statutory_cases_cherwell.xlsx are both",
+                    "statutory_cases_<district>")
+
+
+def test_files_named_to_validate_are_checked_together(tmp_path, outreach):
+    _two_outreach_files(tmp_path, outreach, 8)
+    files = [str(tmp_path / "outreach_contacts.csv"), str(tmp_path / "outreach_contacts_2.csv")]
+    out = runner.invoke(app, ["validate", *files, "--extract-date", EXTRACT_DATE.isoformat()])
+    assert out.exit_code == VALIDATE_REFUSED
+    assert "1 record id(s) in column contact_id also appear in outreach_contacts_2.csv" in out.output
+    assert runner.invoke(app, ["validate", files[0], "--extract-date", EXTRACT_DATE.isoformat()]).exit_code == 0

@@ -30,14 +30,23 @@ import yaml
 from tqdm.auto import tqdm
 
 from workbench.contracts.model import Contract, ContractSet, load_contracts
+from workbench.ingest.across_files import refuse_across_files
 from workbench.ingest.completeness import refusal_message, shortfalls
 from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
+from workbench.ingest.quarantine_log import quarantine_log as problem_log
+from workbench.ingest.quarantine_log import without_values
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
 from workbench.ingest.validate import ValidationResult, validate_file
 from workbench.linkage.persons import LINKAGE_COLUMNS, Linker, link_people, linkage_name, person_ids
 from workbench.spreadsheets import write_csv
 from workbench.store import STORE_FILE, Store, StoreNotFound, default_data_dir, owner_only
-from workbench.store.history import SourceChange, remove_leftovers, write_snapshot
+from workbench.store.history import (
+    SourceChange,
+    convert_unversioned,
+    needs_conversion,
+    remove_leftovers,
+    write_snapshot,
+)
 from workbench.store.lock import data_dir_lock
 
 log = logging.getLogger("workbench.ingest")
@@ -434,6 +443,8 @@ def ingest_folder(
 
     with data_dir_lock(data_dir, f"workbench ingest {folder}", options.wait_seconds):
         remove_leftovers(data_dir)
+        if needs_conversion(data_dir / STORE_FILE):  # a store from before snapshots: its data become snapshot 1
+            convert_unversioned(data_dir / STORE_FILE, rewrite_quarantine_log=without_values)
         previous = _previous_snapshot(data_dir)
         _check_key(previous, key)
         previous_rows = _previous_rows(previous)
@@ -446,7 +457,7 @@ def ingest_folder(
             report.seconds = time.perf_counter() - started
             return report
         _ingest_locked(report, matched, contracts, previous_rows, options, key, linkage, linkage_profile, hashes,
-                       synthetic, encoding, progress)
+                       synthetic, encoding, progress, declared_files=bool(manifest.get("files")))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -464,7 +475,7 @@ def _source_counts(report: IngestReport) -> tuple[dict[str, int], dict[str, int]
 
 def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previous_rows: dict[str, int],
                    options: IngestOptions, key: PseudonymKey, linkage, linkage_profile: str | None,
-                   hashes: dict[str, str], synthetic: bool, encoding: str, progress: bool) -> None:
+                   hashes: dict[str, str], synthetic: bool, encoding: str, progress: bool, declared_files: bool) -> None:
     method = linkage_name(linkage)
     accepted: list[tuple[Contract, pd.DataFrame, str]] = []
     for path, contract in tqdm(matched, desc="Validating", disable=not progress):
@@ -473,6 +484,8 @@ def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previo
         log.info("validated %s", result.counts_line())
         if not result.refused and contract.name not in options.carry_forward:
             accepted.append((contract, result.accepted, path.name))
+    # Several files of one source only when expected or declared, and never a record id twice.
+    report.results = refuse_across_files(report.results, contracts, declared=declared_files)
     if report.refused:
         # A refused file would silently drop its source from the new store: store nothing instead.
         raise ExtractsRefused("Nothing was stored; the previous store is unchanged. These file(s) were refused:\n"
@@ -515,11 +528,8 @@ def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previo
              carried_forward=r.source in options.carry_forward)
         for r in report.results
     ])
-    quarantine_log = pd.concat(
-        [r.quarantined[["row_number", "reasons"]].assign(ingest_id=ingest_id, file=r.file, source=r.source)
-         for r in report.results if r.rows_quarantined],
-        ignore_index=True,
-    ) if report.rows_quarantined else pd.DataFrame(columns=["row_number", "reasons", "ingest_id", "file", "source"])
+    # Where rows failed, never what they held (one row per problem).
+    quarantine_log = problem_log(report.results, ingest_id)
 
     # Reports first: if they cannot be written, the previous store stays in place.
     report.report_dir = report.data_dir / "reports" / ingest_id

@@ -10,15 +10,30 @@ Two stages:
 Each problem becomes one row of ``ValidationResult.issues`` (file, row number as it stands in the
 file, column, rule, plain-English message, offending value). A row with any problem is quarantined
 with its reasons; the others are accepted. ``rows_read == rows_accepted + rows_quarantined`` always.
-Direct identifiers are never echoed in messages or quarantine files: their values show as
-``[withheld]``.
+
+Which values are echoed (:func:`shown_value`). Messages, ``issues.csv``, the console, the report
+and the quarantine files show an offending value only where it cannot be an identifier; otherwise
+it shows as ``[withheld]`` and the message still names the row, the column and the rule:
+
+- values of direct-identifier fields (names, dates of birth, NI numbers, client references) are
+  always withheld;
+- a value in any other field is shown only if it is (case, spaces, ``_`` and ``-`` ignored) a code
+  or label of any vocabulary of the contracts, or one edit (a letter added, dropped, changed or two
+  swapped) from a code or label of the field's own vocabulary (a mistyped code: ``Femal``), or has
+  no letters, at most 12 characters and at most 8 digits (a mistyped date or number:
+  ``31/13/2020``; an NHS or phone number has more digits), or is a record id in the contract's
+  format (the store keeps it anyway);
+- anything else (a surname typed into ``gender``, an NI number into ``ethnicity``, a name into a
+  date field, free text) and any value holding a control character is withheld.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +47,10 @@ from workbench.contracts.model import (
     TRUE_WORDS,
     Contract,
     FieldSpec,
+    load_contracts,
 )
 from workbench.ingest.integrity import (
+    CONTROL_CHARACTERS,
     control_character_cells,
     date_order_problem,
     excel_serial_date,
@@ -203,19 +220,88 @@ def build_schema(contract: Contract, extract_date: dt.date) -> pa.DataFrameSchem
 # ---------------------------------------------------------------------------------------------
 
 
-def _shown(spec: FieldSpec | None, value: object) -> str:
+_LETTER = re.compile(r"[^\W\d_]")  # a letter of any alphabet
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+#: A letter-free value is shown up to this length and this many digits: a date (8 digits) or a
+#: number, but not an NHS number (10 digits) or a phone number (11).
+SHOWN_MAX_CHARACTERS, SHOWN_MAX_DIGITS = 12, 8
+#: Why a value of an ordinary field is not shown, said once in its message.
+NOT_SHOWN = "The value (not shown, as it may identify a person)"
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+
+@lru_cache(maxsize=8)
+def _vocabulary_terms(folder: Path | None) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """Every code and label of every vocabulary (normalised), and those of each vocabulary."""
+    each = {name: frozenset(_normal(t) for pair in v.codes.items() for t in pair)
+            for name, v in load_contracts(folder).vocabularies.items()}
+    return frozenset().union(*each.values()), each
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by adding, dropping or changing one character, or swapping two
+    neighbours (optimal string alignment distance at most 1)."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) <= 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k, (x, y) in enumerate(zip(short, long, strict=False)) if x != y), len(short))
+    return short[i:] == long[i + 1 :]
+
+
+def _is_term(part: str, spec: FieldSpec, terms: frozenset[str], own: frozenset[str]) -> bool:
+    word = _normal(part)
+    if word in terms:
+        return True
+    # A mistyped code of the field's own vocabulary; four letters at least, so one edit is a slip.
+    return spec.vocabulary is not None and len(word) >= 4 and any(_one_edit_apart(word, t) for t in own)
+
+
+def _harmless(text: str) -> bool:
+    """A value with no letters, short, and with too few digits for an NHS or phone number."""
+    return (not _LETTER.search(text) and len(text) <= SHOWN_MAX_CHARACTERS
+            and sum(c.isdigit() for c in text) <= SHOWN_MAX_DIGITS)
+
+
+def shown_value(contract: Contract, spec: FieldSpec | None, value: object) -> str:
+    """``value`` as it may be echoed about ``spec`` of ``contract``, or ``[withheld]`` (module docstring)."""
     if spec is not None and spec.is_identifier:
         return WITHHELD
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    return str(value)
+        return value.date().isoformat()  # a parsed date: no free text can hide in it
+    text = str(value)
+    if _CONTROL.search(text):
+        return WITHHELD
+    if _harmless(text.strip()):
+        return text
+    if spec is None:
+        return WITHHELD
+    if spec.name == contract.record_id and spec.pattern and re.search(spec.pattern, text):
+        return text
+    terms, each = _vocabulary_terms(contract.path.parent if contract.path else None)
+    own = each.get(spec.vocabulary or "", frozenset())
+    parts = [p for p in text.split(LIST_SEPARATOR) if p.strip()] if spec.type == "category_list" else [text]
+    return text if parts and all(_is_term(p, spec, terms, own) for p in parts) else WITHHELD
+
+
+def _subject(spec: FieldSpec | None, value: str) -> str:
+    """How a message names the offending value: quoted, or said to be withheld."""
+    if value == WITHHELD:
+        return "The value" if spec is not None and spec.is_identifier else NOT_SHOWN
+    return f'"{value}"' if value else "The value"
 
 
 def _message(contract: Contract, rule: str, column: str, value: str, extra: str = "") -> str:
     spec = contract.field(column) if column in contract.field_names else None
-    quoted = f'"{value}"' if value else "The value"
+    quoted = _subject(spec, value)
     if rule == "required":
         return "A value is required here but the cell is blank."
     if rule == "allowed_values" and spec is not None:
@@ -233,7 +319,8 @@ def _message(contract: Contract, rule: str, column: str, value: str, extra: str 
     if rule == "not_after_extract_date":
         return f"{quoted} is after the extract date ({extra}); a record cannot describe the future."
     if rule == "unique":
-        return f"The record id {quoted} is used more than once in this file ({extra}); record ids must be unique."
+        which = f"The record id {quoted}" if quoted.startswith('"') else f"{quoted}, a record id,"
+        return f"{which} is used more than once in this file ({extra}); record ids must be unique."
     return extra
 
 
@@ -265,8 +352,8 @@ def validate_raw(raw: RawExtract, contract: Contract, extract_date: dt.date) -> 
         typed, bad = parse_column(spec, text[spec.name])
         typed_cols[spec.name] = typed
         for i in np.flatnonzero(bad.to_numpy()):
-            value = _shown(spec, text.at[i, spec.name])
-            message = f'"{value}" {_type_hint(spec)}.' if value != WITHHELD else f"The value {_type_hint(spec)}."
+            value = shown_value(contract, spec, text.at[i, spec.name])
+            message = f"{_subject(spec, value)} {_type_hint(spec)}."
             serial = excel_serial_date(text.at[i, spec.name]) if spec.type == "date" else None
             if serial is not None:
                 message += (" It looks like an Excel date serial number (a count of days from 1899-12-30"
@@ -324,7 +411,7 @@ def _translate_failures(failures, contract, text, typed, rows, file, extract_dat
             seen_frame_failures.add((i, check))
             rule = rules[check]
             fs, rs = contract.field(rule.field), contract.field(rule.reference)
-            fv, rv = _shown(fs, typed.at[i, rule.field]), _shown(rs, typed.at[i, rule.reference])
+            fv, rv = shown_value(contract, fs, typed.at[i, rule.field]), shown_value(contract, rs, typed.at[i, rule.reference])
             detail = (f"{rule.field} ({fv}) is before {rule.reference} ({rv})" if rule.kind == "not_before"
                       else f"{rule.field} is filled in ({fv}) but {rule.reference} is blank")
             out.append(dict(file=file, row_number=int(rows[i]), column=rule.field, rule=rule.id,
@@ -341,20 +428,21 @@ def _translate_failures(failures, contract, text, typed, rows, file, extract_dat
                 ids = text[record_col] if column == record_col else text[column]
                 firsts = ids.reset_index().drop_duplicates(subset=column, keep="first")
                 first_row_of_id.update(zip(firsts[column], rows[firsts["index"].to_numpy()], strict=True))
-            value = _shown(spec, text.at[i, column])
+            value = shown_value(contract, spec, text.at[i, column])
             extra = f"first used on row {first_row_of_id.get(text.at[i, column], '?')}"
             out.append(dict(file=file, row_number=int(rows[i]), column=column, rule="unique",
                             message=_message(contract, "unique", column, value, extra), value=value))
             continue
         rule = check
-        value = _shown(spec, text.at[i, column])  # the text exactly as sent
+        value = shown_value(contract, spec, text.at[i, column])  # the text exactly as sent, if it may be shown
         out.append(dict(file=file, row_number=int(rows[i]), column=column, rule=rule,
                         message=_message(contract, rule, column, value, extract_date.isoformat()), value=value))
     return out
 
 
 def _quarantine_frame(contract, text, rows, is_bad, issues, malformed) -> pd.DataFrame:
-    """Failing rows with their reasons; direct identifiers are withheld."""
+    """Failing rows with their reasons; direct identifiers, and offending values that may not be
+    shown (:func:`shown_value`), are withheld."""
     reasons = (
         issues.assign(reason=issues["column"] + ": " + issues["message"] + " [" + issues["rule"] + "]")
         .groupby("row_number")["reason"].agg(" | ".join)
@@ -362,6 +450,13 @@ def _quarantine_frame(contract, text, rows, is_bad, issues, malformed) -> pd.Dat
     bad = text[is_bad].copy()
     for name in contract.identifier_fields:
         bad[name] = bad[name].where(bad[name].isna(), WITHHELD)
+    # The cells a problem points at hold what failed: a surname in gender, a name in a date field.
+    position = dict(zip(rows[is_bad], bad.index, strict=True))
+    flagged = issues[issues["column"].isin(contract.field_names)][["row_number", "column"]].drop_duplicates()
+    for row, column in flagged.itertuples(index=False):
+        at = position.get(row)
+        if at is not None and shown_value(contract, contract.field(column), bad.at[at, column]) == WITHHELD:
+            bad.at[at, column] = WITHHELD
     bad.insert(0, "row_number", rows[is_bad])
     extra = pd.DataFrame({"row_number": [m[0] for m in malformed]})
     out = pd.concat([bad, extra], ignore_index=True) if malformed else bad.reset_index(drop=True)

@@ -158,8 +158,11 @@ def quarantine_rates(source: Any) -> pd.DataFrame:
     def top_rules(files: list[str]) -> str:
         if not len(q):
             return ""
-        reasons = q[q["file"].isin(files)]["reasons"].astype(str)
-        rules = reasons.map(lambda r: re.findall(r"\[([A-Za-z0-9_]+)\]", r)).explode().dropna()
+        mine = q[q["file"].isin(files)]
+        if "rule" in mine.columns:  # one row per problem
+            rules = mine["rule"].astype(str)
+        else:  # a store built before the log lost its messages: the rules are in brackets
+            rules = mine["reasons"].astype(str).map(lambda r: re.findall(r"\[([A-Za-z0-9_]+)\]", r)).explode().dropna()
         top = rules.value_counts().head(3)
         return ", ".join(f"{k} ({v})" for k, v in top.items())
 

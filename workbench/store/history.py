@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,14 +82,41 @@ def previous_seq(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _copy_previous(con: duckdb.DuckDBPyConnection) -> None:
-    """Copy the previous store's tables into the new one (a store from before snapshots becomes
-    snapshot 1: its tables are the first versions of its records)."""
-    old = _tables(con, "old")
-    if SNAPSHOTS not in old:
-        _convert_unversioned(con, old)
-        return
-    for table in sorted(old):
+    """Copy the previous store's tables into the new one."""
+    for table in sorted(_tables(con, "old")):
         con.execute(f"create table {quoted(table)} as select * from old.{quoted(table)}")
+
+
+def needs_conversion(store_path: Path) -> bool:
+    """Whether ``store_path`` holds a store from before snapshots (one ingest, no history)."""
+    if not store_path.exists():
+        return False
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        return SNAPSHOTS not in _tables(con, "main")
+
+
+def convert_unversioned(store_path: Path,
+                        rewrite_quarantine_log: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> None:
+    """Turn a store from before snapshots into snapshot 1 of a store with history (its tables
+    become the first versions of its records), swapped in atomically. ``rewrite_quarantine_log``
+    brings its quarantine log to the current layout."""
+    tmp = store_path.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            escaped = str(store_path).replace("'", "''")
+            con.execute(f"attach '{escaped}' as old (read_only)")
+            _convert_unversioned(con, _tables(con, "old"))
+            con.execute("detach old")
+            if rewrite_quarantine_log is not None:
+                log = rewrite_quarantine_log(con.execute(f"select * from {QUARANTINE_LOG}").df())
+                con.register("rewritten", log)
+                con.execute(f"create or replace table {QUARANTINE_LOG} as select * from rewritten")
+                con.unregister("rewritten")
+            con.execute("checkpoint")
+        os.replace(tmp, store_path)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def _convert_unversioned(con: duckdb.DuckDBPyConnection, old: set[str]) -> None:

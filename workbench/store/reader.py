@@ -128,7 +128,8 @@ class Store:
             if SNAPSHOTS not in names:
                 raise StoreNotFound(
                     f"The store in {self.data_dir} was built by an earlier version of the workbench, before "
-                    "stores kept every quarter. Ingest the latest extracts again into a new data directory.")
+                    "stores kept every quarter. Ingest the latest extracts into it again: the ingest keeps its data "
+                    "as the first snapshot.")
             self.snapshot = choose_snapshot(snapshots_of(con, "main"), as_of, self.data_dir)
             self._history = sorted(n for n in names if source_of(n))
             self._columns = {
