@@ -329,12 +329,15 @@ def dashboards(
     port: Annotated[int, typer.Option(help="Port for the dashboards.")] = 8866,
     ip: Annotated[str, typer.Option(help="Address to listen on (keep 127.0.0.1 behind the organisation's login proxy).")] = "127.0.0.1",
     pool_size: Annotated[int, typer.Option(help="Pre-heated kernels per page (about 130 MB each).")] = 1,
+    as_of: AsOf = None,
 ) -> None:
     """Serve the commissioner dashboards on an existing store (see docs/dashboards.md)."""
     from workbench.dashboards.server import serve
-    from workbench.store import Store
+    from workbench.store import AS_OF_ENV, Store
 
-    store = Store(data_dir)  # a clear error if no store has been built yet
+    store = Store(data_dir, as_of=as_of)  # a clear error if no store (or no such snapshot) exists
+    if as_of:
+        os.environ[AS_OF_ENV] = store.ingest_id  # the pages read this snapshot, from their own aggregates
     typer.echo(f"Serving the dashboards on {store.path} at http://{ip}:{port}/ (Ctrl-C stops them)")
     serve(store.data_dir, port=port, ip=ip, pool_size=pool_size)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -41,7 +42,7 @@ from workbench.measures import (
     supported_housing,
 )
 from workbench.measures.sources import SourceTables
-from workbench.store import Store, StoreNotFound, default_data_dir
+from workbench.store import AS_OF_ENV, Store, StoreNotFound, default_data_dir
 
 AGGREGATES_FILE = "aggregates.duckdb"
 #: Bump when a table's definition changes, so existing aggregate files are rebuilt.
@@ -122,7 +123,12 @@ def store_exists(data_dir: str | Path | None = None) -> bool:
 
 
 def aggregates_path(data_dir: str | Path | None = None) -> Path:
+    """The aggregates of the latest snapshot, or of the snapshot ``$WORKBENCH_AS_OF`` names
+    (``workbench dashboards --as-of``), each in its own file."""
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    as_of = os.environ.get(AS_OF_ENV)
+    if as_of:
+        return data_dir / f"aggregates-as-of-{re.sub(r'[^A-Za-z0-9-]', '_', as_of)}.duckdb"
     return data_dir / AGGREGATES_FILE
 
 
@@ -178,6 +184,7 @@ def build_aggregates(data_dir: str | Path | None = None) -> Path:
         "schema_version": SCHEMA_VERSION,
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "store_ingest_id": meta.get("ingest_id", ""),
+        "carried_forward": meta.get("carried_forward", ""),
         "store_mtime_ns": str(store_mtime),
         "extract_date": extract.date().isoformat(),
         "synthetic": str(meta.get("synthetic", "")),

@@ -76,6 +76,10 @@ def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: 
         if agg.synthetic else ""
     )
     extract = agg.extract_date
+    carried = [c.replace("_", " ") for c in agg.meta.get("carried_forward", "").split(",") if c]
+    if carried:  # a source whose extract was missing this quarter: its figures stop earlier
+        synthetic += (f'<p class="wb-synthetic" role="note">Not updated this quarter: {esc(", ".join(carried))} '
+                      "(the previous quarter's records are used).</p>")
     rounding = (f" Counts are rounded to the nearest {policy.rounding_base}, so figures may not add up exactly."
                 if policy.rounding_base else "")
     return (

@@ -202,6 +202,21 @@ class Store:
             values["extract_date"] = values["extract_date"][:10]
         return {k: ("" if v is None else v) for k, v in values.items()}
 
+    def caveats(self) -> list[str]:
+        """Plain sentences every output built from this snapshot must carry: sources carried
+        forward from an earlier quarter, and reading a snapshot that is not the latest."""
+        meta = self.meta()
+        out = []
+        carried = [s for s in meta.get("carried_forward", "").split(",") if s]
+        if carried:
+            out.append("Not updated this quarter: the records of " + ", ".join(s.replace("_", " ") for s in carried)
+                       + " are carried forward from the previous snapshot (their extract was missing or refused), so "
+                       "figures using them stop at that snapshot's extract date.")
+        if not self.snapshot.latest:
+            out.append(f"These figures use an earlier snapshot of the store: ingest {self.ingest_id}, extracts dated "
+                       f"{self.snapshot.extract_date.isoformat()}; a later one exists.")
+        return out
+
     def snapshots(self) -> pd.DataFrame:
         """Every snapshot up to this one, oldest first."""
         return self.query(f"select * from {SNAPSHOTS}")

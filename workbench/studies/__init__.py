@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 
@@ -29,10 +30,21 @@ def available() -> list[str]:
 
 
 def entry_point(name: str) -> Callable[..., StudyResult]:
+    """The study's ``run``, whose findings start with the store's caveats (a source carried forward
+    from an earlier quarter, an earlier snapshot read with ``as_of``): they qualify every finding."""
     if name not in STUDIES:
         raise KeyError(f"No study called {name!r}; there are: {', '.join(STUDIES)}.")
     module, func = STUDIES[name].split(":")
-    return getattr(importlib.import_module(module), func)
+    run = getattr(importlib.import_module(module), func)
+
+    @functools.wraps(run)
+    def with_caveats(store=None, *args, **parameters) -> StudyResult:
+        result = run(store, *args, **parameters)
+        caveats = store.caveats() if hasattr(store, "caveats") else []
+        result.findings = [*caveats, *result.findings]
+        return result
+
+    return with_caveats
 
 
 __all__ = ["STUDIES", "StudyResult", "available", "entry_point"]
