@@ -138,3 +138,33 @@ def test_recurrent_returns_count_early_spells_at_risk_only_from_when_the_data_be
     alone = run(cohort=_frame(False, second_spells=True), extract_date=EXTRACT)
     for table in ("recurrent_pwp_gap_time", "cox_cause_specific"):
         pd.testing.assert_frame_equal(with_early.tables[table], alone.tables[table])
+
+
+R_FINEGRAY_DELAYED = """d <- read.csv("{csv}")
+fg <- finegray(Surv(entry_days, time_days, factor(status)) ~ housing_first + spell + person, data=d, id=spell,
+               etype="1")
+f <- coxph(Surv(fgstart, fgstop, fgstatus) ~ housing_first + cluster(person), weights=fgwt, data=fg)
+py("fit", c(coef(f), sqrt(diag(f$var))))
+py("n", length(unique(fg$spell)))
+"""
+
+
+@pytest.mark.needs_r
+def test_fine_gray_keeps_early_move_ins_at_risk_from_when_the_data_begin(truncated, tmp_path):
+    """Before, the Fine-Gray model dropped the 100 move-ins from 2012 (``crr`` has no delayed
+    entry); now they are in it, at risk from when the data begin, as R's ``finegray()`` with
+    ``Surv(entry, time, status)`` and a weighted, person-clustered ``coxph`` fit them."""
+    from rcheck import run_r
+
+    result = run(returns_cohort(tables=_tables(True), extract_date=EXTRACT), EXTRACT)
+    ours = result.tables["fine_gray"].set_index("covariate").loc["housing_first"]
+    d = truncated.assign(spell=np.arange(len(truncated)), person=pd.factorize(truncated["person_id"])[0])
+    csv = tmp_path / "frame.csv"
+    d[["entry_days", "time_days", "status", "housing_first", "spell", "person"]].to_csv(csv, index=False,
+                                                                                       float_format="%.17g")
+    r = run_r(R_FINEGRAY_DELAYED.format(csv=csv.as_posix()), tmp_path)
+    assert r["n"][0] == OBSERVED + BEFORE_DATA  # every move-in, the early ones included
+    np.testing.assert_allclose([ours["coef"], ours["robust se"]], r["fit"], rtol=1e-7)
+    # and it is not the fit on the observed move-ins alone that it used to be
+    alone = run(returns_cohort(tables=_tables(False), extract_date=EXTRACT), EXTRACT)
+    assert alone.tables["fine_gray"].set_index("covariate").loc["housing_first", "coef"] != pytest.approx(ours["coef"])

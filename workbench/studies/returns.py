@@ -35,6 +35,7 @@ from workbench.definitions import definitions, history_start  # noqa: E402
 from workbench.statistics.aalen_johansen import AalenJohansen  # noqa: E402
 from workbench.statistics.cox import CoxPH  # noqa: E402
 from workbench.statistics.fine_gray import FineGray  # noqa: E402
+from workbench.statistics.fine_gray_expand import finegray_data  # noqa: E402
 from workbench.statistics.intervals import wilson  # noqa: E402
 from workbench.statistics.kaplan_meier import KaplanMeier  # noqa: E402
 from workbench.statistics.recurrent import fit_pwp_gap_time  # noqa: E402
@@ -153,6 +154,26 @@ def independent_terms(frame: pd.DataFrame, terms: list[str]) -> list[str]:
         if np.linalg.matrix_rank(X) == X.shape[1]:
             kept.append(t)
     return kept
+
+
+def fine_gray_table(frame: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
+    """The Fine-Gray subdistribution model of return (death competing) on every move-in.
+
+    With move-ins from before the data begin, each is at risk only from ``entry_days`` (delayed
+    entry), which ``cmprsk::crr`` cannot fit: then survival's ``finegray()`` with the delayed
+    entry plus a weighted Cox model, robust by person (``finegray_data``). Without any, ``crr``
+    (:class:`FineGray`). Either way every move-in counts; dropping the early ones (as before)
+    fitted the model to a different population from the Cox model beside it."""
+    data = frame.dropna(subset=terms)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if _entry_col(data) is None:
+            return FineGray().fit(data, "time_days", "status", covariates=terms).summary.reset_index()
+        expanded = finegray_data(data.assign(_spell=np.arange(len(data))), "time_days", "status", failcode=RETURNED,
+                                 entry_col="entry_days", id_col="_spell")
+        fit = CoxPH(ties="efron").fit(expanded, duration_col="fgstop", event_col="fgstatus", entry_col="fgstart",
+                                      weights_col="fgwt", covariates=terms, cluster_col="person_id")
+    return fit.summary.reset_index()
 
 
 def _fit_cox(frame: pd.DataFrame, terms: list[str]) -> CoxPH:
@@ -280,12 +301,7 @@ def run(
     except Exception as exc:  # the check must not stop the study; say why it is missing
         result.findings.append(f"The proportional-hazards check could not be computed ({exc}).")
 
-    # Fine-Gray subdistribution model (cmprsk::crr has no left truncation: move-ins from history start).
-    fg_frame = frame[frame["entry_days"] == 0].dropna(subset=terms)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fg = FineGray().fit(fg_frame, "time_days", "status", covariates=terms)
-    fg_table = fg.summary.reset_index()
+    fg_table = fine_gray_table(frame, terms)
     fg_table.insert(1, "label", [dict(MODEL_TERMS).get(t, t) for t in terms])
     result.tables["fine_gray"] = fg_table
 
