@@ -76,11 +76,14 @@ def test_profile_counts_residents_by_subgroup_and_reads_findings():
         "gender": ["male", "female", "female", "male"], "age_at_assessment_date": [50, 20, 30, 60],
         "model": ["congregate_hostel", "congregate_hostel", "women_only", "dispersed"],
     })
-    effects = pd.DataFrame({"subgroup": ["rough_sleeping_and_substance_use", "young_person_18_25", "women"],
-                            "risk_difference": [0.15, -0.12, 0.01], "lower": [0.02, -0.3, -0.1], "upper": [0.3, 0.06, 0.1]})
+    effects = pd.DataFrame({"subgroup": ["rough_sleeping_and_substance_use", "young_person_18_25", "women", "aged_45_plus"],
+                            "risk_difference": [0.15, -0.12, 0.01, 0.09], "lower": [0.02, -0.3, -0.1, 0.01],
+                            "upper": [0.3, 0.06, 0.1, 0.17], "effect_p_holm": [0.01, 0.6, 0.9, 0.143]})
     p = profile_residents(residents, effects).set_index("subgroup")
     assert p.loc["rough_sleeping_and_substance_use", "current_residents"] == 1
     assert p.loc["rough_sleeping_and_substance_use", "finding"] == "congregate appeared to help"
+    # the case: an unadjusted interval above zero, but Holm-adjusted p = 0.143: no claim
+    assert p.loc["aged_45_plus", "finding"] == "no clear difference" and p.loc["aged_45_plus", "adjusted_p"] == 0.143
     assert p.loc["young_person_18_25", "of_whom_in_congregate"] == 1
     assert p.loc["young_person_18_25", "finding"] == "no clear difference"
     assert p.loc["women_with_domestic_abuse", "current_residents"] == 1

@@ -279,9 +279,14 @@ def subgroup_effects(
         diff, se_d = tau - tau_c, np.hypot(se, se_c)
         rows.append({"subgroup": name, "n": int(inside.sum()), "n_treated": int(t[inside].sum()),
                      "risk_difference": tau, "lower": tau - Z95 * se, "upper": tau + Z95 * se, "se": se,
+                     "effect_p": float(2 * stats.norm.sf(abs(tau / se))),
                      "complement_risk_difference": tau_c, "interaction_difference": diff,
                      "interaction_p": float(2 * stats.norm.sf(abs(diff / se_d)))})
     out = pd.DataFrame(rows)
     if len(out):
+        # Holm across the subgroups, for the effect within each and for its difference from the rest:
+        # a claim about "a subgroup" picked from several needs the adjusted evidence.
+        out.insert(out.columns.get_loc("effect_p") + 1, "effect_p_holm",
+                   multipletests(out["effect_p"], alpha=alpha, method="holm")[1])
         out["interaction_p_holm"] = multipletests(out["interaction_p"], alpha=alpha, method="holm")[1]
     return out

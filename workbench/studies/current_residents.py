@@ -150,12 +150,14 @@ def residents_from_open_stays(store, assessment_date: dt.date | None = None) -> 
     })
 
 
-def profile_residents(residents: pd.DataFrame, subgroup_effects: pd.DataFrame) -> pd.DataFrame:
+def profile_residents(residents: pd.DataFrame, subgroup_effects: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Count current residents in each pre-specified subgroup, beside the study's finding for it.
 
     ``subgroup_effects`` is the supported housing study's ``subgroup_effects`` table. A finding
-    reads "congregate appeared to help" only when its whole 95% interval is above zero, "appeared
-    to harm" when it is below zero, and "no clear difference" otherwise.
+    reads "congregate appeared to help" (or "harm") only when the subgroup's effect has a
+    Holm-adjusted p-value (across the pre-specified subgroups) below ``alpha``, and "no clear
+    difference" otherwise: an unadjusted interval that excludes zero is expected by chance in one
+    of several subgroups.
     """
     from workbench.cohorts.returns import has_need
     from workbench.definitions import definitions
@@ -177,10 +179,15 @@ def profile_residents(residents: pd.DataFrame, subgroup_effects: pd.DataFrame) -
                "of_whom_in_congregate": int((members & (r.in_congregate == 1)).sum())}
         if name in effects.index:
             e = effects.loc[name]
+            # the study's multiplicity-adjusted evidence (Holm across subgroups), not the unadjusted interval
+            clear = e.effect_p_holm < alpha
             row.update(estimated_difference=e.risk_difference, lower=e.lower, upper=e.upper,
-                       finding=("congregate appeared to help" if e.lower > 0 else
-                                "congregate appeared to harm" if e.upper < 0 else "no clear difference"))
+                       adjusted_p=e.effect_p_holm,
+                       finding=("congregate appeared to help" if clear and e.risk_difference > 0 else
+                                "congregate appeared to harm" if clear and e.risk_difference < 0 else
+                                "no clear difference"))
         else:
-            row.update(estimated_difference=np.nan, lower=np.nan, upper=np.nan, finding="too few people to estimate")
+            row.update(estimated_difference=np.nan, lower=np.nan, upper=np.nan, adjusted_p=np.nan,
+                       finding="too few people to estimate")
         rows.append(row)
     return pd.DataFrame(rows)

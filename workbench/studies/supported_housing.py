@@ -96,6 +96,34 @@ def _pct(x: float) -> str:
     return f"{x * 100:+.1f} percentage points"
 
 
+def subgroup_findings(sub: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """Findings about subgroups, gated on the multiplicity-adjusted evidence (Holm across the
+    pre-specified subgroups): a subgroup is named only when its effect's Holm-adjusted p-value is
+    below ``alpha``; whether it differs from everyone else is said only on the Holm-adjusted
+    interaction test. An unadjusted 95% interval that excludes zero is not enough: with several
+    subgroups, one such interval is expected by chance."""
+    if sub.empty:
+        return []
+    out = []
+    for r in sub.itertuples():
+        if r.effect_p_holm >= alpha:
+            continue
+        word = "more" if r.risk_difference > 0 else "less"
+        differs = ("and differently from everyone else" if r.interaction_p_holm < alpha else
+                   "though not clearly differently from everyone else")
+        out.append(
+            f"{r.label}: congregate housing was followed by keeping a home {word} often ({_pct(r.risk_difference)}, "
+            f"95% CI {_pct(r.lower)} to {_pct(r.upper)}; p = {r.effect_p_holm:.3f} after adjusting for testing "
+            f"{len(sub)} groups), {differs} (interaction p = {r.interaction_p_holm:.3f}, adjusted). This is evidence, "
+            "not certainty: it rests on the needs recorded.")
+    if not out:
+        best = sub.loc[sub["effect_p_holm"].idxmin()]
+        out.append(f"No subgroup showed a clear difference after adjusting for testing {len(sub)} groups (the "
+                   f"strongest, {best.label}, had an adjusted p-value of {best.effect_p_holm:.3f}); subgroup "
+                   "estimates are in the table and forest plot.")
+    return out
+
+
 def run(
     store=None,
     *,
@@ -165,13 +193,7 @@ def run(
         f"Comparing people with similar needs (doubly robust estimate), the difference is {_pct(overall.risk_difference)} "
         f"(95% CI {_pct(overall.rd_lower)} to {_pct(overall.rd_upper)})"
         + (": the data cannot rule out no difference on average." if overall.rd_lower <= 0 <= overall.rd_upper else "."))
-    for r in sub.itertuples():
-        if r.lower > 0 or r.upper < 0:
-            word = "more" if r.risk_difference > 0 else "less"
-            result.findings.append(
-                f"{r.label}: congregate housing was followed by keeping a home {word} often ({_pct(r.risk_difference)}, "
-                f"95% CI {_pct(r.lower)} to {_pct(r.upper)}; interaction p = {r.interaction_p_holm:.3f} after "
-                "adjusting for testing several groups). This is evidence, not certainty: it rests on the needs recorded.")
+    result.findings += subgroup_findings(sub)
     dr_row = effects.iloc[2]
     result.findings.append(
         f"An unmeasured factor would need to be associated with both placement and outcome by a risk ratio of "
