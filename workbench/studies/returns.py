@@ -39,6 +39,7 @@ from workbench.statistics.intervals import wilson  # noqa: E402
 from workbench.statistics.kaplan_meier import KaplanMeier  # noqa: E402
 from workbench.statistics.recurrent import fit_pwp_gap_time  # noqa: E402
 from workbench.studies.base import StudyResult  # noqa: E402
+from workbench.studies.provenance import recorded  # noqa: E402
 
 DAYS_PER_MONTH = 365.25 / 12
 #: Colour-blind-safe palette (Okabe-Ito).
@@ -207,6 +208,7 @@ def rmst_by(frame: pd.DataFrame, group_col: str, tau_days: float = 730.0) -> pd.
     ])
 
 
+@recorded("returns")  # no random numbers: every estimator is deterministic
 def run(
     store=None,
     *,
