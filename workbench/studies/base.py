@@ -48,3 +48,19 @@ class StudyResult:
             "Write a study's files with workbench.reporting.export(result, folder): shareable by default "
             "(every table through disclosure control), or kind='research' for the unsuppressed export "
             "that must not leave the secure environment.")
+
+
+def model_size(frame: pd.DataFrame, covariates: list[str], event: pd.Series | None = None) -> dict[str, int]:
+    """The counts behind a regression that output checking asks for: observations, events, the
+    number of parameters, and the smallest cell behind it (each level of every binary covariate,
+    with and without the event). Recorded in ``estimates["model_sizes"]``; nothing is estimated."""
+    ev = pd.Series(1, index=frame.index) if event is None else event.reindex(frame.index).fillna(0).astype(int)
+    cells = []
+    for c in covariates:
+        x = frame[c]
+        if x.dropna().isin([0, 1]).all():
+            for level in (0, 1):
+                at = x == level
+                cells += [int((at & (ev == 1)).sum())] + ([int((at & (ev == 0)).sum())] if event is not None else [])
+    return {"n": len(frame), "events": int(ev.sum()), "parameters": len(covariates),
+            "min_cell": min(cells) if cells else len(frame)}

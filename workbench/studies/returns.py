@@ -38,7 +38,7 @@ from workbench.statistics.fine_gray import FineGray  # noqa: E402
 from workbench.statistics.intervals import wilson  # noqa: E402
 from workbench.statistics.kaplan_meier import KaplanMeier  # noqa: E402
 from workbench.statistics.recurrent import fit_pwp_gap_time  # noqa: E402
-from workbench.studies.base import StudyResult  # noqa: E402
+from workbench.studies.base import StudyResult, model_size  # noqa: E402
 from workbench.studies.provenance import recorded  # noqa: E402
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -263,9 +263,11 @@ def run(
     if dropped:
         result.findings.append("Left out of the adjusted models because the data cannot separate them from "
                                "the other factors: " + "; ".join(dropped) + ".")
+    sizes: dict[str, dict[str, int]] = {}  # the counts behind each model, for output checking
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cox = _fit_cox(frame.dropna(subset=terms), terms)
+    sizes["cox_cause_specific"] = model_size(frame.dropna(subset=terms), terms, frame["returned"])
     cox_table = cox.summary.reset_index().rename(columns={"covariate": "term"})
     cox_table.insert(1, "label", cox_table["term"].map(dict(MODEL_TERMS)))
     result.tables["cox_cause_specific"] = cox_table
@@ -287,6 +289,7 @@ def run(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fg = FineGray().fit(fg_frame, "time_days", "status", covariates=terms)
+    sizes["fine_gray"] = model_size(fg_frame, terms, fg_frame["returned"])
     fg_table = fg.summary.reset_index()
     fg_table.insert(1, "label", [dict(MODEL_TERMS).get(t, t) for t in terms])
     result.tables["fine_gray"] = fg_table
@@ -295,6 +298,7 @@ def run(
     rmst = rmst_by(frame.assign(group=np.where(frame.housing_first == 1, "Housing First", "other settled")),
                    "group", rmst_tau_days)
     result.tables["rmst_housing_first"] = rmst
+    sizes["rmst_housing_first"] = model_size(frame, ["housing_first"], frame["returned"])
     if len(rmst):
         d = rmst.iloc[2]
         result.findings.append(
@@ -312,6 +316,7 @@ def run(
                                    event_col="returned", enum_col="spell", covariates=terms, max_stratum=3,
                                    entry_col=_entry_col(rec))
         result.tables["recurrent_pwp_gap_time"] = pwp.summary.reset_index().rename(columns={"covariate": "term"})
+        sizes["recurrent_pwp_gap_time"] = model_size(rec, terms, rec["returned"])
 
     # Move-ins from before the data begin: how each analysis treats them, and the answer without them.
     before_data = frame["entry_days"] > 0
@@ -324,6 +329,7 @@ def run(
     # Headline estimates and plain-English findings.
     ci = result.tables["cumulative_incidence"].set_index("months")
     result.estimates = {
+        "model_sizes": sizes,
         "move_ins": len(frame), "people": int(frame["person_id"].nunique()),
         "returned": int((frame.status == RETURNED).sum()), "died": int((frame.status == DIED).sum()),
         "censored": int((frame.status == CENSORED).sum()),

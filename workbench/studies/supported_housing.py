@@ -37,7 +37,7 @@ from workbench.statistics.causal import (  # noqa: E402
     naive_difference,
     subgroup_effects,
 )
-from workbench.studies.base import StudyResult  # noqa: E402
+from workbench.studies.base import StudyResult, model_size  # noqa: E402
 from workbench.studies.provenance import recorded  # noqa: E402
 
 OUTCOME = "kept_12m"
@@ -151,7 +151,9 @@ def run(
 
     n_t, n_c = int(analysed[TREATMENT].sum()), int((1 - analysed[TREATMENT]).sum())
     nv = naive.iloc[0]
+    size = model_size(analysed, [TREATMENT, *covs], analysed[OUTCOME].astype(int))
     result.estimates = {
+        "model_sizes": {"congregate_effect": size, "balance": size},
         "analysed": len(analysed), "congregate": n_t, "other": n_c,
         "naive": (float(nv.risk_difference), float(nv.rd_lower), float(nv.rd_upper)),
         "ipw": tuple(float(x) for x in pw.summary.iloc[0][["risk_difference", "rd_lower", "rd_upper"]]),
