@@ -56,6 +56,8 @@ NOT_COUNTS = {
     "km_median_upper": "days", "median_days": "a median in days", "median_lower": "days", "median_upper": "days",
     "q1_days": "a quartile in days", "q3_days": "a quartile in days", "estimate": "a quantile in days",
     "mean_days": "a mean in days",
+    "per_1000": "a rate per 1,000 households (from the rounded count)", "per_1000_lower": "a rate per 1,000",
+    "per_1000_upper": "a rate per 1,000",
 }
 #: Items of the "About this output" sheet whose values are settings, not counts (e.g. a linkage precision of 1.0).
 SETTINGS = ("Parameter ", "Random seed", "Linkage ")

@@ -163,7 +163,7 @@ SYSTEM_PERFORMANCE: dict[str, Rule] = {
     "district_indicators": Rule(dims=("district", "indicator", "period"), **_INDICATORS),
     "district_indicators_by_year": Rule(dims=("district", "period", "indicator"), **_INDICATORS),
     "rates_per_1000_households": Rule(dims=("district", "period", "measure"), counts=("count",),
-                                      estimates={"per_1000": "count"},
+                                      per={"per_1000": ("count", "households", 1000.0)}, decimals=2,
                                       intervals={"per_1000_lower": "per_1000", "per_1000_upper": "per_1000"},
                                       keep=(*_PERIOD, "households", "households_verified", "days_covered"),
                                       total=_COUNTY),

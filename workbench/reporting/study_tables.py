@@ -52,6 +52,7 @@ class Rule:
     dims: tuple[str, ...] = ()
     counts: tuple[str, ...] = ()
     rates: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    per: Mapping[str, tuple[str, str, float]] = field(default_factory=dict)  # rate -> (count, public denominator, per)
     estimates: Mapping[str, str] = field(default_factory=dict)  # column -> count column behind it, or "@size"
     summaries: Mapping[str, str] = field(default_factory=dict)  # column -> group size count column, or "@size"
     intervals: Mapping[str, str] = field(default_factory=dict)  # column -> the rate/estimate/summary it belongs to
@@ -64,7 +65,7 @@ class Rule:
     decimals: int = 3
 
     def columns(self) -> set[str]:
-        return {*self.dims, *self.counts, *self.rates, *self.estimates, *self.summaries, *self.intervals, *self.keep}
+        return {*self.dims, *self.counts, *self.rates, *self.per, *self.estimates, *self.summaries, *self.intervals, *self.keep}
 
 
 @dataclass
@@ -202,6 +203,12 @@ def protect_table(name: str, df: pd.DataFrame, rule: Rule, result: Any, policy: 
         with np.errstate(divide="ignore", invalid="ignore"):
             shown[r] = (shown[num] / shown[den]).where(~off).round(rule.decimals)
         hidden[r] = off
+    for r, (num, den, per) in rule.per.items():
+        # a rate over a published denominator (households) gives the count back unless it is
+        # computed from the shown (rounded) count
+        d = pd.to_numeric(df[den], errors="coerce").astype(float)
+        off = hidden[num] | d.isna() | (d <= 0)
+        shown[r], hidden[r] = (shown[num] / d * per).where(~off).round(rule.decimals), off
     for e, col in rule.estimates.items():
         n, off = behind(col)
         off = off | n.isna() | (n < policy.threshold)
@@ -211,7 +218,8 @@ def protect_table(name: str, df: pd.DataFrame, rule: Rule, result: Any, policy: 
         off = off | n.isna() | (n < policy.min_group_for_summary)
         shown[s], hidden[s] = _round(df[s], 1).where(~off), off
     for i, parent in rule.intervals.items():
-        decimals = 1 if parent in rule.summaries else 2 if parent in rule.rates else rule.decimals
+        # limits are exact functions of the true counts: coarser, so they cannot give them back
+        decimals = 1 if parent in rule.summaries or parent in rule.per else 2 if parent in rule.rates else rule.decimals
         shown[i], hidden[i] = _round(df[i], decimals).where(~hidden[parent]), hidden[parent]
     out = df.copy().astype(object)
     for c, values in shown.items():
