@@ -8,6 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from workbench.reporting import export
 from workbench.spreadsheets import neutralise_cell, neutralise_formulas
 from workbench.studies.base import StudyResult
 
@@ -35,11 +36,11 @@ def test_frames_keep_numbers_and_shape():
 def test_study_exports_write_formulas_as_text(tmp_path):
     attacks = ATTACKS[:5]  # a bare carriage return inside a CSV value is a line-end question, not this one
     table = pd.DataFrame({"label": attacks, "count": [10] * len(attacks)})
-    StudyResult(study="probe", parameters={}, tables={"t": table}).export(tmp_path)
-    with (tmp_path / "t.csv").open(newline="", encoding="utf-8") as fh:
+    export(StudyResult(study="probe", parameters={}, tables={"t": table}), tmp_path, kind="research")
+    with (tmp_path / "t.research-only.csv").open(newline="", encoding="utf-8") as fh:
         labels = [row["label"] for row in csv.DictReader(fh)]
     assert labels == ["'" + a for a in attacks]
-    sheet = openpyxl.load_workbook(tmp_path / "probe_tables.xlsx")["t"]
+    sheet = openpyxl.load_workbook(tmp_path / "probe_tables.research-only.xlsx")["t"]
     cells = [sheet.cell(row=r, column=1).value for r in range(2, 2 + len(attacks))]
     assert cells == ["'" + a for a in attacks]
     assert [sheet.cell(row=r, column=2).value for r in range(2, 2 + len(attacks))] == [10] * len(attacks)

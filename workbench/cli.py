@@ -53,13 +53,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from workbench.ingest.readers import FileRefused
     from workbench.linkage.persons import LinkageError
     from workbench.linkage.settings import LinkageSettingsError
+    from workbench.reporting.exports import ExportRefused
     from workbench.store import SnapshotNotFound, StoreNotFound
     from workbench.store.history import StoreWriteError
     from workbench.store.lock import DataDirBusy
     from workbench.store.rekey import RekeyError
 
-    return (FileRefused, IngestError, PseudonymKeyError, LinkageError, LinkageSettingsError, StoreNotFound, ContractError,
-            SnapshotNotFound, DataDirBusy, RekeyError, StoreWriteError,
+    return (ExportRefused, FileRefused, IngestError, PseudonymKeyError, LinkageError, LinkageSettingsError, StoreNotFound,
+            ContractError, SnapshotNotFound, DataDirBusy, RekeyError, StoreWriteError,
             FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
 
 
@@ -273,26 +274,54 @@ def _parse_parameters(pairs: list[str]) -> dict[str, object]:
 @app.command()
 @friendly
 def study(
-    name: Annotated[str, typer.Argument(help="Study to run: returns, new_arrivals, supported_housing, system_performance.")],
+    name: Annotated[str | None, typer.Argument(help="Study to run: returns, new_arrivals, supported_housing, system_performance.")] = None,
     data_dir: DataDir = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the exported tables, figures and summary.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Study parameter name=value (repeatable).")] = None,
     as_of: AsOf = None,
+    research: Annotated[bool, typer.Option("--research", help="Write the unsuppressed research export (owner-only, labelled "
+                                           "not for sharing outside the secure environment) instead of the shareable one.")] = False,
+    rerun: Annotated[Path | None, typer.Option("--rerun", help="Repeat the run recorded in this run.json (its study and "
+                                               "parameters) on the store, at the snapshot it used unless --as-of.")] = None,
 ) -> None:
-    """Run one study on the store and export its tables, figures and plain-English findings."""
+    """Run one study on the store and export its tables, figures and summary: shareable (every table
+    through disclosure control) unless --research."""
+    from workbench.reporting import export
     from workbench.store import Store
     from workbench.studies import available, entry_point
+    from workbench.studies.provenance import call_from_run_json, snapshot_of_run_json
 
+    parameters = _parse_parameters(param or [])
+    if rerun is not None:
+        try:
+            recorded_name, recorded = call_from_run_json(rerun)
+        except (ValueError, KeyError) as err:
+            typer.echo(f"Error: {err}", err=True)
+            raise typer.Exit(2) from None
+        if name not in (None, recorded_name):
+            typer.echo(f"Error: {rerun} records a run of {recorded_name}, not {name}.", err=True)
+            raise typer.Exit(2)
+        name, parameters = recorded_name, {**recorded, **parameters}
+        as_of = as_of or snapshot_of_run_json(rerun)  # the same data as the run it repeats
+    if name is None:
+        typer.echo("Error: name a study (or give --rerun run.json).", err=True)
+        raise typer.Exit(2)
     if name not in available():
         typer.echo(f"Error: no study called {name!r} is installed; available: {', '.join(available()) or 'none'}.", err=True)
         raise typer.Exit(2)
     store = Store(data_dir, as_of=as_of)
     typer.echo(f"Running the {name} study on {store.path}, snapshot {store.ingest_id} "
                f"(extracts dated {store.snapshot.extract_date.isoformat()}) ...")
-    result = entry_point(name)(store, **_parse_parameters(param or []))
-    folder = result.export(out or store.data_dir / "studies" / name)
-    typer.echo("\n".join(result.findings))
-    typer.echo(f"Tables, figures and summary written to {folder}")
+    result = entry_point(name)(store, **parameters)
+    kind = "research" if research else "shareable"
+    folder = export(result, out or store.data_dir / "studies" / f"{name}-{kind}", kind=kind)
+    if research:
+        typer.echo("\n".join(result.findings))
+        typer.echo(f"RESEARCH export (unsuppressed, owner-only, not for sharing outside the secure environment) "
+                   f"written to {folder}")
+    else:
+        typer.echo(f"Shareable export (every table through disclosure control) written to {folder}; "
+                   "findings with exact numbers are in the research export (--research).")
 
 
 @app.command()

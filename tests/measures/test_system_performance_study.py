@@ -8,6 +8,7 @@ import pandas as pd
 from test_by_name_list import _hand_made  # noqa: I001  (tests/measures is on sys.path under pytest)
 
 from workbench.definitions import COUNTY, district_label
+from workbench.reporting import export
 from workbench.reporting.policy import DisclosurePolicy
 from workbench.reporting.system_performance import protected_tables
 from workbench.studies import entry_point
@@ -55,9 +56,9 @@ def test_protected_tables_show_no_small_counts(county_result):
 
 
 def test_export(county_result, tmp_path):
-    out = county_result.export(tmp_path / "sp", excel=False)
-    assert (out / "summary.md").exists() and (out / "bnl_monthly.csv").exists()
-    assert (out / "funnel_prevention_success.png").exists()
+    out = export(county_result, tmp_path / "sp", excel=False, kind="research")
+    assert (out / "summary.research-only.md").exists() and (out / "bnl_monthly.research-only.csv").exists()
+    assert (out / "funnel_prevention_success.research-only.png").exists()
 
 
 def test_tiny_county_runs_and_filters():

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from scipy.stats import norm
 
+from workbench.reporting import export
 from workbench.studies.base import StudyResult
 
 PLANTED_ROUTES = ("duty_ended_contact_lost_or_56_days", "institution_discharge", "supported_accommodation_eviction",
@@ -148,8 +149,9 @@ def test_outputs(result, tmp_path):
     # CHAIN classes partition everyone seen each month.
     m = result.tables["rough_sleeping_by_month"]
     assert (m[["new", "stock", "returner"]].sum(axis=1) == m["seen"]).all()
-    folder = result.export(tmp_path / "out", excel=False)
-    assert (folder / "routes.csv").exists() and (folder / "paths_into_rough_sleeping.png").exists()
+    folder = export(result, tmp_path / "out", excel=False, kind="research")
+    assert (folder / "routes.research-only.csv").exists()
+    assert (folder / "paths_into_rough_sleeping.research-only.png").exists()
 
 
 def test_linkage_error_bounds_widen(county_paths):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from workbench.cohorts.returns import RETURNED
+from workbench.reporting import export
 from workbench.studies.returns import run
 
 
@@ -65,7 +66,7 @@ def test_competing_risk_estimate_is_below_naive_km(result):
 
 
 def test_export_writes_tables_figures_and_summary(result, tmp_path):
-    folder = result.export(tmp_path / "out")
-    assert (folder / "windowed_rates.csv").exists() and (folder / "forest_cox.png").exists()
-    assert (folder / "summary.md").read_text().count("- ") >= 5
+    folder = export(result, tmp_path / "out", kind="research")
+    assert (folder / "windowed_rates.research-only.csv").exists() and (folder / "forest_cox.research-only.png").exists()
+    assert (folder / "summary.research-only.md").read_text().count("- ") >= 5
     assert RETURNED == 1

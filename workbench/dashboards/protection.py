@@ -6,39 +6,31 @@ shares, and the shown figures a headline may use. All suppression is done by
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 
 import pandas as pd
 
 from workbench.dashboards.format import as_number
-from workbench.definitions import definition
 from workbench.reporting.counts import protect_counts
-from workbench.reporting.policy import DisclosurePolicy
+from workbench.reporting.policy import (  # noqa: F401
+    POLICY_ENV,
+    SHARED_ROUNDING_BASE,
+    DisclosurePolicy,
+    shareable_policy,
+)
 from workbench.reporting.protected_table import ProtectedTable
 from workbench.reporting.rates import protect_rate
 
-#: A YAML file of disclosure settings that replaces the dashboards' policy.
-POLICY_ENV = "WORKBENCH_DISCLOSURE_POLICY"
-
-#: Counts on the dashboards are rounded to the nearest 5 unless the policy says otherwise.
-#: Why: readers choose districts and periods freely, so the same people fall in many tables;
-#: subtracting one table's shown figures from another's (e.g. April-March minus April-December)
-#: could otherwise recover a count hidden in a third (January-March). Rounding every shown count
-#: makes such differences imprecise; suppression within each table still applies.
-DASHBOARD_ROUNDING_BASE = 5
+#: Counts on the dashboards are rounded to the nearest 5 unless the policy says otherwise (why:
+#: :data:`workbench.reporting.policy.SHARED_ROUNDING_BASE`).
+DASHBOARD_ROUNDING_BASE = SHARED_ROUNDING_BASE
 
 
 def disclosure_policy() -> DisclosurePolicy:
-    """The dashboards' policy: ``$WORKBENCH_DISCLOSURE_POLICY`` (a YAML file) if set, used as is;
-    else the registry's ``disclosure`` definition (workbench/definitions.yaml) with counts rounded
-    to :data:`DASHBOARD_ROUNDING_BASE` unless that definition sets its own rounding."""
-    path = os.environ.get(POLICY_ENV)
-    if path:
-        return DisclosurePolicy.from_yaml(path)
-    settings = dict(definition("disclosure"))
-    settings.setdefault("rounding_base", DASHBOARD_ROUNDING_BASE)
-    return DisclosurePolicy.from_dict(settings)
+    """The dashboards' policy: the same as every shareable export's,
+    :func:`workbench.reporting.policy.shareable_policy` (``$WORKBENCH_DISCLOSURE_POLICY`` if set, else
+    the registry's ``disclosure`` definition with counts rounded to 5)."""
+    return shareable_policy()
 
 
 def crosstab(

@@ -28,5 +28,13 @@ Modules:
 - :mod:`~workbench.reporting.measure_tables` - the tidy measure tables (:func:`protect_tidy`,
   :func:`protect_breakdown`);
 - :mod:`~workbench.reporting.system_performance` - :func:`protected_tables` of the system
-  performance study.
+  performance study;
+- :mod:`~workbench.reporting.study_tables` and :mod:`~workbench.reporting.study_rules` - every study
+  table's disclosure rule, applied and audited across the tables of one export;
+- :mod:`~workbench.reporting.exports` - :func:`export`: a study's shareable export (the default) or
+  its research export, each file carrying the run's provenance.
 """
+
+from workbench.reporting.exports import export
+
+__all__ = ["export"]

@@ -10,6 +10,7 @@ passes its own; see ``docs/assumptions/disclosure_control.md``.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -18,7 +19,31 @@ from typing import Any
 import numpy as np
 import yaml
 
-from workbench.definitions import disclosure_definition
+from workbench.definitions import definition, disclosure_definition
+
+#: A YAML file of disclosure settings that replaces the policy of everything shared (dashboards, exports).
+POLICY_ENV = "WORKBENCH_DISCLOSURE_POLICY"
+
+#: Shared counts are rounded to the nearest 5 unless the policy says otherwise. Why: readers choose
+#: districts and periods freely on the dashboards, and a shareable export holds many tables over the
+#: same people; subtracting one table's shown figures from another's (e.g. April-March minus
+#: April-December, or the county minus four districts) could otherwise recover a count hidden in a
+#: third. Rounding every shown count makes such differences imprecise; suppression within each
+#: table still applies.
+SHARED_ROUNDING_BASE = 5
+
+
+def shareable_policy() -> DisclosurePolicy:
+    """The policy of everything that may leave the secure environment (dashboards and shareable
+    study exports alike): ``$WORKBENCH_DISCLOSURE_POLICY`` (a YAML file) if set, used as is; else the
+    registry's ``disclosure`` definition with counts rounded to :data:`SHARED_ROUNDING_BASE` unless
+    that definition sets its own rounding."""
+    path = os.environ.get(POLICY_ENV)
+    if path:
+        return DisclosurePolicy.from_yaml(path)
+    settings = dict(definition("disclosure"))
+    settings.setdefault("rounding_base", SHARED_ROUNDING_BASE)
+    return DisclosurePolicy.from_dict(settings)
 
 # --------------------------------------------------------------------------------------------
 # Policy

@@ -39,7 +39,8 @@ from workbench.statistics.fine_gray_expand import finegray_data  # noqa: E402
 from workbench.statistics.intervals import wilson  # noqa: E402
 from workbench.statistics.kaplan_meier import KaplanMeier  # noqa: E402
 from workbench.statistics.recurrent import fit_pwp_gap_time  # noqa: E402
-from workbench.studies.base import StudyResult  # noqa: E402
+from workbench.studies.base import StudyResult, model_size  # noqa: E402
+from workbench.studies.provenance import recorded  # noqa: E402
 
 DAYS_PER_MONTH = 365.25 / 12
 #: Colour-blind-safe palette (Okabe-Ito).
@@ -228,6 +229,7 @@ def rmst_by(frame: pd.DataFrame, group_col: str, tau_days: float = 730.0) -> pd.
     ])
 
 
+@recorded("returns")  # no random numbers: every estimator is deterministic
 def run(
     store=None,
     *,
@@ -282,9 +284,11 @@ def run(
     if dropped:
         result.findings.append("Left out of the adjusted models because the data cannot separate them from "
                                "the other factors: " + "; ".join(dropped) + ".")
+    sizes: dict[str, dict[str, int]] = {}  # the counts behind each model, for output checking
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cox = _fit_cox(frame.dropna(subset=terms), terms)
+    sizes["cox_cause_specific"] = model_size(frame.dropna(subset=terms), terms, frame["returned"])
     cox_table = cox.summary.reset_index().rename(columns={"covariate": "term"})
     cox_table.insert(1, "label", cox_table["term"].map(dict(MODEL_TERMS)))
     result.tables["cox_cause_specific"] = cox_table
@@ -302,6 +306,8 @@ def run(
         result.findings.append(f"The proportional-hazards check could not be computed ({exc}).")
 
     fg_table = fine_gray_table(frame, terms)
+    fg_data = frame.dropna(subset=terms)
+    sizes["fine_gray"] = model_size(fg_data, terms, fg_data["returned"])
     fg_table.insert(1, "label", [dict(MODEL_TERMS).get(t, t) for t in terms])
     result.tables["fine_gray"] = fg_table
 
@@ -309,6 +315,7 @@ def run(
     rmst = rmst_by(frame.assign(group=np.where(frame.housing_first == 1, "Housing First", "other settled")),
                    "group", rmst_tau_days)
     result.tables["rmst_housing_first"] = rmst
+    sizes["rmst_housing_first"] = model_size(frame, ["housing_first"], frame["returned"])
     if len(rmst):
         d = rmst.iloc[2]
         result.findings.append(
@@ -326,6 +333,7 @@ def run(
                                    event_col="returned", enum_col="spell", covariates=terms, max_stratum=3,
                                    entry_col=_entry_col(rec))
         result.tables["recurrent_pwp_gap_time"] = pwp.summary.reset_index().rename(columns={"covariate": "term"})
+        sizes["recurrent_pwp_gap_time"] = model_size(rec, terms, rec["returned"])
 
     # Move-ins from before the data begin: how each analysis treats them, and the answer without them.
     before_data = frame["entry_days"] > 0
@@ -338,6 +346,7 @@ def run(
     # Headline estimates and plain-English findings.
     ci = result.tables["cumulative_incidence"].set_index("months")
     result.estimates = {
+        "model_sizes": sizes,
         "move_ins": len(frame), "people": int(frame["person_id"].nunique()),
         "returned": int((frame.status == RETURNED).sum()), "died": int((frame.status == DIED).sum()),
         "censored": int((frame.status == CENSORED).sum()),

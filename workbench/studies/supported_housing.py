@@ -37,7 +37,8 @@ from workbench.statistics.causal import (  # noqa: E402
     naive_difference,
     subgroup_effects,
 )
-from workbench.studies.base import StudyResult  # noqa: E402
+from workbench.studies.base import StudyResult, model_size  # noqa: E402
+from workbench.studies.provenance import recorded  # noqa: E402
 
 OUTCOME = "kept_12m"
 TREATMENT = "congregate"
@@ -124,6 +125,7 @@ def subgroup_findings(sub: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     return out
 
 
+@recorded("supported_housing", seeds=lambda a: {"propensity_weighting_bootstrap": a["seed"]})
 def run(
     store=None,
     *,
@@ -132,8 +134,10 @@ def run(
     period_start: dt.date | None = None,
     period_end: dt.date | None = None,
     n_bootstrap: int = 200,
+    seed: int = 0,
 ) -> StudyResult:
-    """Run the supported housing outcomes study on a store (or a prepared leavers cohort)."""
+    """Run the supported housing outcomes study on a store (or a prepared leavers cohort); ``seed`` seeds the
+    bootstrap of the propensity-weighted interval."""
     if cohort is None:
         cohort = leavers_cohort(store, extract_date=extract_date)
     if period_start:
@@ -141,7 +145,8 @@ def run(
     if period_end:
         cohort = cohort[cohort.end_date <= pd.Timestamp(period_end)]
     params: dict[str, Any] = dict(period_start=str(period_start or ""), period_end=str(period_end or ""),
-                                  outcome=OUTCOME, treatment="congregate_hostel vs other models")
+                                  outcome=OUTCOME, treatment="congregate_hostel vs other models",
+                                  n_bootstrap=n_bootstrap, seed=seed)
     result = StudyResult(study="supported_housing_outcomes", parameters=params)
     result.tables["outcomes_by_model"] = outcomes_by_model(cohort)
 
@@ -150,7 +155,7 @@ def run(
     naive = naive_difference(analysed, TREATMENT, OUTCOME)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pw = PropensityWeighting(n_bootstrap=n_bootstrap).fit(analysed, TREATMENT, OUTCOME, covs)
+        pw = PropensityWeighting(n_bootstrap=n_bootstrap, random_state=seed).fit(analysed, TREATMENT, OUTCOME, covs)
         dr = AugmentedIPW().fit(analysed, TREATMENT, OUTCOME, covs)
     effects = pd.concat([naive, pw.summary, dr.summary], ignore_index=True)
     ev = [e_value(r.risk_ratio, r.rr_lower, r.rr_upper) for r in effects.itertuples()]
@@ -174,7 +179,9 @@ def run(
 
     n_t, n_c = int(analysed[TREATMENT].sum()), int((1 - analysed[TREATMENT]).sum())
     nv = naive.iloc[0]
+    size = model_size(analysed, [TREATMENT, *covs], analysed[OUTCOME].astype(int))
     result.estimates = {
+        "model_sizes": {"congregate_effect": size, "balance": size},
         "analysed": len(analysed), "congregate": n_t, "other": n_c,
         "naive": (float(nv.risk_difference), float(nv.rd_lower), float(nv.rd_upper)),
         "ipw": tuple(float(x) for x in pw.summary.iloc[0][["risk_difference", "rd_lower", "rd_upper"]]),

@@ -44,6 +44,7 @@ from workbench.measures import (  # noqa: E402
 from workbench.measures.funnel import funnel_curve, plot_funnel  # noqa: E402
 from workbench.measures.sources import SourceTables, as_sources  # noqa: E402
 from workbench.studies.base import StudyResult  # noqa: E402
+from workbench.studies.provenance import recorded  # noqa: E402
 
 STUDY = "system_performance"
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -73,6 +74,7 @@ def _as_ts(value: Any) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value)
 
 
+@recorded("system_performance")  # no random numbers
 def run(
     store: Any,
     period_start: dt.date | str | None = None,

@@ -16,6 +16,7 @@ from workbench.studies.base import StudyResult
 from workbench.studies.new_arrivals.figures import study_figures
 from workbench.studies.new_arrivals.findings import definitions_text, findings
 from workbench.studies.new_arrivals.tables import (
+    BOOTSTRAP,
     age_comparison,
     agencies_table,
     chain_tables,
@@ -25,6 +26,7 @@ from workbench.studies.new_arrivals.tables import (
     routes_table,
     time_before_arrival,
 )
+from workbench.studies.provenance import recorded
 
 #: The sources whose records can show an earlier contact (every person-level extract but deaths).
 SOURCES = tuple(s for s in PERSON_SOURCES if s != "deaths")
@@ -64,6 +66,7 @@ def default_period(extract_date: dt.date) -> tuple[dt.date, dt.date]:
     return default_period_start(int(cfg["contact_lookback_months"]), hist_start, extract_date), extract_date
 
 
+@recorded("new_arrivals", seeds=lambda a: {"bootstrap_of_median_days": BOOTSTRAP["seed"]})
 def run(
     store=None,
     period_start: dt.date | str | None = None,
