@@ -61,7 +61,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     return (ExportRefused, FileRefused, IngestError, PseudonymKeyError, LinkageError, LinkageSettingsError, StoreNotFound,
             ContractError, SnapshotNotFound, DataDirBusy, RekeyError, StoreWriteError,
-            FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
+            # the environment: a missing file, no permission, a full disk (nothing was changed)
+            OSError)
 
 
 def _refusals() -> tuple[type[BaseException], ...]:

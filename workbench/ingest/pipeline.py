@@ -462,6 +462,12 @@ def ingest_folder(
     return report
 
 
+def _refusal_line(result: ValidationResult) -> str:
+    """``file: reason``, once (most reasons already start with the file's name)."""
+    reason = str(result.refusal_reason)
+    return reason if reason.startswith(f"{result.file}:") else f"{result.file}: {reason}"
+
+
 def _source_counts(report: IngestReport) -> tuple[dict[str, int], dict[str, int], dict[str, list[str]]]:
     accepted: dict[str, int] = {}
     quarantined: dict[str, int] = {}
@@ -489,7 +495,7 @@ def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previo
     if report.refused:
         # A refused file would silently drop its source from the new store: store nothing instead.
         raise ExtractsRefused("Nothing was stored; the previous store is unchanged. These file(s) were refused:\n"
-                              + "\n".join(f"  {r.file}: {r.refusal_reason}" for r in report.refused))
+                              + "\n".join(f"  {_refusal_line(r)}" for r in report.refused))
     n_accepted, n_quarantined, files = _source_counts(report)
     found = shortfalls(previous_rows, n_accepted, files, n_quarantined, report.unmatched_files,
                        exempt=set(options.carry_forward) | set(options.allow_fewer) | set(CARRIED_TABLES))
