@@ -71,3 +71,19 @@ def test_template_removes_third_party_requests():
     text = (ROOT / "dashboards" / ".share" / "voila" / "templates" / TEMPLATE / "index.html.j2").read_text()
     assert "cdn.jsdelivr.net" in text and "replace(" in text  # the CDN links are stripped
     assert "workbench_snapshot" in text
+
+
+def test_command_passes_the_deployments_host_names_and_caps(small_data_dir, monkeypatch):
+    from typer.testing import CliRunner
+
+    from workbench import cli
+    from workbench.dashboards import server
+
+    seen: dict = {}
+    monkeypatch.setattr(server, "serve", lambda data_dir, **kw: seen.update(kw, data_dir=data_dir))
+    result = CliRunner().invoke(cli.app, ["dashboards", "--data-dir", str(small_data_dir), "--allowed-host",
+                                          "dashboards.example.org", "--allowed-host", "intranet.example.org",
+                                          "--max-kernels", "12", "--max-kernels-per-client", "3"])
+    assert result.exit_code == 0, result.output
+    assert list(seen["allowed_hosts"]) == ["dashboards.example.org", "intranet.example.org"]
+    assert seen["max_kernels"] == 12 and seen["max_kernels_per_client"] == 3

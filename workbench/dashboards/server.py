@@ -20,6 +20,11 @@ cannot undo it):
 * pre-heated kernels (a pool per page, already executed) so the first view opens at once;
 * bound to 127.0.0.1: put it behind the organisation's reverse proxy and login
   (``docs/dashboards.md``);
+* against abuse (:mod:`workbench.dashboards.hardening`, through a tornado Application subclass and
+  Voila's handler list, see there): caps on viewers' kernels per client and in total with a plain
+  "busy, try again" page beyond them; kernels whose browser has gone stopped within a minute
+  (websocket pings, then a short grace); no tracebacks or stderr from kernels; a Host allow-list;
+  security headers on every response, static files, redirects and errors included;
 * the pages read only ``aggregates.duckdb``; the data folder comes from ``$WORKBENCH_DATA_DIR``.
 """
 
@@ -202,9 +207,17 @@ def serve(
     ip: str = "127.0.0.1",
     pool_size: int = 1,
     base_url: str = "/",
+    allowed_hosts: Sequence[str] = (),
+    max_kernels: int = ServerSettings.max_kernels,
+    max_kernels_per_client: int = ServerSettings.max_kernels_per_client,
 ) -> None:
-    """Serve the dashboards until interrupted (Ctrl-C). Binds to 127.0.0.1 unless told otherwise."""
-    settings = ServerSettings(port=port, ip=ip, pool_size=pool_size, base_url=base_url)
+    """Serve the dashboards until interrupted (Ctrl-C). Binds to 127.0.0.1 unless told otherwise.
+
+    Behind a reverse proxy, ``allowed_hosts`` names the public host name(s) the proxy passes on
+    (any other ``Host`` is refused)."""
+    settings = ServerSettings(port=port, ip=ip, pool_size=pool_size, base_url=base_url,
+                              allowed_hosts=tuple(allowed_hosts), max_kernels=max_kernels,
+                              max_kernels_per_client=max_kernels_per_client)
     print("Preparing the dashboard figures (aggregates)...", flush=True)
     proc = start(data_dir, settings=settings)
 
