@@ -40,6 +40,8 @@ from tornado.httputil import HTTPServerRequest
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
+from workbench.dashboards.palette import TEXT
+
 #: Sent with every response. The pages need inline scripts and styles (Voila's template writes the
 #: page configuration and the widget state inline) and ``'unsafe-eval'`` (the widget manager
 #: compiles code at run time); everything else is limited to this server, and nothing may frame
@@ -301,7 +303,7 @@ def plain_page(title: str, text: str) -> str:
 
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-            '<body style="font-family:system-ui,Arial,sans-serif;max-width:40em;margin:3em auto;color:#1b1b1b">'
+            f'<body style="font-family:system-ui,Arial,sans-serif;max-width:40em;margin:3em auto;color:{TEXT}">'
             f"<main><h1>{escape(title)}</h1><p>{escape(text)}</p></main></body></html>")
 
 
