@@ -2,17 +2,19 @@
 
 One server on the synthetic county with small caps and short graces, so the limits can be reached
 and the clean-up seen in seconds: at most 2 viewers' kernels per client and 3 in total; a kernel
-without a browser is stopped 6 s after its page was sent, or 3 s after its last socket closed;
-sockets are pinged every second and closed after 3 s without an answer. Clients are told apart by
+without a browser is stopped 30 s after its page was sent (long enough for the next page of a
+test to start its kernel on two busy cores), or 3 s after its last socket closed; sockets are
+pinged every second and closed after 3 s without an answer. Clients are told apart by
 ``X-Real-IP`` from 127.0.0.1, as behind the reverse proxy.
 
-Each test that opens pages waits, at its end, until the server has stopped every kernel it
-started, so the next starts with no viewer (and that clean-up is itself checked every time)."""
+After each test the server must stop every kernel the test was given, so the next test starts
+with no viewer (and that clean-up is itself checked every time)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import http.client
 import json
 import os
@@ -45,13 +47,22 @@ def server(county_data_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("hardened-log") / "voila.log"
     settings = ServerSettings(port=port, pool_size=1, max_kernels=3, max_kernels_per_client=2,
                               allowed_hosts=(DEPLOYED_NAME,), ws_ping_interval=1, ws_ping_timeout=3,
-                              connect_grace=6, disconnect_grace=3)
+                              connect_grace=30, disconnect_grace=3)
     proc = start(county_data_dir, settings=settings, log=log)
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/", proc, timeout=120)
-        yield {"port": port, "log": log}
+        yield {"port": port, "log": log, "kernels": []}
     finally:
         stop(proc)
+
+
+@pytest.fixture(autouse=True)
+def no_viewer_left(server):
+    """Every kernel a test was given is stopped by the server after it (checked, and the next
+    test starts with no viewer)."""
+    yield
+    opened, server["kernels"] = list(server["kernels"]), []
+    wait_until_stopped(server, opened)
 
 
 class Response:
@@ -65,6 +76,9 @@ class Response:
         return json.loads(cfg.group(1))["kernelId"]
 
 
+CONFIG = re.compile(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', re.S)
+
+
 def get(server, path: str, client: str | None = None, host: str | None = None) -> Response:
     conn = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=WAIT)
     headers = {"Host": host or f"127.0.0.1:{server['port']}"}
@@ -73,9 +87,19 @@ def get(server, path: str, client: str | None = None, host: str | None = None) -
     try:
         conn.request("GET", "/" + path, headers=headers)
         r = conn.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8", "replace"))
+        response = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8", "replace"))
+        if CONFIG.search(response.body):
+            server["kernels"].append(response.kernel_id)  # a dashboard page: a viewer's kernel
+        return response
     finally:
         conn.close()
+
+
+def run_async(coroutine_function):  # noqa: ANN001, ANN201
+    """Run a coroutine in a thread of its own: Playwright's synchronous API (the browser tests in
+    the same session) keeps an event loop running in the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
 
 
 def kernel_running(server, kernel_id: str) -> bool:
@@ -99,7 +123,6 @@ def assert_security_headers(r: Response, what: str) -> None:
 
 
 def test_security_headers_on_every_response(server):
-    kernels = []
     responses = {
         "redirect": get(server, ""),
         "tree redirect": get(server, "voila/tree"),
@@ -111,7 +134,7 @@ def test_security_headers_on_every_response(server):
         "unknown host": get(server, "voila/static/voila.js", host="evil.example"),
         "page": get(server, PAGE, client="192.0.2.1"),
     }
-    kernels.append(responses["page"].kernel_id)
+    assert responses["page"].kernel_id
     expected = {"redirect": 301, "tree redirect": 301, "static file": 200, "template file": 200,
                 "unknown address (tornado's 404)": 404, "refused file": 403, "missing page": 404,
                 "unknown host": 400, "page": 200}
@@ -120,7 +143,6 @@ def test_security_headers_on_every_response(server):
         assert_security_headers(r, what)
     for what in ("missing page", "refused file", "unknown address (tornado's 404)"):
         assert "Traceback" not in responses[what].body and "site-packages" not in responses[what].body
-    wait_until_stopped(server, kernels)
 
 
 def test_only_allowed_host_names_are_served(server):
@@ -152,9 +174,7 @@ def test_kernel_caps_per_client_and_in_total(server):
     assert len(set(kernels)) == 3 and all(kernel_running(server, k) for k in kernels)
     # nobody opened a browser on them: they are stopped, and there is room again
     wait_until_stopped(server, kernels)
-    c1 = get(server, PAGE, client="192.0.2.13")
-    assert c1.status == 200
-    wait_until_stopped(server, [c1.kernel_id])
+    assert get(server, PAGE, client="192.0.2.13").status == 200
     text = log_text(server)
     assert all(f"Stopping kernel {k}: no browser" in text for k in kernels)
 
@@ -197,13 +217,15 @@ def test_a_connected_viewer_keeps_its_kernel(server):
 
         url = f"ws://127.0.0.1:{server['port']}/api/kernels/{kid}/channels?session_id={uuid.uuid4().hex}"
         ws = await websocket_connect(HTTPRequest(url))  # answers pings, as a browser does
-        # longer than the page's grace (6 s) and the socket's (3 s) together, and several pings
-        await asyncio.sleep(12)
+        # several pings, longer than their timeout (3 s) and the socket's grace (3 s) together;
+        # the page's own grace (connect_grace) no longer applies once a browser has connected
+        # (tests/dashboards/test_dashboard_hardening_units.py follows a kernel for an hour)
+        await asyncio.sleep(10)
         alive = await asyncio.to_thread(kernel_running, server, kid)
         ws.close()
         return alive
 
-    assert asyncio.run(stay_connected())
+    assert run_async(stay_connected)
     wait_until_stopped(server, [kid])
 
 
@@ -272,7 +294,7 @@ def test_widget_messages_with_bad_data_get_no_traceback(server, protocol):
         ws.close()
         return answers
 
-    answers = asyncio.run(talk())
+    answers = run_async(talk)
     errors = [m for m in answers if m["header"]["msg_type"] == "error"]
     assert errors, "the kernel did not answer the bad messages at all"
     for m in answers:
@@ -285,4 +307,3 @@ def test_widget_messages_with_bad_data_get_no_traceback(server, protocol):
             assert leak not in text, f"{kind} message shows {leak!r}"
         assert not (kind == "stream" and m["content"].get("name") == "stderr")
     assert all(m["content"]["traceback"] == [] for m in errors)
-    wait_until_stopped(server, [kid])
