@@ -219,8 +219,11 @@ async def _run(args: argparse.Namespace, data_dir: Path, workdir: Path) -> dict:
         for name, folder, page in (("dashboards", None, f"{args.page}.ipynb"),
                                    ("baseline", _baseline_folder(workdir), "baseline.ipynb")):
             port = _free_port()
-            proc = start(data_dir, settings=ServerSettings(port=port, pool_size=args.pool_size), folder=folder,
-                         log=workdir / f"{name}.log")
+            # every simulated viewer comes from 127.0.0.1: lift the per-client kernel cap to the crowd
+            settings = ServerSettings(port=port, pool_size=args.pool_size,
+                                      max_kernels_per_client=max(args.viewers + 2, ServerSettings.max_kernels_per_client),
+                                      max_kernels=max(args.viewers + 2, ServerSettings.max_kernels))
+            proc = start(data_dir, settings=settings, folder=folder, log=workdir / f"{name}.log")
             servers[name] = proc
             base = f"http://127.0.0.1:{port}/"
             wait_until_ready(base, proc, timeout=180)

@@ -360,6 +360,10 @@ def dashboards(
     ip: Annotated[str, typer.Option(help="Address to listen on (keep 127.0.0.1 behind the organisation's login proxy).")] = "127.0.0.1",
     pool_size: Annotated[int, typer.Option(help="Pre-heated kernels per page (about 130 MB each).")] = 1,
     as_of: AsOf = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", help="Public host name the reverse proxy passes on (repeatable); other names are refused.")] = None,
+    max_kernels: Annotated[int, typer.Option(help="Viewers' pages open at once, in total (about 300 MB each).")] = 40,
+    max_kernels_per_client: Annotated[int, typer.Option(help="Pages open at once per viewer.")] = 6,
 ) -> None:
     """Serve the commissioner dashboards on an existing store (see docs/dashboards.md)."""
     from workbench.dashboards.server import serve
@@ -369,7 +373,8 @@ def dashboards(
     if as_of:
         os.environ[AS_OF_ENV] = store.ingest_id  # the pages read this snapshot, from their own aggregates
     typer.echo(f"Serving the dashboards on {store.path} at http://{ip}:{port}/ (Ctrl-C stops them)")
-    serve(store.data_dir, port=port, ip=ip, pool_size=pool_size)
+    serve(store.data_dir, port=port, ip=ip, pool_size=pool_size, allowed_hosts=allowed_host or (),
+          max_kernels=max_kernels, max_kernels_per_client=max_kernels_per_client)
 
 
 @app.command("linkage-quality")

@@ -62,6 +62,25 @@ def require_chromium() -> None:
     pytest.skip(message)
 
 
+def require_axe():
+    """The axe-core audit (axe-playwright-python, in the test extra): skipped without it locally,
+    but FAILS on CI, like the browser itself."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        message = "axe-playwright-python is not installed; the accessibility audit needs it (pip install -e .[test])."
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Axe
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """axe-core, injected into a Playwright page by axe-playwright-python."""
+    return require_axe()()
+
+
 @pytest.fixture(scope="session")
 def browser():
     require_chromium()

@@ -285,3 +285,169 @@ def test_benchmarking_opens_adjusted_with_the_crude_view_a_key_press_away(opened
     assert p.page.locator(f"{panel} svg.wb-chart[data-chart='benchmark-adjusted']").is_visible()
     assert small_counts(p.count_cells()) == []
     assert p.errors == []
+
+
+# --------------------------------------------------------------------------------------------
+# Accessibility (WCAG 2.2 AA): the axe-core audit, contrast as drawn, keyboard, screen readers
+# --------------------------------------------------------------------------------------------
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+ACCESSIBILITY = Path(__file__).resolve().parents[2] / "artefacts" / "accessibility"
+
+
+def audit(axe, page, name: str) -> list[dict]:
+    """Run axe-core on the page as a viewer has it, every "Show the figures as a table" opened
+    (axe skips what is not shown); save the report; return the serious and critical violations."""
+    page.eval_on_selector_all(".wb-live details", "els => els.forEach(e => e.open = true)")
+    results = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                     "resultTypes": ["violations"]})
+    ACCESSIBILITY.mkdir(parents=True, exist_ok=True)
+    (ACCESSIBILITY / f"{name}.txt").write_text(results.generate_report())
+    assert results.response["testEngine"]["name"] == "axe-core"
+    assert results.response["passes"] or results.response["violations"] is not None
+    return [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def _describe(violations: list[dict]) -> str:
+    return "; ".join(f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes'][:3]]}" for v in violations)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_axe_finds_no_serious_or_critical_violation(opened, axe, name):
+    p = opened(name)
+    bad = audit(axe, p.page, name)
+    assert bad == [], _describe(bad)
+    # every part of the page is in a landmark: the cells are the main one (template, role="main")
+    assert p.page.locator("[role=main] .wb-live").count() == 1
+
+
+def test_axe_on_changed_views(opened, axe):
+    """The views a viewer switches to: another district, and the crude funnel."""
+    p = opened("district_benchmarking")
+    p.page.get_by_role("group", name="Compare the districts").get_by_text("Crude (not adjusted)").click()
+    bad = audit(axe, p.page, "district_benchmarking-crude")
+    assert bad == [], _describe(bad)
+    q = opened("overview")
+    q.page.select_option(".wb-filter-district select", label="Cherwell")
+    q.page.wait_for_selector(".wb-live svg.wb-chart[data-chart='prevention'][data-filters^='cherwell|']", timeout=TIMEOUT)
+    bad = audit(axe, q.page, "overview-cherwell")
+    assert bad == [], _describe(bad)
+
+
+def test_axe_on_the_plain_pages(browser, axe):
+    """The "busy" and "unknown address" pages the server answers with instead of a dashboard."""
+    from workbench.dashboards.hardening import BUSY_TEXT, BUSY_TITLE, plain_page
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        for title, text in ((BUSY_TITLE, BUSY_TEXT["total"]), ("Unknown address", "This address is not served here.")):
+            page.set_content(plain_page(title, text))
+            results = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+            assert results.response["violations"] == [], results.generate_report()
+    finally:
+        context.close()
+
+
+DRAWN_COLOURS = """root => Array.from(root.querySelectorAll('.wb-live svg.wb-chart *')).flatMap(el => {
+    if (el.closest('.wb-view') && !el.closest('.wb-view').checkVisibility()) return [];
+    const s = getComputedStyle(el), tag = el.tagName.toLowerCase(), out = [];
+    if (['title', 'desc', 'defs', 'clippath', 'g', 'svg', 'tspan'].includes(tag)) return [];
+    if (el.classList.contains('wb-grid')) return [];  // decorative: every value is written or tabled
+    if (tag === 'text') return [{kind: 'text', colour: s.fill, what: el.textContent.slice(0, 30)}];
+    for (const p of ['fill', 'stroke'])
+        if (s[p] !== 'none' && !(p === 'fill' && ['line', 'polyline'].includes(tag)))
+            out.push({kind: 'graphic', colour: s[p], what: tag + ' ' + p});
+    return out;
+})"""
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_colours_as_drawn_pass_wcag_contrast(opened, name):
+    from workbench.dashboards.palette import PAGE, contrast_ratio
+
+    p = opened(name)
+    drawn = p.page.evaluate(DRAWN_COLOURS, p.page.query_selector("body"))
+    assert [d for d in drawn if d["kind"] == "graphic"], "no chart graphics found"
+    for d in drawn:
+        if d["kind"] == "graphic" and contrast_ratio(d["colour"]) == 1.0:
+            continue  # white: the outline of a point against the page, decorative
+        need = 4.5 if d["kind"] == "text" else 3.0
+        assert contrast_ratio(d["colour"], PAGE) >= need, d
+
+
+FOCUSED = """() => { const e = document.activeElement; const s = getComputedStyle(e);
+    return {tag: e.tagName.toLowerCase(), key: e.tagName + '|' + (e.getAttribute('href') || '').slice(0, 60) + '|' +
+            (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 60) + '|' + (e.id || e.name || ''),
+            live: !!e.closest('.wb-live'), outline: s.outlineStyle, width: parseFloat(s.outlineWidth),
+            colour: s.outlineColor}; }"""
+CONTROLS = """() => Array.from(document.querySelectorAll(
+    '.wb-live a[href], .wb-live summary, .wb-live select, .wb-live input')).filter(e => e.checkVisibility()).map(e =>
+    e.tagName + '|' + (e.getAttribute('href') || '').slice(0, 60) + '|' +
+    (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 60) + '|' + (e.id || e.name || ''))"""
+
+
+@pytest.mark.parametrize("name", ["overview", "district_benchmarking"])
+def test_tab_reaches_every_control_with_a_visible_focus(opened, name):
+    from workbench.dashboards.palette import PAGE, contrast_ratio
+
+    p = opened(name)
+    controls = set(p.page.evaluate(CONTROLS))
+    radios = [c for c in controls if c.startswith("INPUT|")]
+    assert controls and any(c.startswith("SELECT|") for c in controls) and any(c.startswith("SUMMARY|") for c in controls)
+    p.page.locator(".wb-live .wb-nav a").first.focus()
+    seen: dict[str, dict] = {}
+    for _ in range(4 * len(controls) + 10):
+        f = p.page.evaluate(FOCUSED)
+        if f["live"]:
+            seen[f["key"]] = f
+        p.page.keyboard.press("Tab")
+    # a radio group is one Tab stop (arrow keys move inside it): one radio per group is enough
+    missing = {c for c in controls - set(seen) if not c.startswith("INPUT|")}
+    assert missing == set(), f"not reachable with Tab: {sorted(missing)}"
+    if radios:
+        assert any(k.startswith("INPUT|") for k in seen)
+    for f in seen.values():
+        assert f["outline"] != "none" and f["width"] >= 2, f"no visible focus on {f['key']}"
+        assert contrast_ratio(f["colour"], PAGE) >= 3.0, f
+
+
+def test_details_and_downloads_work_from_the_keyboard(opened):
+    p = opened("supported_housing")
+    summary = p.page.locator(".wb-live section[data-panel='sa-ended'] summary")
+    summary.focus()
+    p.page.keyboard.press("Enter")
+    assert p.page.locator(".wb-live table[data-table='sa-ended-0']").is_visible()
+    p.page.keyboard.press("Space")
+    assert not p.page.locator(".wb-live table[data-table='sa-ended-0']").is_visible()
+    link = p.page.locator(".wb-live .wb-downloads[data-panel='sa-ended'] a.wb-download[data-format=csv]")
+    link.focus()
+    with p.page.expect_download() as dl:
+        p.page.keyboard.press("Enter")
+    assert dl.value.suggested_filename.endswith(".csv")
+    # what a screen reader says for the link: what it downloads, with the visible text in it
+    assert re.fullmatch(r"Download .+ as CSV", link.get_attribute("aria-label"))
+
+
+def test_screen_readers_hear_the_figures_now_shown(opened):
+    """A chart's accessible name is its own title and description, so it follows the filters
+    (the hidden first-view copy in the page must not lend it its old ones)."""
+    p = opened("overview")
+    chart = ".wb-live svg.wb-chart[data-chart='prevention']"
+
+    def name_of(selector: str) -> str:
+        snapshot = p.page.locator(selector).aria_snapshot()
+        return re.search(r'img "(.*)"', snapshot)[1]
+
+    def own_text(selector: str) -> str:
+        return p.page.evaluate("sel => { const s = document.querySelector(sel);"
+                               " return s.querySelector('title').textContent + ' ' + s.querySelector('desc').textContent; }",
+                               selector)
+
+    assert name_of(chart) == own_text(chart)
+    p.page.select_option(".wb-filter-district select", label="Cherwell")
+    p.page.wait_for_selector(f"{chart}[data-filters^='cherwell|']", timeout=TIMEOUT)
+    assert "Cherwell" in own_text(chart)
+    assert name_of(chart) == own_text(chart)
+    for svg in p.page.query_selector_all(".wb-live svg.wb-chart"):
+        assert svg.get_attribute("role") == "img" and svg.get_attribute("aria-labelledby")

@@ -45,6 +45,21 @@ def test_command_line_repeats_the_security_settings():
     assert f"--Voila.config_file_paths={dashboards_dir()}" in args
 
 
+def test_command_line_carries_the_abuse_limits():
+    defaults = voila_arguments(dashboards_dir(), ServerSettings())
+    for flag in ("--DashboardVoila.max_kernels=40", "--DashboardVoila.max_kernels_per_client=6",
+                 "--DashboardVoila.client_header=X-Real-IP", "--DashboardVoila.ws_ping_timeout=25.0"):
+        assert flag in defaults
+    assert not any(a.startswith("--DashboardVoila.allowed_hosts") for a in defaults)  # local names only
+    # kernels of vanished browsers go within a minute: ping answer overdue + one ping + grace
+    s = ServerSettings()
+    assert s.ws_ping_timeout + s.ws_ping_interval + s.disconnect_grace < 60 and s.connect_grace < 60
+    args = voila_arguments(dashboards_dir(), ServerSettings(allowed_hosts=("a.example.org", "b.example.org"),
+                                                            max_kernels=7))
+    assert "--DashboardVoila.allowed_hosts=a.example.org" in args and "--DashboardVoila.allowed_hosts=b.example.org" in args
+    assert "--DashboardVoila.max_kernels=7" in args
+
+
 def test_environment_points_kernels_at_the_data_and_the_template(tmp_path):
     env = server_environment(tmp_path, dashboards_dir())
     assert env["WORKBENCH_DATA_DIR"] == str(tmp_path.resolve())
@@ -56,3 +71,19 @@ def test_template_removes_third_party_requests():
     text = (ROOT / "dashboards" / ".share" / "voila" / "templates" / TEMPLATE / "index.html.j2").read_text()
     assert "cdn.jsdelivr.net" in text and "replace(" in text  # the CDN links are stripped
     assert "workbench_snapshot" in text
+
+
+def test_command_passes_the_deployments_host_names_and_caps(small_data_dir, monkeypatch):
+    from typer.testing import CliRunner
+
+    from workbench import cli
+    from workbench.dashboards import server
+
+    seen: dict = {}
+    monkeypatch.setattr(server, "serve", lambda data_dir, **kw: seen.update(kw, data_dir=data_dir))
+    result = CliRunner().invoke(cli.app, ["dashboards", "--data-dir", str(small_data_dir), "--allowed-host",
+                                          "dashboards.example.org", "--allowed-host", "intranet.example.org",
+                                          "--max-kernels", "12", "--max-kernels-per-client", "3"])
+    assert result.exit_code == 0, result.output
+    assert list(seen["allowed_hosts"]) == ["dashboards.example.org", "intranet.example.org"]
+    assert seen["max_kernels"] == 12 and seen["max_kernels_per_client"] == 3

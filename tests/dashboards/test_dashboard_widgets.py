@@ -133,8 +133,11 @@ def test_chart_builders_handle_hidden_and_empty_values():
     assert svg.count("<circle") == 2
 
 
-def test_okabe_ito_palette():
-    assert charts.SERIES_COLOURS[:3] == ("#0072B2", "#E69F00", "#009E73")
+def test_charts_use_the_one_palette():
+    from workbench.dashboards import palette
+
+    assert charts.SERIES_COLOURS is palette.SERIES_COLOURS and charts.LIMIT_COLOURS is palette.LIMIT_COLOURS
+    assert charts.SERIES_COLOURS[0] == "#0072B2"  # Okabe-Ito blue first
 
 
 def test_policy_rounds_by_default_and_can_be_replaced(monkeypatch, tmp_path):

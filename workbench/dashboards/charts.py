@@ -1,5 +1,6 @@
 """Charts as inline SVG: light, fast to send on every filter change, and readable by screen readers
-through their title and description. Colours are Okabe-Ito (colour-blind safe)."""
+through their title and description. Colours come from :mod:`workbench.dashboards.palette`
+(Okabe-Ito hues, each at least 3:1 against the page)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,15 @@ import numpy as np
 import pandas as pd
 
 from workbench.dashboards.format import as_number, esc, fmt_count, fmt_pct
-
-# --------------------------------------------------------------------------------------------
-# Palette
-# --------------------------------------------------------------------------------------------
-
-#: Okabe-Ito, the colour-blind-safe palette; yellow last (too light for lines on white).
-OKABE_ITO: dict[str, str] = {
-    "blue": "#0072B2",
-    "orange": "#E69F00",
-    "green": "#009E73",
-    "purple": "#CC79A7",
-    "sky": "#56B4E9",
-    "vermillion": "#D55E00",
-    "black": "#000000",
-    "yellow": "#F0E442",
-}
-SERIES_COLOURS: tuple[str, ...] = tuple(OKABE_ITO.values())
-LIMIT_COLOURS = {"95": "#56B4E9", "99.8": "#0072B2"}
-
+from workbench.dashboards.palette import (
+    CENTRE,
+    LEADER,
+    LIMIT_COLOURS,
+    OKABE_ITO,
+    PAGE,
+    POINT,
+    SERIES_COLOURS,
+)
 
 # --------------------------------------------------------------------------------------------
 # SVG charts
@@ -248,7 +239,7 @@ def funnel_plot(
             out.append(f'<polyline data-limit="{name}-{side}" points="{pts}" fill="none" stroke="{colour}" '
                        f'stroke-width="1.5" stroke-dasharray="{dash}"/>')
     (x0, yc), (x1, _) = pt(0, centre), pt(xmax, centre)
-    out.append(f'<line x1="{x0:.1f}" y1="{yc:.1f}" x2="{x1:.1f}" y2="{yc:.1f}" stroke="#000" stroke-width="1.5"/></g>')
+    out.append(f'<line x1="{x0:.1f}" y1="{yc:.1f}" x2="{x1:.1f}" y2="{yc:.1f}" stroke="{CENTRE}" stroke-width="1.5"/></g>')
     # labels in the right margin, in the order of the points, spaced so they never overlap
     placed: list[float] = []
     for name, x, y in sorted(points, key=lambda p: -p[2]):
@@ -256,11 +247,11 @@ def funnel_plot(
         ly = max(cy + 4, (placed[-1] + 16) if placed else top)
         placed.append(ly)
         text = fmt_pct(y, 1) if unit in ("percent", "relative") else f"{y:,.1f}"
-        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{OKABE_ITO["vermillion"]}" stroke="#fff"><title>{esc(name)}: {text}</title></circle>')
+        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{POINT}" stroke="{PAGE}"><title>{esc(name)}: {text}</title></circle>')
         lx = width - right + 8
-        out.append(f'<line x1="{cx + 7:.1f}" y1="{cy:.1f}" x2="{lx - 3}" y2="{ly - 4:.1f}" stroke="#999" stroke-width="0.8"/>')
+        out.append(f'<line x1="{cx + 7:.1f}" y1="{cy:.1f}" x2="{lx - 3}" y2="{ly - 4:.1f}" stroke="{LEADER}" stroke-width="0.8"/>')
         out.append(f'<text x="{lx}" y="{ly:.1f}" class="wb-label">{esc(name)} ({text})</text>')
-    legend = [(centre_label, "#000", ""), ("95% limits", LIMIT_COLOURS["95"], "6 4"), ("99.8% limits", LIMIT_COLOURS["99.8"], "2 3")]
+    legend = [(centre_label, CENTRE, ""), ("95% limits", LIMIT_COLOURS["95"], "6 4"), ("99.8% limits", LIMIT_COLOURS["99.8"], "2 3")]
     for k, (name, colour, dash) in enumerate(legend):
         lx = left + 8 + k * 170
         out.append(f'<line x1="{lx}" y1="12" x2="{lx + 22}" y2="12" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>')

@@ -6,9 +6,12 @@ appears as soon as the HTML arrives; the live widgets replace it when they conne
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from string import Template
 
+from workbench.dashboards import palette
 from workbench.dashboards.aggregates import Aggregates, load_aggregates, store_exists
 from workbench.dashboards.filters import FilterBar, FilterState
 from workbench.dashboards.format import esc
@@ -26,43 +29,43 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("district_benchmarking", "District benchmarking"),
 )
 
-CSS = """
+CSS = Template("""
 <style>
-.wb-page{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1b1b1b;max-width:1180px;font-size:15px;line-height:1.45}
+.wb-page{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:$TEXT;max-width:1180px;font-size:15px;line-height:1.45}
 .wb-page h1{font-size:1.6em;margin:.2em 0 .1em}
 .wb-page h2{font-size:1.2em;margin:.2em 0 .3em}
 .wb-nav{display:flex;flex-wrap:wrap;gap:4px 18px;margin:.3em 0 .6em;padding:0;list-style:none}
-.wb-nav a{color:#0b5394;text-decoration:underline}
-.wb-nav a[aria-current=page]{font-weight:700;text-decoration:none;color:#1b1b1b}
-.wb-nav a:focus,.wb-download:focus,.wb-page summary:focus{outline:3px solid #E69F00;outline-offset:2px}
-.wb-synthetic{background:#fff3cd;border:2px solid #E69F00;padding:6px 10px;margin:.4em 0;font-weight:600}
-.wb-meta{color:#444;margin:.2em 0}
-.wb-panel{border:1px solid #d0d7de;border-radius:6px;padding:10px 16px;margin:12px 0;background:#fff;box-sizing:border-box}
+.wb-nav a{color:$LINK;text-decoration:underline}
+.wb-nav a[aria-current=page]{font-weight:700;text-decoration:none;color:$TEXT}
+.wb-page a:focus,.wb-page summary:focus,.wb-page select:focus,.wb-page input:focus{outline:3px solid $FOCUS !important;outline-offset:2px}
+.wb-synthetic{background:$BANNER_BACKGROUND;border:2px solid $BANNER_BORDER;padding:6px 10px;margin:.4em 0;font-weight:600}
+.wb-meta{color:$TEXT_MUTED;margin:.2em 0}
+.wb-panel{border:1px solid $BORDER;border-radius:6px;padding:10px 16px;margin:12px 0;background:$PAGE;box-sizing:border-box}
 .wb-headline{font-size:1.08em;font-weight:600;margin:.2em 0 .5em}
-.wb-notice{background:#e8f1fa;border-left:4px solid #0072B2;padding:6px 10px}
-.wb-definitions,.wb-footnote{color:#444;font-size:.9em}
+.wb-notice{background:$NOTICE_BACKGROUND;border-left:4px solid $NOTICE;padding:6px 10px}
+.wb-definitions,.wb-footnote{color:$TEXT_MUTED;font-size:.9em}
 .wb-chart{display:block;margin:4px 0;font-family:inherit}
-.wb-chart .wb-grid{stroke:#e2e2e2;stroke-width:1}
-.wb-chart .wb-axis{font-size:12px;fill:#444}
-.wb-chart .wb-label{font-size:13px;fill:#1b1b1b}
-.wb-chart .wb-value{font-size:13px;fill:#1b1b1b;font-weight:600}
-.wb-chart .wb-hidden-label{font-size:13px;fill:#555;font-style:italic}
+.wb-chart .wb-grid{stroke:$GRID;stroke-width:1}
+.wb-chart .wb-axis{font-size:12px;fill:$TEXT_MUTED}
+.wb-chart .wb-label{font-size:13px;fill:$TEXT}
+.wb-chart .wb-value{font-size:13px;fill:$TEXT;font-weight:600}
+.wb-chart .wb-hidden-label{font-size:13px;fill:$TEXT_HIDDEN;font-style:italic}
 .wb-table{border-collapse:collapse;margin:6px 0;font-size:.92em}
 .wb-table caption{text-align:left;font-weight:600;padding:4px 0}
-.wb-table th,.wb-table td{border:1px solid #d0d7de;padding:3px 8px}
+.wb-table th,.wb-table td{border:1px solid $BORDER;padding:3px 8px}
 .wb-table td{text-align:right;font-variant-numeric:tabular-nums}
 .wb-table th[scope=row]{text-align:left;font-weight:400}
 .wb-table tr.wb-total th,.wb-table tr.wb-total td{font-weight:700}
-.wb-table td.wb-hidden{color:#555;font-style:italic}
+.wb-table td.wb-hidden{color:$TEXT_HIDDEN;font-style:italic}
 .wb-downloads{font-size:.92em;margin:0 0 4px}
 .wb-dl-group{margin-right:14px}
-.wb-filters,.wb-filters-snapshot{margin:6px 0;padding:8px 0;border-bottom:1px solid #d0d7de;gap:8px 20px}
+.wb-filters,.wb-filters-snapshot{margin:6px 0;padding:8px 0;border-bottom:1px solid $BORDER;gap:8px 20px}
 .wb-filters-snapshot label{margin-right:24px}
-.wb-filters-snapshot span{color:#555;font-style:italic}
+.wb-filters-snapshot span{color:$TEXT_HIDDEN;font-style:italic}
 body:has(.wb-live) .wb-snapshot{display:none !important}
 .jp-OutputArea-output:has(.wb-page){padding:0}
 </style>
-"""
+""").substitute(vars(palette))
 
 
 def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: DisclosurePolicy) -> str:
@@ -90,6 +93,20 @@ def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: 
         f"{esc(policy.suppressed_marker)}, with some other figures hidden so they cannot be worked out."
         f"{rounding}</p>"
     )
+
+
+SNAPSHOT_ID_PREFIX = "wb-snap-"
+_ID = re.compile(r'(?<=\s)(id|name)="([^"]+)"')  # not data-id="..."
+_IDREFS = re.compile(r'(?<=\s)(aria-labelledby|aria-describedby|aria-controls)="([^"]+)"')
+_URL_REF = re.compile(r"url\(#([^)]+)\)")
+
+
+def namespace_ids(html: str, prefix: str) -> str:
+    """``html`` with every element id (and radio group name) prefixed, and the references to
+    them (``aria-labelledby``, ``aria-describedby``, ``aria-controls``, ``url(#...)``) too."""
+    html = _ID.sub(lambda m: f'{m[1]}="{prefix}{m[2]}"', html)
+    html = _IDREFS.sub(lambda m: f'{m[1]}="{" ".join(prefix + t for t in m[2].split())}"', html)
+    return _URL_REF.sub(lambda m: f"url(#{prefix}{m[1]})", html)
 
 
 def _after_cell(callback: Callable[[], None]) -> None:
@@ -191,13 +208,17 @@ class Page:
             self.show_downloads()
 
     def snapshot_html(self) -> str:
-        """The first view as static HTML (no downloads), shown until the live widgets load."""
+        """The first view as static HTML (no downloads), shown until the live widgets load.
+
+        Its element ids are prefixed: the snapshot stays in the page (hidden) beside the live
+        widgets, and with the same ids a live chart's ``aria-labelledby`` would find the
+        snapshot's title and description first, so screen readers would keep announcing the
+        first view's figures after a filter change."""
         state = self.filters.state()
         body = "".join(f'<div class="wb-panel">{panel_html(c, state.key)}</div>' for c in self.contents)
-        return (
+        return namespace_ids(
             f'<div class="wb-snapshot wb-page">{CSS}{header_html(self.key, self.title, self.intro, self.agg, self.policy)}'
-            f"{self.filters.snapshot_html()}{body}</div>"
-        )
+            f"{self.filters.snapshot_html()}{body}</div>", SNAPSHOT_ID_PREFIX)
 
 
 def build_page(key: str, data_dir: str | Path | None = None) -> Page:

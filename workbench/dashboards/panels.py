@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.dashboards.format import esc
+from workbench.dashboards.palette import FOCUS
 from workbench.dashboards.tables import TableSpec, downloads_html, table_html
 
 
@@ -36,7 +37,7 @@ def view_switch(key: str, legend: str, views: list[tuple[str, str]]) -> str:
     hide = ",".join(f'.wb-views:has(input[value="{i}"]:checked) .wb-view:not([data-view="{i}"])' for i in range(len(views)))
     style = (f"<style>{hide}{{display:none}}.wb-view-switch{{border:0;padding:0;margin:.2em 0 .5em}}"
              ".wb-view-switch legend{font-weight:600;padding:0}.wb-view-switch label{margin-right:20px;cursor:pointer}"
-             ".wb-view-switch input:focus-visible{outline:3px solid #E69F00;outline-offset:2px}</style>")
+             f".wb-view-switch input:focus-visible{{outline:3px solid {FOCUS};outline-offset:2px}}</style>")
     checked = ' checked="checked"'
     buttons = "".join(f'<label><input type="radio" name="{esc(key)}-view" value="{i}"{checked if i == 0 else ""}/> '
                       f"{esc(name)}</label>" for i, (name, _chart) in enumerate(views))

@@ -20,6 +20,11 @@ cannot undo it):
 * pre-heated kernels (a pool per page, already executed) so the first view opens at once;
 * bound to 127.0.0.1: put it behind the organisation's reverse proxy and login
   (``docs/dashboards.md``);
+* against abuse (:mod:`workbench.dashboards.hardening`, through a tornado Application subclass and
+  Voila's handler list, see there): caps on viewers' kernels per client and in total with a plain
+  "busy, try again" page beyond them; kernels whose browser has gone stopped within a minute
+  (websocket pings, then a short grace); no tracebacks or stderr from kernels; a Host allow-list;
+  security headers on every response, static files, redirects and errors included;
 * the pages read only ``aggregates.duckdb``; the data folder comes from ``$WORKBENCH_DATA_DIR``.
 """
 
@@ -67,11 +72,30 @@ class ServerSettings:
     cull_interval: int = 60
     base_url: str = "/"  # e.g. "/dashboards/" behind a reverse proxy path
     fill_delay: float = 1.0  # seconds before a used pre-heated kernel is replaced
+    #: Viewers' kernels at once, in total and per client (about 300 MB each, see docs/dashboards.md);
+    #: beyond them a plain "busy, try again" page, and no kernel.
+    max_kernels: int = 40
+    max_kernels_per_client: int = 6
+    #: Host names served besides localhost, 127.0.0.1, ::1 and ``ip``: the public name(s) the
+    #: reverse proxy passes on (e.g. "dashboards.example.org"). Any other Host is refused.
+    allowed_hosts: tuple[str, ...] = ()
+    #: The header naming the viewer, set by the reverse proxy (trusted only from 127.0.0.1/::1);
+    #: without it every viewer behind the proxy would be one client.
+    client_header: str = "X-Real-IP"
+    #: A browser that vanished is noticed by websocket pings (no answer for ``ws_ping_timeout``
+    #: seconds); a kernel no browser is connected to is stopped after a grace: ``connect_grace``
+    #: from the page being sent (a page fetched without a browser), ``disconnect_grace`` after its
+    #: socket closed (time to reconnect after a network blip). All within a minute.
+    ws_ping_interval: float = 10.0
+    ws_ping_timeout: float = 25.0
+    connect_grace: float = 45.0
+    disconnect_grace: float = 15.0
 
 
 def voila_arguments(folder: Path, settings: ServerSettings) -> list[str]:
     """Voila's command line. Security settings are repeated here (they are also in voila.json):
     the command line wins over any configuration file."""
+    hosts = [f"--DashboardVoila.allowed_hosts={h}" for h in settings.allowed_hosts]
     return [
         str(folder),
         f"--Voila.config_file_paths={folder}",  # only our voila.json, never a user's
@@ -92,6 +116,14 @@ def voila_arguments(folder: Path, settings: ServerSettings) -> list[str]:
         f"--MappingKernelManager.cull_idle_timeout={settings.cull_idle_timeout}",
         f"--MappingKernelManager.cull_interval={settings.cull_interval}",
         "--MappingKernelManager.cull_connected=True",
+        f"--DashboardVoila.max_kernels={settings.max_kernels}",
+        f"--DashboardVoila.max_kernels_per_client={settings.max_kernels_per_client}",
+        *hosts,
+        f"--DashboardVoila.client_header={settings.client_header}",
+        f"--DashboardVoila.ws_ping_interval={settings.ws_ping_interval}",
+        f"--DashboardVoila.ws_ping_timeout={settings.ws_ping_timeout}",
+        f"--DashboardVoila.connect_grace={settings.connect_grace}",
+        f"--DashboardVoila.disconnect_grace={settings.disconnect_grace}",
     ]
 
 
@@ -175,9 +207,17 @@ def serve(
     ip: str = "127.0.0.1",
     pool_size: int = 1,
     base_url: str = "/",
+    allowed_hosts: Sequence[str] = (),
+    max_kernels: int = ServerSettings.max_kernels,
+    max_kernels_per_client: int = ServerSettings.max_kernels_per_client,
 ) -> None:
-    """Serve the dashboards until interrupted (Ctrl-C). Binds to 127.0.0.1 unless told otherwise."""
-    settings = ServerSettings(port=port, ip=ip, pool_size=pool_size, base_url=base_url)
+    """Serve the dashboards until interrupted (Ctrl-C). Binds to 127.0.0.1 unless told otherwise.
+
+    Behind a reverse proxy, ``allowed_hosts`` names the public host name(s) the proxy passes on
+    (any other ``Host`` is refused)."""
+    settings = ServerSettings(port=port, ip=ip, pool_size=pool_size, base_url=base_url,
+                              allowed_hosts=tuple(allowed_hosts), max_kernels=max_kernels,
+                              max_kernels_per_client=max_kernels_per_client)
     print("Preparing the dashboard figures (aggregates)...", flush=True)
     proc = start(data_dir, settings=settings)
 
@@ -203,34 +243,46 @@ def serve(
 
 
 def _voila_app_class():
-    import tornado.web
+    import tempfile
+
+    import tornado.ioloop
     from tornado.web import RedirectHandler
+    from traitlets import Float, Int, List, Unicode
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
+    from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
-    class PageHandler(TornadoVoilaHandler):
-        """Voila's page handler, also setting the ``_xsrf`` cookie.
-
-        A page asks the server to shut its kernel down when the tab closes ("beforeunload"),
-        sending the ``_xsrf`` cookie; tornado only sets that cookie once the token is used, so
-        without this the request is refused (403) and every closed tab holds a kernel until the
-        idle cull. Using the token keeps cross-site request protection on."""
-
-        @tornado.web.authenticated
-        async def get(self, path: str | None = None) -> None:
-            _ = self.xsrf_token
-            await super().get(path)
+    from workbench.dashboards import hardening
 
     class DashboardVoila(Voila):
-        """Voila with ``/`` sending visitors to the overview (not a file listing)."""
+        """Voila with ``/`` sending visitors to the overview (not a file listing), and the
+        defences of :mod:`workbench.dashboards.hardening`: its page and websocket handlers in
+        place of Voila's, its tornado Application (host allow-list, security headers on every
+        response), websocket pings, and a periodic check that stops kernels whose viewer left.
+
+        ``start`` is Voila's own (temporary connection folder, settings, handlers, listen) with
+        that Application class and those settings; the extra options are configurable traits
+        (``--DashboardVoila.max_kernels=...``), set by :func:`voila_arguments`."""
+
+        max_kernels = Int(40, config=True, help="Viewers' kernels at once, in total.")
+        max_kernels_per_client = Int(6, config=True, help="Viewers' kernels at once, per client.")
+        allowed_hosts = List(Unicode(), config=True,
+                             help="Host names served besides localhost, 127.0.0.1, ::1 and the ip.")
+        client_header = Unicode("X-Real-IP", config=True,
+                                help="Header naming the viewer, set by the reverse proxy ('' for none).")
+        trusted_proxies = List(Unicode(), ["127.0.0.1", "::1"], config=True,
+                               help="Addresses whose client_header is believed.")
+        ws_ping_interval = Float(10.0, config=True, help="Seconds between websocket pings.")
+        ws_ping_timeout = Float(25.0, config=True, help="Seconds without an answer before a socket is closed.")
+        connect_grace = Float(45.0, config=True, help="Seconds for a sent page's browser to connect.")
+        disconnect_grace = Float(15.0, config=True, help="Seconds a kernel may have no browser connected.")
 
         def init_handlers(self) -> list:
             from jupyter_server.utils import url_path_join
 
-            handlers = [
-                (h[0], PageHandler, *h[2:]) if len(h) > 1 and h[1] is TornadoVoilaHandler else h
-                for h in super().init_handlers()
-            ]
+            ours = {TornadoVoilaHandler: hardening.PageHandler,
+                    VoilaKernelWebsocketHandler: hardening.KernelSocketHandler}
+            handlers = [(h[0], ours.get(h[1], h[1]), *h[2:]) if len(h) > 1 else h for h in super().init_handlers()]
             landing = url_path_join(self.base_url, LANDING_PAGE)
             # first match wins in tornado, so these shadow the tree (file listing) handlers
             return [
@@ -238,6 +290,33 @@ def _voila_app_class():
                 (url_path_join(self.server_url, r"/voila/tree/?"), RedirectHandler, {"url": landing}),
                 *handlers,
             ]
+
+        def start(self) -> None:
+            self.connection_dir = tempfile.mkdtemp(prefix="voila_", dir=self.connection_dir_root)
+            settings = self.init_settings()
+            limits = hardening.KernelLimits(
+                max_kernels=self.max_kernels, max_kernels_per_client=self.max_kernels_per_client,
+                connect_grace=self.connect_grace, disconnect_grace=self.disconnect_grace,
+                check_interval=min(5.0, max(0.5, min(self.connect_grace, self.disconnect_grace) / 3)))
+            guard = hardening.KernelGuard(limits, self.kernel_manager.list_kernel_ids)
+            self.app = hardening.HardenedApplication(**settings)
+            self.app.settings.update(self.tornado_settings)
+            self.app.settings.update(
+                workbench_guard=guard,
+                workbench_headers={**hardening.SECURITY_HEADERS, **self.app.settings.get("headers", {})},
+                workbench_allowed_hosts=hardening.allowed_hosts(self.ip, self.allowed_hosts),
+                workbench_client_header=self.client_header or None,
+                workbench_trusted_proxies=tuple(self.trusted_proxies),
+                ws_ping_interval=int(self.ws_ping_interval * 1000),  # jupyter_server's, in ms
+                ws_ping_timeout=int(self.ws_ping_timeout * 1000),
+            )
+            self.app.add_handlers(".*$", self.init_handlers())
+            self.log.info("Kernels: at most %d for viewers, %d per client; hosts served: %s", limits.max_kernels,
+                          limits.max_kernels_per_client, ", ".join(sorted(self.app.settings["workbench_allowed_hosts"])))
+            reaper = tornado.ioloop.PeriodicCallback(lambda: guard.reap(self.kernel_manager, self.log),
+                                                     limits.check_interval * 1000)
+            reaper.start()
+            self.listen()
 
     return DashboardVoila
 

@@ -81,8 +81,8 @@ def downloads_html(specs: Sequence[TableSpec], key: str, filters: str) -> str:
         links.append(
             f'<span class="wb-dl-group">{esc(spec.caption)}: '
             f'<a class="wb-download" data-format="csv" data-filters="{esc(filters)}" download="{esc(spec.stem)}.csv" '
-            f'href="data:text/csv;charset=utf-8;base64,{c64}">CSV</a> '
+            f'aria-label="Download {esc(spec.caption)} as CSV" href="data:text/csv;charset=utf-8;base64,{c64}">CSV</a> '
             f'<a class="wb-download" data-format="xlsx" data-filters="{esc(filters)}" download="{esc(spec.stem)}.xlsx" '
-            f'href="data:{XLSX_MIME};base64,{x64}">Excel</a></span>'
+            f'aria-label="Download {esc(spec.caption)} as Excel" href="data:{XLSX_MIME};base64,{x64}">Excel</a></span>'
         )
     return f'<div class="wb-downloads" data-panel="{esc(key)}" data-filters="{esc(filters)}"><strong>Download the table:</strong> {" ".join(links)}</div>'

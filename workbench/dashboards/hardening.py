@@ -1,0 +1,439 @@
+"""The dashboard server's defences against abuse, built on tornado's and Voila's supported
+extension points (no monkeypatching of private internals):
+
+* **A tornado ``Application`` subclass** (:class:`HardenedApplication`, created by the server's
+  ``Voila.start`` override): ``find_handler`` refuses requests whose ``Host`` is not on the
+  allow-list (a DNS-rebinding page cannot reach the server through a name it controls), and
+  ``get_handler_delegate`` gives every handler class (pages, static files, redirects, websockets,
+  tornado's own 404) the security headers in ``set_default_headers``, which tornado also calls
+  before writing an error page, so errors carry them too.
+* **Handler subclasses**, put in Voila's handler list in place of its own: :class:`PageHandler`
+  (``TornadoVoilaHandler``) enforces the kernel caps and tells the :class:`KernelGuard` which
+  kernel a viewer was given; :class:`KernelSocketHandler` (``VoilaKernelWebsocketHandler``, the
+  same extension point Voila itself uses to drop ``execute_input``) reports websocket opens and
+  closes, and strips tracebacks, server paths and stderr from what a kernel sends back.
+* **Tornado settings**: jupyter_server's websocket pings (``ws_ping_interval``/``ws_ping_timeout``)
+  close the socket of a browser that vanished without closing it (laptop lid, lost network).
+
+The :class:`KernelGuard` then shuts down a viewer's kernel once no browser has been connected to
+it for a short grace (a page fetched by ``curl`` whose websocket never connects, a tab whose socket
+closed or timed out), instead of leaving it for the 30-minute idle cull.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.web
+from jupyter_core.utils import ensure_async
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    deserialize_msg_from_ws_v1,
+    serialize_binary_message,
+    serialize_msg_to_ws_v1,
+)
+from tornado.httputil import HTTPServerRequest
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
+
+from workbench.dashboards.palette import TEXT
+
+#: Sent with every response. The pages need inline scripts and styles (Voila's template writes the
+#: page configuration and the widget state inline) and ``'unsafe-eval'`` (the widget manager
+#: compiles code at run time); everything else is limited to this server, and nothing may frame
+#: the pages, post forms elsewhere or load plugins. Downloads are ``data:`` links.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "frame-ancestors 'self'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "object-src 'none'",
+])
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+#: Host names always accepted (the server itself); the configured ip and the deployment's own
+#: names (``allowed_hosts``) are added to these.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+#: What a viewer sees instead of a traceback from the kernel.
+GENERIC_ERROR = "The dashboard could not use that request."
+
+BUSY_TITLE = "The dashboards are busy"
+BUSY_TEXT = {
+    "total": "Too many people are viewing the dashboards at the moment. Please try again in a minute.",
+    "client": "You have too many dashboard pages open. Close one of them, or wait a minute, and try again.",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Hosts and clients
+# --------------------------------------------------------------------------------------------
+
+
+def host_name(host_header: str) -> str:
+    """The name in a ``Host`` header, without port or IPv6 brackets, lower case."""
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:8866
+        return host[1 : host.find("]")] if "]" in host else host
+    if host.count(":") == 1:  # name:port (a bare IPv6 address has several colons)
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+def allowed_hosts(ip: str, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The host allow-list: the local names, the address the server listens on (unless it is a
+    wildcard) and the deployment's own names (e.g. the reverse proxy's public name)."""
+    names = {*LOCAL_HOSTS, *(host_name(h) for h in extra if h.strip())}
+    if ip and ip not in ("0.0.0.0", "::", "*"):
+        names.add(host_name(ip) if not ip.startswith("[") else ip.strip("[]"))
+    return frozenset(names)
+
+
+def client_of(request: HTTPServerRequest, header: str | None, trusted: Iterable[str]) -> str:
+    """Who a request is from, for the per-client cap: the connecting address, or, when the request
+    comes from a trusted reverse proxy that sets ``header`` (X-Real-IP, X-Forwarded-For,
+    X-Forwarded-User), that header's value (the last entry of a list: the one the proxy added)."""
+    remote = request.remote_ip or ""
+    if header and remote in set(trusted):
+        value = request.headers.get(header, "")
+        if value.strip():
+            return value.split(",")[-1].strip()
+    return remote
+
+
+# --------------------------------------------------------------------------------------------
+# Kernels of viewers: caps and clean-up
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KernelLimits:
+    """Caps on viewers' kernels, and how soon the kernel of a viewer who left is stopped."""
+
+    max_kernels: int = 40  # viewers' kernels in total (pre-heated ones waiting are not counted)
+    max_kernels_per_client: int = 6  # e.g. the five pages open in tabs, and one more
+    connect_grace: float = 45.0  # s from the page being sent until its websocket must connect
+    disconnect_grace: float = 15.0  # s a kernel may stay without a connected browser (reconnects)
+    check_interval: float = 5.0  # s between checks for kernels nobody is connected to
+
+
+@dataclass
+class _Viewer:
+    client: str
+    sent_at: float | None = None  # None while the page is still being rendered and sent
+    connections: int = 0
+    left_at: float | None = None  # when its last websocket closed
+
+
+@dataclass
+class Reservation:
+    """A page request's place under the caps, from admission until its kernel is known."""
+
+    client: str
+    kernel_id: str | None = None
+    released: bool = False
+
+
+@dataclass
+class KernelGuard:
+    """Which kernel belongs to which viewer, the caps on them, and the clean-up of kernels whose
+    browser has gone. ``kernel_ids`` lists the kernels that are running (the kernel manager's)."""
+
+    limits: KernelLimits
+    kernel_ids: Callable[[], Iterable[str]]
+    clock: Callable[[], float] = time.monotonic
+    viewers: dict[str, _Viewer] = field(default_factory=dict)
+    pending: list[Reservation] = field(default_factory=list)
+
+    def _prune(self) -> None:
+        running = set(self.kernel_ids())
+        for kid in [k for k in self.viewers if k not in running]:
+            del self.viewers[kid]
+
+    def counts(self, client: str) -> tuple[int, int]:
+        """(kernels and page requests in flight of this client, of everyone)."""
+        self._prune()
+        mine = sum(v.client == client for v in self.viewers.values()) + sum(r.client == client for r in self.pending)
+        return mine, len(self.viewers) + len(self.pending)
+
+    def admit(self, client: str) -> Reservation | str:
+        """A reservation for a new page, or why there is no room ("client" or "total")."""
+        mine, total = self.counts(client)
+        if mine >= self.limits.max_kernels_per_client:
+            return "client"
+        if total >= self.limits.max_kernels:
+            return "total"
+        reservation = Reservation(client)
+        self.pending.append(reservation)
+        return reservation
+
+    def assign(self, reservation: Reservation, kernel_id: str) -> None:
+        """The page's kernel is known: it now counts instead of the reservation."""
+        reservation.kernel_id = kernel_id
+        self.viewers[kernel_id] = _Viewer(reservation.client)
+        self._drop(reservation)
+
+    def release(self, reservation: Reservation) -> None:
+        """The page has been sent (or failed): from now on its browser must connect."""
+        self._drop(reservation)
+        if reservation.kernel_id and reservation.kernel_id in self.viewers:
+            self.viewers[reservation.kernel_id].sent_at = self.clock()
+
+    def _drop(self, reservation: Reservation) -> None:
+        if not reservation.released:
+            reservation.released = True
+            self.pending.remove(reservation)
+
+    def connected(self, kernel_id: str) -> None:
+        if viewer := self.viewers.get(kernel_id):
+            viewer.connections += 1
+            viewer.left_at = None
+
+    def disconnected(self, kernel_id: str) -> None:
+        if viewer := self.viewers.get(kernel_id):
+            viewer.connections = max(0, viewer.connections - 1)
+            if viewer.connections == 0:
+                viewer.left_at = self.clock()
+
+    def abandoned(self) -> list[str]:
+        """Kernels whose viewer has gone: the page was sent but no browser connected within
+        ``connect_grace``, or the last browser left more than ``disconnect_grace`` ago."""
+        self._prune()
+        now, out = self.clock(), []
+        for kid, v in self.viewers.items():
+            if v.connections or v.sent_at is None:
+                continue
+            if v.left_at is not None:
+                if now - v.left_at > self.limits.disconnect_grace:
+                    out.append(kid)
+            elif now - v.sent_at > self.limits.connect_grace:
+                out.append(kid)
+        return out
+
+    async def reap(self, manager: Any, log: Any) -> None:
+        """Shut down the kernels of viewers who have gone (run every ``check_interval``)."""
+        for kid in self.abandoned():
+            self.viewers.pop(kid, None)
+            log.info("Stopping kernel %s: no browser has been connected to it (its viewer left)", kid)
+            try:
+                await ensure_async(manager.shutdown_kernel(kid))
+            except Exception as exc:  # already gone: nothing to free
+                log.debug("Kernel %s could not be shut down: %s", kid, exc)
+
+
+# --------------------------------------------------------------------------------------------
+# What kernels send back to browsers
+# --------------------------------------------------------------------------------------------
+
+
+def sanitise_content(msg_type: str, content: dict) -> dict | None:
+    """A kernel message's content as a viewer may see it: ``None`` to drop it (stderr, which
+    carries warnings and logged tracebacks with server paths), errors without traceback, value
+    or type (a widget sent bad data: ipywidgets answers with the IPython traceback)."""
+    if msg_type == "stream" and content.get("name") == "stderr":
+        return None
+    if msg_type == "error" or "traceback" in content:
+        cleaned = {k: v for k, v in content.items() if k not in ("traceback", "ename", "evalue")}
+        return {**cleaned, "ename": "Error", "evalue": GENERIC_ERROR, "traceback": []}
+    return content
+
+
+def sanitise_message(message: bytes | str | dict, v1: bool) -> bytes | str | dict | None:
+    """A websocket message from a kernel, sanitised (see :func:`sanitise_content`); ``None`` to
+    drop it. Handles jupyter_server's three encodings: the v1 binary protocol, and the legacy
+    protocol's JSON text and binary (with buffers) messages. Messages are parsed only as far as
+    needed: most pass through untouched."""
+    if isinstance(message, bytes) and v1:
+        channel, parts = deserialize_msg_from_ws_v1(message)
+        if channel != "iopub" and channel != "shell":
+            return message
+        header = json.loads(bytes(parts[0]))
+        if header.get("msg_type") not in ("stream", "error", "execute_reply"):
+            return message
+        content = sanitise_content(header["msg_type"], json.loads(bytes(parts[3])))
+        if content is None:
+            return None
+        return serialize_msg_to_ws_v1([*parts[:3], json.dumps(content).encode(), *parts[4:]], channel)
+    if isinstance(message, bytes):
+        msg = deserialize_binary_message(message)
+    elif isinstance(message, str):
+        msg = json.loads(message)
+    else:
+        msg = message
+    msg_type = (msg.get("header") or {}).get("msg_type", "")
+    if msg_type not in ("stream", "error", "execute_reply"):
+        return message
+    content = sanitise_content(msg_type, msg.get("content") or {})
+    if content is None:
+        return None
+    msg = {**msg, "content": content}
+    if isinstance(message, bytes):
+        return serialize_binary_message(msg)
+    if isinstance(message, str):
+        return json.dumps(msg, default=str)
+    return msg
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------
+
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+
+
+def plain_page(title: str, text: str) -> str:
+    """A small self-contained page (no scripts, no template) for refusals."""
+    from html import escape
+
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+            f'<body style="font-family:system-ui,Arial,sans-serif;max-width:40em;margin:3em auto;color:{TEXT}">'
+            f"<main><h1>{escape(title)}</h1><p>{escape(text)}</p></main></body></html>")
+
+
+class _KernelsForOnePage:
+    """The kernel manager as one page request sees it: tells the guard which kernel the viewer
+    was given (a pre-heated one or a new one), and passes everything else through."""
+
+    def __init__(self, manager: Any, on_kernel: Callable[[str], None]) -> None:
+        self._manager, self._on_kernel = manager, on_kernel
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager, name)
+
+    async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
+        result = await self._manager.get_rendered_notebook(*args, **kwargs)
+        self._on_kernel(result[2])  # (render task, rendered cells, kernel id)
+        return result
+
+    async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+        kernel_id = await ensure_async(self._manager.start_kernel(*args, **kwargs))
+        self._on_kernel(kernel_id)
+        return kernel_id
+
+
+class PageHandler(TornadoVoilaHandler):
+    """Voila's page handler with the kernel caps, also setting the ``_xsrf`` cookie.
+
+    Beyond a cap the visitor gets a plain "busy, try again" page (429 for one client's cap, 503
+    for the total) and no kernel is started. A page asks the server to shut its kernel down when
+    the tab closes ("beforeunload"), sending the ``_xsrf`` cookie; tornado only sets that cookie
+    once the token is used, so without using it here that request is refused (403) and every
+    closed tab holds a kernel until it is found abandoned. Cross-site request protection stays on."""
+
+    _page_kernels: _KernelsForOnePage | None = None
+
+    @property
+    def kernel_manager(self) -> Any:
+        return self._page_kernels or self.settings["kernel_manager"]
+
+    @tornado.web.authenticated
+    async def get(self, path: str | None = None) -> None:
+        _ = self.xsrf_token
+        guard: KernelGuard = self.settings["workbench_guard"]
+        client = client_of(self.request, self.settings.get("workbench_client_header"),
+                           self.settings.get("workbench_trusted_proxies", ()))
+        admitted = guard.admit(client)
+        if isinstance(admitted, str):
+            self.log.warning("Busy (%s cap): refused a page for %s", admitted, client)
+            self.set_status(429 if admitted == "client" else 503)
+            self.set_header("Retry-After", "60")
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Content-Type", "text/html; charset=UTF-8")
+            self.finish(plain_page(BUSY_TITLE, BUSY_TEXT[admitted]))
+            return
+        self._page_kernels = _KernelsForOnePage(self.settings["kernel_manager"],
+                                                lambda kid: guard.assign(admitted, kid))
+        try:
+            await super().get(path)
+        finally:
+            guard.release(admitted)
+
+
+class KernelSocketHandler(VoilaKernelWebsocketHandler):
+    """Voila's kernel websocket, reporting opens and closes to the guard and sanitising what the
+    kernel sends (no tracebacks, server paths or stderr)."""
+
+    _counted = False
+
+    async def open(self, kernel_id: str) -> None:  # type: ignore[override]
+        self.settings["workbench_guard"].connected(kernel_id)
+        self._counted = True
+        await super().open(kernel_id)
+
+    def on_close(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.settings["workbench_guard"].disconnected(self.kernel_id)
+        super().on_close()
+
+    def write_message(self, message: Any, binary: bool = False) -> Any:
+        try:
+            cleaned = sanitise_message(message, self.selected_subprotocol == V1_PROTOCOL)
+        except Exception:  # unreadable: never pass on what could not be checked
+            self.log.warning("Dropped a kernel message that could not be read")
+            return None
+        if cleaned is None:
+            return None
+        return super().write_message(cleaned, binary)
+
+
+class UnknownHostHandler(tornado.web.RequestHandler):
+    """The answer to a request for a host name this server does not serve."""
+
+    def prepare(self) -> None:
+        self.set_status(400)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(plain_page("Unknown address", "This address is not served here."))
+
+
+_WITH_HEADERS: dict[type, type] = {}
+
+
+def with_security_headers(cls: type[tornado.web.RequestHandler]) -> type[tornado.web.RequestHandler]:
+    """``cls`` setting the security headers (``settings["workbench_headers"]``) after its own
+    defaults. tornado calls ``set_default_headers`` when a handler is created and again before an
+    error page, so every response, errors included, carries them."""
+    if cls in _WITH_HEADERS:
+        return _WITH_HEADERS[cls]
+
+    def set_default_headers(self: tornado.web.RequestHandler) -> None:
+        super(sub, self).set_default_headers()
+        for name, value in self.application.settings.get("workbench_headers", SECURITY_HEADERS).items():
+            self.set_header(name, value)
+
+    sub = type(cls.__name__, (cls,), {"set_default_headers": set_default_headers, "__module__": cls.__module__})
+    _WITH_HEADERS[cls] = sub
+    return sub
+
+
+class HardenedApplication(tornado.web.Application):
+    """tornado's Application with the host allow-list and the security headers on every handler."""
+
+    def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> Any:
+        hosts = self.settings.get("workbench_allowed_hosts")
+        if hosts is not None and host_name(request.host or "") not in hosts:
+            return self.get_handler_delegate(request, UnknownHostHandler)
+        return super().find_handler(request, **kwargs)
+
+    def get_handler_delegate(self, request: HTTPServerRequest, target_class: type[tornado.web.RequestHandler],
+                             target_kwargs: dict[str, Any] | None = None, path_args: list[bytes] | None = None,
+                             path_kwargs: dict[str, bytes] | None = None) -> Any:
+        return super().get_handler_delegate(request, with_security_headers(target_class), target_kwargs,
+                                            path_args, path_kwargs)
