@@ -62,3 +62,25 @@ def _true_tables(store: Store, county) -> dict:
     ids = true_person_ids(county / "truth")
     tables = {s: store.table(s) for s in SOURCES if s in store.tables()}
     return relinked(tables, ids)
+
+
+def test_the_store_keeps_alternative_linkages_and_every_study_reports_its_sensitivity(demo_store):
+    """Issue 18 item 4: the ingest keeps each record's person id at the neighbouring thresholds and
+    under the deterministic rules; a study re-run on each reports how far its headline moves."""
+    from workbench.studies import entry_point
+
+    store, _ = demo_store
+    assert store.alternatives() == ["deterministic rules", "splink at 0.95", "splink at 0.999"]
+    people = {alt: len(Store(store.data_dir, linkage=alt).table("persons")) for alt in store.alternatives()}
+    people["splink at 0.99"] = len(store.table("persons"))
+    # a lower threshold can only merge clusters; the records are the same under every linkage
+    assert people["splink at 0.95"] <= people["splink at 0.99"] <= people["splink at 0.999"]
+    records = store.query("select count(*) n from outreach_contacts")["n"][0]
+    assert Store(store.data_dir, linkage="deterministic rules").query("select count(*) n from outreach_contacts")["n"][0] == records
+    result = entry_point("new_arrivals")(store, linkage_sensitivity=True)
+    table = result.tables["linkage_sensitivity_headlines"]
+    assert set(table["linkage"]) == {"splink (chosen)", *store.alternatives()}
+    values = table.set_index("linkage")["value"]
+    assert values.nunique() > 1  # the linkages differ, so the range is not empty
+    found = [f for f in result.findings if f.startswith("Linkage sensitivity: the share of new arrivals")]
+    assert len(found) == 1 and f"{values.min():.1%} to {values.max():.1%}" in found[0]

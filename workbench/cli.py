@@ -313,7 +313,8 @@ def study(
     store = Store(data_dir, as_of=as_of)
     typer.echo(f"Running the {name} study on {store.path}, snapshot {store.ingest_id} "
                f"(extracts dated {store.snapshot.extract_date.isoformat()}) ...")
-    result = entry_point(name)(store, **parameters)
+    # every headline also under the store's alternative linkages (neighbouring thresholds, deterministic rules)
+    result = entry_point(name)(store, linkage_sensitivity=True, **parameters)
     kind = "research" if research else "shareable"
     folder = export(result, out or store.data_dir / "studies" / f"{name}-{kind}", kind=kind)
     if research:

@@ -180,7 +180,7 @@ def test_exit_codes_of_ingest_and_validate(tmp_path, store, contracts, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(pipeline, "link_people", broken)
+    monkeypatch.setattr(pipeline, "link_people_with_alternatives", broken)
     newer = _quarter(tmp_path / "newer", contracts, {"outreach_contacts": 13})
     out = _ingest(newer, store)
     assert out.exit_code == ExitCode.UNEXPECTED and "Unexpected error" in out.output and "Traceback" not in out.output

@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 from tqdm.auto import tqdm
@@ -37,7 +38,13 @@ from workbench.ingest.quarantine_log import quarantine_log as problem_log
 from workbench.ingest.quarantine_log import without_values
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
 from workbench.ingest.validate import ValidationResult, validate_file
-from workbench.linkage.persons import LINKAGE_COLUMNS, Linker, link_people, linkage_name, person_ids
+from workbench.linkage.persons import (
+    LINKAGE_COLUMNS,
+    Linker,
+    link_people_with_alternatives,
+    linkage_name,
+    person_ids,
+)
 from workbench.spreadsheets import write_csv
 from workbench.store import STORE_FILE, Store, StoreNotFound, default_data_dir, owner_only
 from workbench.store.history import (
@@ -47,6 +54,7 @@ from workbench.store.history import (
     remove_leftovers,
     write_snapshot,
 )
+from workbench.store.layout import ALTERNATIVE_KEY, ALTERNATIVES
 from workbench.store.lock import data_dir_lock
 
 log = logging.getLogger("workbench.ingest")
@@ -462,6 +470,18 @@ def ingest_folder(
     return report
 
 
+def alternative_person_ids(frame: pd.DataFrame, alternatives: dict[str, np.ndarray], key: PseudonymKey) -> pd.DataFrame:
+    """Each record's person id under each alternative linkage (for the studies' linkage sensitivity):
+    keyed pseudonyms like the main ones, one row per record and alternative."""
+    parts = [pd.DataFrame({"source": frame["source"].to_numpy(), "record_id": frame["record_id"].astype(str).to_numpy(),
+                           "alternative": name, "person_id": person_ids(frame, labels, key).to_numpy()})
+             for name, labels in alternatives.items()]
+    out = (pd.concat(parts, ignore_index=True) if parts else
+           pd.DataFrame({c: pd.Series(dtype=object) for c in ("source", "record_id", "alternative", "person_id")}))
+    out[ALTERNATIVE_KEY] = out["source"] + "/" + out["record_id"] + "/" + out["alternative"]
+    return out.astype(object)
+
+
 def _refusal_line(result: ValidationResult) -> str:
     """``file: reason``, once (most reasons already start with the file's name)."""
     reason = str(result.refusal_reason)
@@ -509,8 +529,9 @@ def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previo
     frame = linkage_frame([(c, f) for c, f, _ in accepted])
     if progress:
         print(f"Linking {len(frame):,} records ({method})...", flush=True)
-    labels = link_people(frame, linkage, profile=linkage_profile)
+    labels, alternatives = link_people_with_alternatives(frame, linkage, profile=linkage_profile)
     pids = person_ids(frame, labels, key)
+    alternative_ids = alternative_person_ids(frame, alternatives, key)
     report.persons = int(pids.nunique())
 
     tables: dict[str, list[pd.DataFrame]] = {}
@@ -541,13 +562,15 @@ def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previo
     report.report_dir = report.data_dir / "reports" / ingest_id
     _write_reports(report.report_dir, report)
     incoming = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
+    incoming[ALTERNATIVES] = alternative_ids
     snapshot = dict(ingest_id=ingest_id, ingested_at=now, extract_date=report.extract_date, synthetic=synthetic,
                     linkage=method, linkage_profile=linkage_profile or "", key_fingerprint=key.fingerprint,
                     key_origin=key.origin, carried_forward=",".join(sorted(options.carry_forward)),
                     allowed_fewer=",".join(sorted(options.allow_fewer)))
     try:
         report.changes = write_snapshot(report.data_dir / STORE_FILE, incoming,
-                                        {c.name: c.record_id for c in contracts.contracts.values()}, snapshot,
+                                        {**{c.name: c.record_id for c in contracts.contracts.values()},
+                                         ALTERNATIVES: ALTERNATIVE_KEY}, snapshot,
                                         provenance, quarantine_log, carry_forward=set(options.carry_forward),
                                         keep_absent=set(CARRIED_TABLES))
     except BaseException:

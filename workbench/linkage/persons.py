@@ -69,6 +69,35 @@ def link_splink(frame: pd.DataFrame, *, threshold: float | None = None, backend:
     return result.labels
 
 
+def alternative_name(threshold: float) -> str:
+    return f"splink at {threshold:g}"
+
+
+def link_people_with_alternatives(frame: pd.DataFrame, linkage: str | Linker = "deterministic", *,
+                                  profile: str | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The linkage's cluster labels, and the alternatives every study's linkage sensitivity uses:
+    the same scored pairs clustered at the settings' ``sensitivity_thresholds`` (splink), and the
+    deterministic rules (for any other method). Names of alternatives are plain words."""
+    alternatives: dict[str, np.ndarray] = {}
+    if linkage == "splink":
+        from workbench.linkage.model import link_frame
+        from workbench.linkage.settings import load_settings
+
+        settings = load_settings(profile=profile)
+        result = link_frame(frame, settings)
+        for note in result.notes:
+            log.warning("splink linkage: %s", note)
+        labels = result.labels
+        if not result.backend.startswith("deterministic"):  # too few records: no model to re-threshold
+            for t in settings.sensitivity_thresholds:
+                alternatives[alternative_name(t)] = result.labels_at(t)
+    else:
+        labels = link_people(frame, linkage, profile=profile)
+    if linkage != "deterministic" and len(frame):
+        alternatives["deterministic rules"] = link_deterministic(frame)
+    return labels, alternatives
+
+
 def link_people(frame: pd.DataFrame, linkage: str | Linker = "deterministic", *,
                 profile: str | None = None) -> np.ndarray:
     """Cluster label per row of the linkage frame (``profile``: a splink settings profile)."""

@@ -49,6 +49,7 @@ class LinkageSettings:
     em_max_pairs: float | None
     blocking: list[dict[str, Any]]
     comparisons: list[dict[str, Any]]
+    sensitivity_thresholds: tuple[float, ...] = ()
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def with_threshold(self, threshold: float | None) -> LinkageSettings:
@@ -139,6 +140,7 @@ def load_settings(path: str | Path | dict | None = None, profile: str | None = N
             em_max_pairs=float(training["em_max_pairs"]) if training.get("em_max_pairs") else None,
             blocking=list(raw["blocking"]),
             comparisons=list(raw["comparisons"]),
+            sensitivity_thresholds=tuple(float(t) for t in raw.get("sensitivity_thresholds") or ()),
             raw=raw,
         )
     except (KeyError, TypeError, IndexError) as exc:
@@ -151,6 +153,11 @@ def load_settings(path: str | Path | dict | None = None, profile: str | None = N
         raise LinkageSettingsError(f"clerical_band must be two probabilities, low then high, not {settings.clerical_band}.")
     if settings.prediction_floor > settings.threshold:
         raise LinkageSettingsError("prediction_floor must not be above the clustering threshold.")
+    for t in settings.sensitivity_thresholds:
+        _check_probability("sensitivity_thresholds", t)
+        if t < settings.prediction_floor:
+            raise LinkageSettingsError(f"sensitivity_thresholds: {t} is below prediction_floor "
+                                       f"{settings.prediction_floor}; pairs that low are not kept.")
     _check_m_steps(settings)
     return settings
 

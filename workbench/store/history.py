@@ -162,6 +162,9 @@ def _apply_source(con: duckdb.DuckDBPyConnection, source: str, frame: pd.DataFra
         con.execute(f"create table {table} as select * exclude ({POS}), {seq} as {FROM}, null::integer as {TO}, "
                     f"{POS}::bigint as {POS} from incoming_frame")
         con.unregister("incoming_frame")
+        for column, kind in _columns(con, history_table(source)).items():
+            if kind == '"NULL"':  # an all-empty column (or frame) has no type yet: text until known
+                con.execute(f"alter table {table} alter column {quoted(column)} set data type varchar")
         change.added = len(frame)
         return change
     incoming = [c for c in frame.columns]

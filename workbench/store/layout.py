@@ -31,6 +31,13 @@ SNAPSHOT_COLUMNS = ("seq", "ingest_id", "ingested_at", "extract_date", "syntheti
                     "key_fingerprint", "key_origin", "carried_forward", "allowed_fewer")
 
 
+#: Each record's person id under the alternative linkages (neighbouring thresholds, deterministic
+#: rules), versioned like a source and keyed by "source/record id/alternative": read by
+#: ``Store(linkage=...)`` for every study's linkage sensitivity. Not a source.
+ALTERNATIVES = "linkage_alternatives"
+ALTERNATIVE_KEY = "record_key"
+
+
 def history_table(source: str) -> str:
     return f"{source}{HISTORY_SUFFIX}"
 

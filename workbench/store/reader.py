@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from workbench.store.layout import (
+    ALTERNATIVES,
     FROM,
     HISTORY_SUFFIX,
     INGESTS,
@@ -110,10 +111,17 @@ def choose_snapshot(snapshots: pd.DataFrame, as_of: str | dt.date | None, where:
                     int(row["seq"]) == last)
 
 
+def _record_ids() -> dict[str, str]:
+    from workbench.contracts import load_contracts
+
+    return {c.name: c.record_id for c in load_contracts().contracts.values()}
+
+
 class Store:
     """Read access to a built store: ``Store(data_dir, as_of=None).query("select ...")``."""
 
-    def __init__(self, data_dir: str | Path | None = None, as_of: str | dt.date | None = None) -> None:
+    def __init__(self, data_dir: str | Path | None = None, as_of: str | dt.date | None = None,
+                 linkage: str | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.path = self.data_dir / STORE_FILE
         if not self.path.exists():
@@ -132,12 +140,28 @@ class Store:
                     "as the first snapshot.")
             self.snapshot = choose_snapshot(snapshots_of(con, "main"), as_of, self.data_dir)
             self._history = sorted(n for n in names if source_of(n))
+            self.linkage = linkage
+            if linkage is not None and linkage not in self.alternatives():
+                raise SnapshotNotFound(
+                    f"The store's snapshot {self.snapshot.ingest_id} has no alternative linkage {linkage!r}; it has: "
+                    f"{', '.join(self.alternatives()) or 'none'}.")
             self._columns = {
                 n: [r[0] for r in con.execute(
                     "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
                     [n]).fetchall() if r[0] not in VERSION_COLUMNS]
                 for n in self._history
             }
+
+    def alternatives(self) -> list[str]:
+        """The alternative linkages this snapshot holds (``Store(linkage=name)`` reads the store as if
+        people had been linked that way): neighbouring thresholds and the deterministic rules."""
+        if f"{ALTERNATIVES}__history" not in self._history:
+            return []
+        k = self.snapshot.seq
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            rows = con.execute(f"select distinct alternative from {ALTERNATIVES}__history where {FROM} <= {k} "
+                               f"and ({TO} is null or {TO} > {k}) order by 1").fetchall()
+        return [r[0] for r in rows]
 
     @property
     def ingest_id(self) -> str:
@@ -154,10 +178,19 @@ class Store:
         for table in self._history:
             source = source_of(table)
             cols = ", ".join(quoted(c) for c in self._columns[table])
-            con.execute(f"create view {quoted(source)} as select {cols} from h.{quoted(table)} "
-                        f"where {open_at} order by {FROM}, {POS}")
-            if "person_id" in self._columns[table]:
-                sources.append(f"select person_id from h.{quoted(table)} where {open_at} and person_id is not null")
+            body = f"select {cols} from h.{quoted(table)} where {open_at} order by {FROM}, {POS}"
+            if self.linkage is not None and "person_id" in self._columns[table] and source != ALTERNATIVES:
+                # the same records, with each person id as the alternative linkage gave it
+                rid = quoted(_record_ids()[source])
+                picked = ", ".join("a.person_id as person_id" if c == "person_id" else f"t.{quoted(c)}"
+                                   for c in self._columns[table])
+                body = (f"select {picked} from h.{quoted(table)} t left join (select record_id, person_id from "
+                        f"h.{ALTERNATIVES}__history where {open_at} and source = '{source}' and alternative = "
+                        f"'{self.linkage.replace(chr(39), chr(39) * 2)}') a on a.record_id = cast(t.{rid} as varchar) "
+                        f"where t.{FROM} <= {k} and (t.{TO} is null or t.{TO} > {k}) order by t.{FROM}, t.{POS}")
+            con.execute(f"create view {quoted(source)} as {body}")
+            if "person_id" in self._columns[table] and source != ALTERNATIVES:
+                sources.append(f"select person_id from {quoted(source)} where person_id is not null")
         persons = " union all ".join(sources) or "select null::varchar as person_id where false"
         con.execute(f"create view persons as select person_id, count(*)::bigint as n_records from ({persons}) "
                     "group by person_id order by person_id")
@@ -192,7 +225,8 @@ class Store:
                 f"select exists (select 1 from {quoted(v)})").fetchone()[0]]
 
     def sources(self) -> list[str]:
-        return [source_of(t) for t in self._history]
+        """The data sources this store holds (not its own tables, such as the alternative linkages)."""
+        return [source_of(t) for t in self._history if source_of(t) != ALTERNATIVES]
 
     def meta(self) -> dict[str, str]:
         """Facts about this snapshot: extract date, ingest id, linkage, key fingerprint, sources carried

@@ -31,17 +31,26 @@ def available() -> list[str]:
 
 def entry_point(name: str) -> Callable[..., StudyResult]:
     """The study's ``run``, whose findings start with the store's caveats (a source carried forward
-    from an earlier quarter, an earlier snapshot read with ``as_of``): they qualify every finding."""
+    from an earlier quarter, an earlier snapshot read with ``as_of``): they qualify every finding.
+    With ``linkage_sensitivity=True`` the study also runs under each alternative linkage the store
+    holds and reports how its ``HEADLINE_FIGURES`` move (``workbench.studies.linkage_sensitivity``)."""
     if name not in STUDIES:
         raise KeyError(f"No study called {name!r}; there are: {', '.join(STUDIES)}.")
     module, func = STUDIES[name].split(":")
     run = getattr(importlib.import_module(module), func)
 
     @functools.wraps(run)
-    def with_caveats(store=None, *args, **parameters) -> StudyResult:
+    def with_caveats(store=None, *args, linkage_sensitivity: bool = False, **parameters) -> StudyResult:
         result = run(store, *args, **parameters)
         caveats = store.caveats() if hasattr(store, "caveats") else []
         result.findings = [*caveats, *result.findings]
+        headlines = getattr(importlib.import_module(module), "HEADLINE_FIGURES", {})
+        if linkage_sensitivity and headlines and hasattr(store, "alternatives") and store.alternatives() and not args:
+            from workbench.studies.linkage_sensitivity import linkage_sensitivity as sensitivity
+
+            table, findings = sensitivity(run, store, result, headlines, parameters)
+            result.tables["linkage_sensitivity_headlines"] = table
+            result.findings += findings
         return result
 
     return with_caveats

@@ -46,6 +46,11 @@ DAYS_PER_MONTH = 365.25 / 12
 #: Colour-blind-safe palette (Okabe-Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 #: Covariates of the adjusted models, as (column, plain label).
+#: The figures every report leads with, and the linkage sensitivity re-estimates (path into estimates).
+HEADLINE_FIGURES = {
+    "cumulative_incidence.12": ("the share who returned within 12 months of moving in", "share"),
+    "hazard_ratios.housing_first": ("the hazard ratio of return for Housing First against other settled homes", "ratio"),
+}
 MODEL_TERMS = [
     ("housing_first", "Housing First tenancy (vs other settled)"),
     ("drug_dependency", "Drug dependency need"),

@@ -41,6 +41,11 @@ from workbench.studies.base import StudyResult, model_size  # noqa: E402
 from workbench.studies.provenance import recorded  # noqa: E402
 
 OUTCOME = "kept_12m"
+#: The figures every report leads with, and the linkage sensitivity re-estimates (path into estimates).
+HEADLINE_FIGURES = {
+    "doubly_robust": ("the difference in keeping a settled home for a year, congregate against other models "
+                      "(doubly robust)", "difference"),
+}
 TREATMENT = "congregate"
 
 

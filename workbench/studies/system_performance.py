@@ -74,6 +74,14 @@ def _as_ts(value: Any) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value)
 
 
+#: The figures every report leads with, and the linkage sensitivity re-estimates (path into estimates).
+HEADLINE_FIGURES = {
+    "bnl_active_at_end": ("the number of people active on the By Name List at the end of the period", "count"),
+    "bnl_inflow_last_12_months": ("the By Name List inflow over the last 12 months", "count"),
+    "housing_first_sustained_12_months": ("the share of Housing First tenancies sustained for 12 months", "share"),
+}
+
+
 @recorded("system_performance")  # no random numbers
 def run(
     store: Any,

@@ -21,6 +21,6 @@ The cohort and the definitions are in :mod:`workbench.cohorts.rough_sleeping`; t
 each choice in ``docs/assumptions/new_arrivals.md``.
 """
 
-from workbench.studies.new_arrivals.study import run
+from workbench.studies.new_arrivals.study import HEADLINE_FIGURES, run
 
-__all__ = ["run"]
+__all__ = ["HEADLINE_FIGURES", "run"]

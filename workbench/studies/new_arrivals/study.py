@@ -32,6 +32,11 @@ from workbench.studies.provenance import recorded
 SOURCES = tuple(s for s in PERSON_SOURCES if s != "deaths")
 
 
+#: The figures every report leads with, and the linkage sensitivity re-estimates (path into estimates).
+HEADLINE_FIGURES = {
+    "presented_share.any": ("the share of new arrivals who had presented to a service before arriving", "share"),
+}
+
 LINKAGE_RATES = ("linkage_precision", "linkage_recall", "spurious_arrival_share", "hidden_arrival_share")
 
 
