@@ -16,6 +16,7 @@ CHANGELOG = ROOT / "docs" / "definitions_changelog.md"
 RELEASED = {
     "1.0.0": "e6a58bca7e76e024624ddf005afddb9caf6bc5ff49ba0d3636de5cd61b539e78",
     "1.1.0": "5bbc38a0fd5d782628c2e79e29367afca9cbc656d445c1c67581c26a0b53729e",
+    "1.2.0": "e662d00891cb74b8436b0dfe6b7451171f23f1ef29e979fdb363fd4bd732ae4d",
 }
 
 

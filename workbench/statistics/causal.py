@@ -178,28 +178,56 @@ class AugmentedIPW(_EffectEstimator):
         self.outcome_model = outcome_model
         self.clip = clip
 
-    def fit(self, df: pd.DataFrame, treatment_col: str, outcome_col: str, covariates: Sequence[str]) -> AugmentedIPW:
-        df = df[[treatment_col, outcome_col, *covariates]].dropna()
+    def fit(self, df: pd.DataFrame, treatment_col: str, outcome_col: str, covariates: Sequence[str],
+            cluster_col: str | None = None) -> AugmentedIPW:
+        """``cluster_col`` (say the person): standard errors robust to correlation within clusters
+        (the influence functions summed within each cluster), for people with several rows."""
+        df = df[[treatment_col, outcome_col, *covariates, *([cluster_col] if cluster_col else [])]].dropna()
         phi1, phi0, ps = _aipw_pseudo_outcomes(df, treatment_col, outcome_col, covariates, self.propensity_model,
                                                self.outcome_model, self.clip)
         n = len(df)
         p1, p0 = float(phi1.mean()), float(phi0.mean())
         # Delta method on log(p1/p0) with the joint influence functions.
         ifl = (phi1 - p1) / p1 - (phi0 - p0) / p0
-        self._set_estimates(p1, p0, float(np.std(phi1 - phi0, ddof=1) / np.sqrt(n)),
-                            float(np.std(ifl, ddof=1) / np.sqrt(n)), n)
+        clusters = df[cluster_col].to_numpy() if cluster_col else None
+        self._set_estimates(p1, p0, influence_se(phi1 - phi0, clusters), influence_se(ifl, clusters), n)
+        self.n_clusters_ = int(pd.unique(clusters).size) if clusters is not None else n
         self.influence_ = phi1 - phi0 - (p1 - p0)
         self.propensity_ = ps
         return self
 
 
-def naive_difference(df: pd.DataFrame, treatment_col: str, outcome_col: str) -> pd.DataFrame:
-    """Unadjusted difference in outcome risk between arms, with Wald SEs."""
-    d = df[[treatment_col, outcome_col]].dropna()
+def influence_se(values: np.ndarray, clusters: np.ndarray | None = None) -> float:
+    """Standard error of a mean from its influence values: ``sd / sqrt(n)``; with ``clusters``, the
+    cluster-robust form ``sqrt(sum_c (sum_{i in c} (v_i - mean))^2) / n`` (as a cluster-robust
+    variance of an intercept-only regression, without small-sample correction)."""
+    values = np.asarray(values, dtype=float)
+    n = values.size
+    if clusters is None:
+        return float(np.std(values, ddof=1) / np.sqrt(n))
+    centred = pd.Series(values - values.mean()).groupby(np.asarray(clusters)).sum().to_numpy()
+    return float(np.sqrt(np.sum(centred**2)) / n)
+
+
+def naive_difference(df: pd.DataFrame, treatment_col: str, outcome_col: str,
+                     cluster_col: str | None = None) -> pd.DataFrame:
+    """Unadjusted difference in outcome risk between arms, with Wald SEs (cluster-robust with
+    ``cluster_col``)."""
+    d = df[[treatment_col, outcome_col, *([cluster_col] if cluster_col else [])]].dropna()
     y1, y0 = d.loc[d[treatment_col] == 1, outcome_col], d.loc[d[treatment_col] == 0, outcome_col]
     p1, p0 = y1.mean(), y0.mean()
-    se = np.sqrt(p1 * (1 - p1) / len(y1) + p0 * (1 - p0) / len(y0))
-    se_lrr = np.sqrt((1 - p1) / (p1 * len(y1)) + (1 - p0) / (p0 * len(y0))) if p1 > 0 and p0 > 0 else np.nan
+    if cluster_col is None:
+        se = np.sqrt(p1 * (1 - p1) / len(y1) + p0 * (1 - p0) / len(y0))
+        se_lrr = np.sqrt((1 - p1) / (p1 * len(y1)) + (1 - p0) / (p0 * len(y0))) if p1 > 0 and p0 > 0 else np.nan
+    else:  # each arm's mean as an influence-function sum: (y - p) / share of the arm
+        t = d[treatment_col].to_numpy(float)
+        y = d[outcome_col].to_numpy(float)
+        q = t.mean()
+        if1 = t * (y - p1) / q
+        if0 = (1 - t) * (y - p0) / (1 - q)
+        clusters = d[cluster_col].to_numpy()
+        se = influence_se(if1 - if0 + (p1 - p0), clusters)
+        se_lrr = influence_se(if1 / p1 - if0 / p0, clusters) if p1 > 0 and p0 > 0 else np.nan
     return _effect_summary("Naive (unadjusted)", p1, p0, p1 - p0, se, p1 / p0, se_lrr, len(d))
 
 

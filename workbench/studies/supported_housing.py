@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -28,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from workbench.cohorts.supported_housing import CONFOUNDERS, leavers_cohort  # noqa: E402
+from workbench.cohorts.supported_housing import CONFOUNDERS, entrants_cohort, leavers_cohort  # noqa: E402
 from workbench.definitions import definitions  # noqa: E402
 from workbench.statistics.causal import (  # noqa: E402
     AugmentedIPW,
@@ -43,8 +44,10 @@ from workbench.studies.provenance import recorded  # noqa: E402
 OUTCOME = "kept_12m"
 #: The figures every report leads with, and the linkage sensitivity re-estimates (path into estimates).
 HEADLINE_FIGURES = {
-    "doubly_robust": ("the difference in keeping a settled home for a year, congregate against other models "
-                      "(doubly robust)", "difference"),
+    "entrants_doubly_robust": ("the difference in being settled two years after entering, congregate against "
+                               "other models (doubly robust)", "difference"),
+    "doubly_robust": ("the difference in keeping a settled home for a year after moving on, congregate against "
+                      "other models (doubly robust; movers only)", "difference"),
 }
 TREATMENT = "congregate"
 
@@ -102,6 +105,53 @@ def _pct(x: float) -> str:
     return f"{x * 100:+.1f} percentage points"
 
 
+@dataclass
+class PrimaryComparison:
+    effects: pd.DataFrame
+    estimates: dict[str, Any]
+    findings: list[str]
+
+
+def entrants_analysis(entrants: pd.DataFrame) -> PrimaryComparison:
+    """Congregate against other models for everyone who entered: settled at the horizon, naive and
+    doubly robust, with errors clustered by person (people with several stays)."""
+    horizon = int(definitions()["supported_housing"]["entrants_horizon_days"])
+    observed = entrants[entrants["settled_at_horizon"].notna()]
+    covs = [c for c, _ in CONFOUNDERS if observed[c].nunique() > 1]
+    naive = naive_difference(observed, TREATMENT, "settled_at_horizon", cluster_col="person_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dr = AugmentedIPW().fit(observed, TREATMENT, "settled_at_horizon", covs, cluster_col="person_id")
+    effects = pd.concat([naive, dr.summary], ignore_index=True)
+    ev = [e_value(r.risk_ratio, r.rr_lower, r.rr_upper) for r in effects.itertuples()]
+    effects["e_value"] = [e["e_value"] for e in ev]
+    effects["e_value_ci"] = [e["e_value_ci"] for e in ev]
+    effects.insert(1, "clusters", [observed["person_id"].nunique()] * len(effects))
+    nv, d = effects.iloc[0], effects.iloc[1]
+    years = f"{horizon / 365.25:.0f} years" if horizon % 365 in (0, 1) else f"{horizon} days"
+    n_t, n_c = int(observed[TREATMENT].sum()), int((1 - observed[TREATMENT]).sum())
+    findings = [
+        f"Everyone who entered supported accommodation with {years} observed since: {len(observed):,} stays by "
+        f"{observed['person_id'].nunique():,} people ({n_t:,} in congregate hostels, {n_c:,} in other models). {years.capitalize()} "
+        f"after entering, {nv.risk_treated:.0%} of those who entered congregate hostels and {nv.risk_control:.0%} of "
+        "those who entered other models were in a settled home they had kept, alive and not back to homelessness "
+        "(stays still open then count as not yet settled).",
+        f"Comparing people with similar needs at entry (doubly robust, errors allowing for people with several stays), "
+        f"the difference is {_pct(d.risk_difference)} (95% CI {_pct(d.rd_lower)} to {_pct(d.rd_upper)})"
+        + (": the data cannot rule out no difference." if d.rd_lower <= 0 <= d.rd_upper else ".")
+        + f" An unmeasured factor would need a risk ratio of {d.e_value:.2f} with both placement and outcome to "
+        "explain it away (E-value).",
+    ]
+    estimates = {
+        "model_sizes": {"entrants_effect": model_size(observed, [TREATMENT, *covs],
+                                                      observed["settled_at_horizon"].astype(int))},
+        "entrants_analysed": len(observed), "entrants_people": int(observed["person_id"].nunique()),
+        "entrants_naive": (float(nv.risk_difference), float(nv.rd_lower), float(nv.rd_upper)),
+        "entrants_doubly_robust": (float(d.risk_difference), float(d.rd_lower), float(d.rd_upper)),
+    }
+    return PrimaryComparison(effects, estimates, findings)
+
+
 def subgroup_findings(sub: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     """Findings about subgroups, gated on the multiplicity-adjusted evidence (Holm across the
     pre-specified subgroups): a subgroup is named only when its effect's Holm-adjusted p-value is
@@ -140,9 +190,15 @@ def run(
     period_end: dt.date | None = None,
     n_bootstrap: int = 200,
     seed: int = 0,
+    entrants: pd.DataFrame | None = None,
 ) -> StudyResult:
-    """Run the supported housing outcomes study on a store (or a prepared leavers cohort); ``seed`` seeds the
-    bootstrap of the propensity-weighted interval."""
+    """Run the supported housing outcomes study on a store (or a prepared leavers cohort, and optionally
+    an entrants cohort); ``seed`` seeds the bootstrap of the propensity-weighted interval.
+
+    The primary comparison is of everyone who entered (``entrants_cohort``: settled two years after
+    entry); the comparison of people who moved on (``leavers_cohort``) is a labelled secondary one."""
+    if entrants is None and store is not None:
+        entrants = entrants_cohort(store, extract_date=extract_date)
     if cohort is None:
         cohort = leavers_cohort(store, extract_date=extract_date)
     if period_start:
@@ -157,11 +213,11 @@ def run(
 
     analysed = cohort[cohort[OUTCOME].notna()].copy()
     covs = [c for c, _ in CONFOUNDERS if analysed[c].nunique() > 1]
-    naive = naive_difference(analysed, TREATMENT, OUTCOME)
+    naive = naive_difference(analysed, TREATMENT, OUTCOME, cluster_col="person_id")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pw = PropensityWeighting(n_bootstrap=n_bootstrap, random_state=seed).fit(analysed, TREATMENT, OUTCOME, covs)
-        dr = AugmentedIPW().fit(analysed, TREATMENT, OUTCOME, covs)
+        dr = AugmentedIPW().fit(analysed, TREATMENT, OUTCOME, covs, cluster_col="person_id")
     effects = pd.concat([naive, pw.summary, dr.summary], ignore_index=True)
     ev = [e_value(r.risk_ratio, r.rr_lower, r.rr_upper) for r in effects.itertuples()]
     effects["e_value"] = [e["e_value"] for e in ev]
@@ -194,9 +250,24 @@ def run(
         "subgroups": {r.subgroup: (float(r.risk_difference), float(r.lower), float(r.upper)) for r in sub.itertuples()},
         "max_abs_smd_weighted": float(pw.balance_["smd_weighted"].abs().max()),
     }
+    if entrants is not None:
+        if period_start:
+            entrants = entrants[entrants.start_date >= pd.Timestamp(period_start)]
+        if period_end:
+            entrants = entrants[entrants.start_date <= pd.Timestamp(period_end)]
+        primary = entrants_analysis(entrants)
+        result.tables["entrants_effect"] = primary.effects
+        sizes = primary.estimates.pop("model_sizes")
+        result.estimates.update(primary.estimates)
+        result.estimates["model_sizes"].update(sizes)
+        result.findings += primary.findings
+    else:
+        result.findings.append("The primary comparison (everyone who entered) needs the store; it was run on a "
+                               "prepared leavers cohort only, so only the secondary comparison follows.")
     result.findings.append(
-        f"{len(analysed):,} people moved on from supported accommodation to a settled home with a full year observed "
-        f"({n_t:,} from congregate hostels, {n_c:,} from other models).")
+        f"Secondary analysis, people who moved on only (it compares people after something the type of service may "
+        f"itself affect: whether they moved on): {len(analysed):,} stays ended with a move to a settled home and a full "
+        f"year observed ({n_t:,} from congregate hostels, {n_c:,} from other models).")
     result.findings.append(
         f"Compared naively, people leaving congregate hostels kept their home for a year {_pct(nv.risk_difference)} "
         f"as often (95% CI {_pct(nv.rd_lower)} to {_pct(nv.rd_upper)}). But people are not placed at random: needs "
@@ -211,8 +282,12 @@ def run(
         f"An unmeasured factor would need to be associated with both placement and outcome by a risk ratio of "
         f"{dr_row.e_value:.2f} each to explain away the average estimate (E-value).")
     result.definitions = [
-        "Cohort: stays in supported accommodation that ended; outcome analysis: those who moved on to a settled "
-        "tenancy within 14 days of leaving, with 12 months observed since.",
+        "Primary comparison: every stay in supported accommodation that began with two years observed since; the "
+        "outcome is being, two years after entry, in a settled tenancy that began after the entry and was kept (not "
+        "ended other than by a planned move, no return to homelessness, alive). A stay still open then counts as not "
+        "yet settled. Standard errors allow for people with several stays (clustered by person).",
+        "Secondary comparison - Cohort: stays in supported accommodation that ended; outcome analysis: those who moved "
+        "on to a settled tenancy within 14 days of leaving, with 12 months observed since.",
         "Kept settled accommodation at 12 months: the tenancy had not ended (other than by a planned move), the person "
         "had not returned to homelessness (returns study definition) and had not died, 365 days after moving in.",
         "Congregate: a stay in a congregate hostel; compared with all other models (shared, dispersed, Housing First, "
