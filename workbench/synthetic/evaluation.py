@@ -10,7 +10,10 @@ it back to judge the workbench:
 - **sensitivity** of a study's headline to linkage error: :func:`compare_linkage`;
 - **the new arrivals study's linkage errors**: :func:`arrival_linkage_errors`,
   :func:`presented_share_headline`, :func:`relinked`, and :func:`record_measured_linkage_rates`
-  (the demo records them with the store for the study's bounds).
+  (the demo records them with the store for the study's bounds);
+- **clerical review** with a simulated reviewer who answers from the truth with a stated error
+  rate: :func:`simulated_review`, :func:`true_record_persons`, and the true values on a review's
+  population, :func:`review_truth`.
 """
 
 from __future__ import annotations
