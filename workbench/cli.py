@@ -52,6 +52,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from workbench.ingest.pseudonymise import PseudonymKeyError
     from workbench.ingest.readers import FileRefused
     from workbench.linkage.persons import LinkageError
+    from workbench.linkage.review_files import ReviewFileError
     from workbench.linkage.settings import LinkageSettingsError
     from workbench.reporting.exports import ExportRefused
     from workbench.store import SnapshotNotFound, StoreNotFound
@@ -59,7 +60,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from workbench.store.lock import DataDirBusy
     from workbench.store.rekey import RekeyError
 
-    return (ExportRefused, FileRefused, IngestError, PseudonymKeyError, LinkageError, LinkageSettingsError, StoreNotFound,
+    return (ExportRefused, FileRefused, ReviewFileError, IngestError, PseudonymKeyError, LinkageError, LinkageSettingsError, StoreNotFound,
             ContractError, SnapshotNotFound, DataDirBusy, RekeyError, StoreWriteError,
             # the environment: a missing file, no permission, a full disk (nothing was changed)
             OSError)
@@ -389,6 +390,41 @@ def linkage_quality(
     from workbench.synthetic.evaluation import quality_report
 
     typer.echo(quality_report(seed=seed, threshold=threshold, out_dir=out))
+
+
+@app.command("linkage-review")
+@friendly
+def linkage_review(
+    folder: Annotated[Path | None, typer.Argument(help="The latest ingest's extracts folder (to draw the sample; not needed with --estimate).")] = None,
+    data_dir: DataDir = None,
+    key_file: Annotated[Path | None, typer.Option(help="The store's pseudonymisation key file (proves you may see its identifiers).")] = None,
+    pairs: Annotated[int, typer.Option(help="Pairs to review (a stratified sample; 300 to 500 is usual).")] = 400,
+    seed: Annotated[int | None, typer.Option(help="Seed of the sample (default: the design's).")] = None,
+    redraw: Annotated[bool, typer.Option("--redraw", help="Draw a new sample although a review is under way (its decisions are kept, renamed).")] = False,
+    estimate: Annotated[bool, typer.Option("--estimate", help="Turn the decisions into precision and recall and record them with the ingest.")] = False,
+) -> None:
+    """Clerical review of the latest ingest's linkage: draw a stratified sample of record pairs for
+    reviewers (notebooks/linkage_review.ipynb), then --estimate precision and recall from their decisions.
+
+    Runs only in the secure setting: the sample shows identifiers side by side, and is written
+    owner-only inside the data directory."""
+    import dataclasses
+
+    from workbench.ingest.linkage_review import draw_review, estimate_review, summary
+    from workbench.linkage.review_design import ReviewDesign
+
+    if estimate:
+        typer.echo(summary(estimate_review(data_dir)))
+        typer.echo("Recorded with the ingest's snapshot (store_meta, keys linkage_review_*).")
+        return
+    if folder is None:
+        raise typer.BadParameter("give the latest ingest's extracts folder (or --estimate).")
+    design = ReviewDesign(pairs=pairs)
+    if seed is not None:
+        design = dataclasses.replace(design, seed=seed)
+    out = draw_review(folder, data_dir, key_file=key_file, design=design, redraw=redraw)
+    typer.echo(f"Review sample of {pairs} pairs written to {out} (identifiers: owner-only, keep it in the secure "
+               "setting). Review it in notebooks/linkage_review.ipynb, then run 'workbench linkage-review --estimate'.")
 
 
 @app.command()

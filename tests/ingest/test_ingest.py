@@ -222,9 +222,9 @@ def test_manifest_naming_a_missing_file_is_a_clear_error(tmp_path):
 def test_cli_lists_subcommands():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
-    for command in ["validate", "ingest", "generate", "demo", "dictionary", "make-key", "study", "dashboards", "linkage-quality"]:
+    for command in ["validate", "ingest", "generate", "demo", "dictionary", "make-key", "study", "dashboards", "linkage-quality", "linkage-review"]:
         assert command in out.output
-    for command in ["validate", "ingest", "generate", "demo"]:
+    for command in ["validate", "ingest", "generate", "demo", "linkage-review"]:
         sub = runner.invoke(app, [command, "--help"])
         assert sub.exit_code == 0 and "Usage" in sub.output
 

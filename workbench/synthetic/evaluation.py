@@ -10,7 +10,10 @@ it back to judge the workbench:
 - **sensitivity** of a study's headline to linkage error: :func:`compare_linkage`;
 - **the new arrivals study's linkage errors**: :func:`arrival_linkage_errors`,
   :func:`presented_share_headline`, :func:`relinked`, and :func:`record_measured_linkage_rates`
-  (the demo records them with the store for the study's bounds).
+  (the demo records them with the store for the study's bounds);
+- **clerical review** with a simulated reviewer who answers from the truth with a stated error
+  rate: :func:`simulated_review`, :func:`true_record_persons`, and the true values on a review's
+  population, :func:`review_truth`.
 """
 
 from __future__ import annotations
@@ -425,3 +428,74 @@ def record_measured_linkage_rates(data_dir: str | Path, truth_dir: str | Path) -
                                  f"{errors['spurious_arrival_share']:.1%}, hidden {errors['hidden_arrival_share']:.1%}")
     store.record_meta(rates)
     return {k: str(v) for k, v in rates.items()}
+
+
+# ------------------------------------------------------- clerical review with a simulated reviewer
+def true_record_persons(truth_dir: str | Path) -> pd.Series:
+    """The true person of each record, indexed by ``source/record_id`` (the review's pair keys)."""
+    t = true_person_ids(truth_dir)
+    names = [f"{s}/{r}" for s, r in t.index]
+    return pd.Series(t.to_numpy(), index=names, name="person_id")
+
+
+def simulated_review(
+    sample: pd.DataFrame,
+    true_persons: pd.Series,
+    *,
+    error_rate: float = 0.02,
+    seed: int = 0,
+    second_look: bool = True,
+) -> pd.DataFrame:
+    """Decisions of a reviewer who knows the truth but gets ``error_rate`` of decisions wrong at
+    random (each decision flipped independently), as review decisions (pair_key, decision,
+    reviewer, decided_at). With ``second_look`` the pairs the review procedure sends back (first
+    decision disagreeing with the linkage) are decided again, by a second reviewer with the same
+    error rate. ``sample`` needs ``pair_key`` and ``linked``."""
+    from workbench.linkage.review_estimate import MATCH, NON_MATCH, second_looks
+
+    rng = np.random.default_rng(seed)
+    ends = sample["pair_key"].str.split("|", n=1, expand=True)
+    same = (ends[0].map(true_persons) == ends[1].map(true_persons)).to_numpy()
+
+    def decide(is_match: np.ndarray) -> np.ndarray:
+        wrong = rng.random(len(is_match)) < error_rate
+        return np.where(is_match ^ wrong, MATCH, NON_MATCH)
+
+    start = pd.Timestamp("2026-01-01T09:00:00Z")
+    first = pd.DataFrame({"pair_key": sample["pair_key"].to_numpy(), "decision": decide(same),
+                          "reviewer": "simulated reviewer 1",
+                          "decided_at": [(start + pd.Timedelta(seconds=i)).isoformat() for i in range(len(sample))]})
+    if not second_look:
+        return first
+    again = second_looks(sample, first)
+    truth_of = pd.Series(same, index=sample["pair_key"].to_numpy())
+    later = start + pd.Timedelta(days=1)
+    second = pd.DataFrame({"pair_key": again["pair_key"].to_numpy(),
+                           "decision": decide(truth_of.reindex(again["pair_key"]).to_numpy(dtype=bool)),
+                           "reviewer": "simulated reviewer 2",
+                           "decided_at": [(later + pd.Timedelta(seconds=i)).isoformat() for i in range(len(again))]})
+    return pd.concat([first, second], ignore_index=True)
+
+
+def review_truth(population: pd.DataFrame, true_labels: np.ndarray, frame: pd.DataFrame | None = None) -> dict[str, float]:
+    """The true pairwise precision and recall on a review's population (pairs scored or linked:
+    :func:`workbench.linkage.review_design.review_population`), overall and for critical links,
+    and how many true pairs lie outside it (never scored, never linked: out of the review's reach)."""
+    t = np.asarray(true_labels)
+    true = t[population["left"].to_numpy()] == t[population["right"].to_numpy()]
+    out: dict[str, float] = {}
+    for prefix, keep in (("", np.ones(len(population), dtype=bool)), ("critical_", population["critical"].to_numpy())):
+        linked, tr = population["linked"].to_numpy()[keep], true[keep]
+        out[prefix + "precision"] = float((linked & tr).sum() / linked.sum())
+        out[prefix + "recall"] = float((linked & tr).sum() / tr.sum())
+        out[prefix + "true_pairs_in_reach"] = float(tr.sum())
+    sizes = np.bincount(pd.factorize(t)[0]).astype(np.int64)
+    out["true_pairs"] = float((sizes * (sizes - 1) // 2).sum())
+    out["true_pairs_out_of_reach"] = out["true_pairs"] - out["true_pairs_in_reach"]
+    if frame is not None:  # every true critical link, scored or not
+        from workbench.linkage.review_design import critical_links, linked_pairs
+
+        every = linked_pairs(t)
+        out["critical_true_pairs"] = float(critical_links(frame, every["left"].to_numpy(), every["right"].to_numpy()).sum())
+        out["critical_true_pairs_out_of_reach"] = out["critical_true_pairs"] - out["critical_true_pairs_in_reach"]
+    return out
