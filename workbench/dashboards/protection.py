@@ -6,8 +6,10 @@ shares, and the shown figures a headline may use. All suppression is done by
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from workbench.dashboards.format import as_number
@@ -31,6 +33,71 @@ def disclosure_policy() -> DisclosurePolicy:
     :func:`workbench.reporting.policy.shareable_policy` (``$WORKBENCH_DISCLOSURE_POLICY`` if set, else
     the registry's ``disclosure`` definition with counts rounded to 5)."""
     return shareable_policy()
+
+
+# --------------------------------------------------------------------------------------------
+# Where each shown figure comes from (for the site-wide audit, workbench.dashboards.site_audit)
+# --------------------------------------------------------------------------------------------
+
+_TRACING = False
+#: Underlying cells are numbered ``namespace << 32 | row``: a namespace per aggregate table and
+#: column summed (``duty_outcomes.n``), the row its position label in that table.
+_NAMESPACES: dict[str, int] = {}
+
+
+@contextmanager
+def tracing() -> Iterator[None]:
+    """While active, count tables built here remember which rows of the aggregates each figure
+    sums (``ProtectedTable.sources``). Off on the live pages: it is only for the audit."""
+    global _TRACING
+    before, _TRACING = _TRACING, True
+    try:
+        yield
+    finally:
+        _TRACING = before
+
+
+def is_tracing() -> bool:
+    return _TRACING
+
+
+def source_ids(aggregate: str, column: str, rows: np.ndarray | pd.Index) -> np.ndarray:
+    """Ids of underlying cells: rows (position labels) of column ``column`` of aggregate table
+    ``aggregate``."""
+    name = f"{aggregate}.{column}"
+    ns = _NAMESPACES.setdefault(name, len(_NAMESPACES) + 1)
+    return (np.int64(ns) << np.int64(32)) | np.asarray(rows, dtype=np.int64)
+
+
+def source_name(cell_id: int) -> tuple[str, int]:
+    """(``table.column``, row) of an underlying cell id."""
+    ns, row = int(cell_id) >> 32, int(cell_id) & 0xFFFFFFFF
+    names = {v: k for k, v in _NAMESPACES.items()}
+    return names.get(ns, "?"), row
+
+
+def _crosstab_sources(df: pd.DataFrame, rows: str, cols: str | None, out: pd.DataFrame, value: str) -> np.ndarray | None:
+    aggregate = df.attrs.get("aggregate")
+    if not aggregate:
+        return None
+    src = np.empty(out.shape, dtype=object)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            src[i, j] = np.empty(0, dtype=np.int64)
+    if not len(df):
+        return src
+    keys = [rows] if cols is None else [rows, cols]
+    row_pos = {r: i for i, r in enumerate(out.index)}
+    col_pos = {c: j for j, c in enumerate(out.columns)}
+    labels = df.index.to_numpy()
+    for key, pos in df.groupby(keys, observed=True).indices.items():
+        key = key if isinstance(key, tuple) else (key,)
+        i = row_pos.get(key[0])
+        j = 0 if cols is None else col_pos.get(str(key[1]))
+        if i is None or j is None:
+            continue
+        src[i, j] = source_ids(aggregate, value, labels[pos])
+    return src
 
 
 def crosstab(
@@ -57,7 +124,32 @@ def crosstab(
     out = out.fillna(0).astype("int64")
     out.columns = [str(c) for c in out.columns]
     out.columns.name = None
+    if _TRACING:
+        out.attrs["sources"] = Sources(_crosstab_sources(df, rows, cols, out, value))
     return out
+
+
+class Sources:
+    """A table's sources kept in ``DataFrame.attrs`` (compared by identity: pandas compares attrs)."""
+
+    def __init__(self, cells: np.ndarray | None) -> None:
+        self.cells = cells
+
+
+def _margin_sources(inner: np.ndarray | None, shape: tuple[int, int], row_total: bool, col_total: bool) -> pd.DataFrame | None:
+    """Sources of a protected count table: its cells', and each margin the union of its line."""
+    if inner is None:
+        return None
+    src = np.empty(shape, dtype=object)
+    n_r, n_c = inner.shape
+    src[:n_r, :n_c] = inner
+    if row_total:
+        for i in range(n_r):
+            src[i, n_c] = np.concatenate(list(inner[i, :]))
+    if col_total:
+        for j in range(shape[1]):
+            src[n_r, j] = np.concatenate(list(src[:n_r, j]))
+    return pd.DataFrame(src)
 
 
 def protect(
@@ -71,9 +163,17 @@ def protect(
 ) -> ProtectedTable:
     """Protect a count table (labels already plain English); margins labelled ``total_label``."""
     t = table.copy()
+    t.attrs = {}
     t.index = pd.Index([str(i) for i in t.index], name=index_name or None)
-    return protect_counts(t, policy, row_total=row_total or None, col_total=col_total or None,
-                          total_label=total_label)
+    pt = protect_counts(t, policy, row_total=row_total or None, col_total=col_total or None,
+                        total_label=total_label)
+    if _TRACING:
+        kept = table.attrs.get("sources")
+        src = _margin_sources(kept.cells if kept is not None else None, pt.values.shape, row_total, col_total)
+        if src is not None:
+            src.index, src.columns = pt.values.index, pt.values.columns
+        pt = dataclasses.replace(pt, sources=src)
+    return pt
 
 
 def with_rates(pt: ProtectedTable, rates: dict[str, tuple[str, str]], *, per: float = 100.0) -> ProtectedTable:

@@ -40,7 +40,6 @@ def move_on_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
     if not agg.available("sa_departures"):
         return not_available(key, title, "Figures on supported accommodation")
     df = area_rows(agg, "sa_departures", state, model=model)
-    counts = df.groupby("departure_reason")["n"].sum()
     where, when = place_name(state), period_label(state.period)
     svc = f" ({label('accommodation_model', model)})" if model else ""
 
@@ -56,7 +55,7 @@ def move_on_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
     defs = ("Counts stays (episodes) in supported accommodation by the month they ended and the reason the "
             "provider recorded. Planned move-on share = planned move-ons out of all stays that ended, including "
             "transfers to another supported service.")
-    return outcome_panel(key, title, counts, codes("departure_reason"), "departure_reason", policy, state,
+    return outcome_panel(key, title, df, "departure_reason", codes("departure_reason"), "departure_reason", policy, state,
                           noun="stays", caption=f"Stays ended by reason, {when}, {where}", headline=headline,
                           definitions=defs, stem="supported_accommodation_stays_ended", column="Stays ended")
 
