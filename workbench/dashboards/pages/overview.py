@@ -30,7 +30,15 @@ from workbench.dashboards.pages.common import (
 )
 from workbench.dashboards.pages.supported_housing import move_on_panel
 from workbench.dashboards.panels import PanelContent
-from workbench.dashboards.protection import cell, crosstab, protect, share, shown_sum, with_rates
+from workbench.dashboards.protection import (
+    cell,
+    crosstab,
+    protect,
+    share,
+    true_cell,
+    true_sum,
+    with_rates,
+)
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import outcome_codes
 from workbench.measures.monthly_counts import sustained_at_12_months
@@ -85,8 +93,9 @@ def _duty_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, d
         total = cell(pt, "Total", "Duties ended")
         if total is None or total == 0:
             return f"No {duty} duties that ended {during(state.period)} in {where} can be shown."
-        secured = shown_sum(pt, [label(vocab, c) for c in success], "Duties ended")
-        pct = share(secured, total, policy)
+        # worked out from the true counts, then rounded for display
+        secured = true_sum(pt, [label(vocab, c) for c in success], "Duties ended")
+        pct = share(secured, true_cell(pt, "Total", "Duties ended"), policy)
         lead = f"Of the {fmt_count(total)} {duty} {plural(total, 'duty', 'duties')} that ended {during(state.period)} in {where}, "
         if pct is None:
             return lead + "the share that secured accommodation is hidden to protect privacy."
