@@ -363,7 +363,10 @@ class Aggregates:
                 keep &= df[col] == value
             else:
                 keep &= df[col].isin(list(value))
-        return df[keep]
+        out = df[keep]
+        # which table the rows come from, so a figure can be traced to them (site-wide audit)
+        out.attrs["aggregate"] = name
+        return out
 
 
 def _load(path: Path) -> Aggregates:

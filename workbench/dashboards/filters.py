@@ -103,6 +103,36 @@ class FilterBar:
         return f'<div class="wb-filters-snapshot" aria-hidden="true">{"".join(parts)}<span>Filters are loading…</span></div>'
 
 
+def financial_years(agg: Aggregates) -> list[list[Quarter]]:
+    """The quarters of each financial year with data (April to March), oldest first; the first
+    and last may be partial."""
+    years: dict[str, list[Quarter]] = {}
+    for q in agg.quarters():
+        years.setdefault(q.financial_year, []).append(q)
+    return list(years.values())
+
+
+def period_options(agg: Aggregates) -> list[tuple[str, Period]]:
+    """The periods a viewer can choose: each financial year (the latest up to the extract date)
+    and each financial-year quarter, newest first; fixed boundaries only, so the periods shown
+    never overlap except as a quarter inside its year (see docs/assumptions/disclosure_control.md)."""
+    last = agg.last_month
+    out: list[tuple[str, Period]] = []
+    for quarters in reversed(financial_years(agg)):
+        start, end = quarters[0].start, min(quarters[-1].end, last)
+        first_month = quarters[0].start.month
+        partial = first_month != 4 or quarters[-1].start.month != 1 or end < quarters[-1].end
+        name = f"{quarters[0].financial_year} ({period_words(start, end)}{', so far' if partial and end == last else ''})"
+        out.append((name, Period(pd.Timestamp(start), pd.Timestamp(end))))
+        for q in reversed(quarters):
+            out.append((f"  {quarter_option(q)}", Period(pd.Timestamp(q.start), pd.Timestamp(min(q.end, last)))))
+    return out
+
+
+def period_words(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    return f"{start:%b %Y}–{end:%b %Y}"
+
+
 def quarter_option(q: Quarter) -> str:
     """e.g. "Oct–Dec 2025 (2025-26 Q3)"."""
     number = (q.start.month - 4) % 12 // 3 + 1

@@ -6,8 +6,10 @@ shares, and the shown figures a headline may use. All suppression is done by
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from workbench.dashboards.format import as_number
@@ -31,6 +33,71 @@ def disclosure_policy() -> DisclosurePolicy:
     :func:`workbench.reporting.policy.shareable_policy` (``$WORKBENCH_DISCLOSURE_POLICY`` if set, else
     the registry's ``disclosure`` definition with counts rounded to 5)."""
     return shareable_policy()
+
+
+# --------------------------------------------------------------------------------------------
+# Where each shown figure comes from (for the site-wide audit, workbench.dashboards.site_audit)
+# --------------------------------------------------------------------------------------------
+
+_TRACING = False
+#: Underlying cells are numbered ``namespace << 32 | row``: a namespace per aggregate table and
+#: column summed (``duty_outcomes.n``), the row its position label in that table.
+_NAMESPACES: dict[str, int] = {}
+
+
+@contextmanager
+def tracing() -> Iterator[None]:
+    """While active, count tables built here remember which rows of the aggregates each figure
+    sums (``ProtectedTable.sources``). Off on the live pages: it is only for the audit."""
+    global _TRACING
+    before, _TRACING = _TRACING, True
+    try:
+        yield
+    finally:
+        _TRACING = before
+
+
+def is_tracing() -> bool:
+    return _TRACING
+
+
+def source_ids(aggregate: str, column: str, rows: np.ndarray | pd.Index) -> np.ndarray:
+    """Ids of underlying cells: rows (position labels) of column ``column`` of aggregate table
+    ``aggregate``."""
+    name = f"{aggregate}.{column}"
+    ns = _NAMESPACES.setdefault(name, len(_NAMESPACES) + 1)
+    return (np.int64(ns) << np.int64(32)) | np.asarray(rows, dtype=np.int64)
+
+
+def source_name(cell_id: int) -> tuple[str, int]:
+    """(``table.column``, row) of an underlying cell id."""
+    ns, row = int(cell_id) >> 32, int(cell_id) & 0xFFFFFFFF
+    names = {v: k for k, v in _NAMESPACES.items()}
+    return names.get(ns, "?"), row
+
+
+def _crosstab_sources(df: pd.DataFrame, rows: str, cols: str | None, out: pd.DataFrame, value: str) -> np.ndarray | None:
+    aggregate = df.attrs.get("aggregate")
+    if not aggregate:
+        return None
+    src = np.empty(out.shape, dtype=object)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            src[i, j] = np.empty(0, dtype=np.int64)
+    if not len(df):
+        return src
+    keys = [rows] if cols is None else [rows, cols]
+    row_pos = {r: i for i, r in enumerate(out.index)}
+    col_pos = {c: j for j, c in enumerate(out.columns)}
+    labels = df.index.to_numpy()
+    for key, pos in df.groupby(keys, observed=True).indices.items():
+        key = key if isinstance(key, tuple) else (key,)
+        i = row_pos.get(key[0])
+        j = 0 if cols is None else col_pos.get(str(key[1]))
+        if i is None or j is None:
+            continue
+        src[i, j] = source_ids(aggregate, value, labels[pos])
+    return src
 
 
 def crosstab(
@@ -57,7 +124,32 @@ def crosstab(
     out = out.fillna(0).astype("int64")
     out.columns = [str(c) for c in out.columns]
     out.columns.name = None
+    if _TRACING:
+        out.attrs["sources"] = Sources(_crosstab_sources(df, rows, cols, out, value))
     return out
+
+
+class Sources:
+    """A table's sources kept in ``DataFrame.attrs`` (compared by identity: pandas compares attrs)."""
+
+    def __init__(self, cells: np.ndarray | None) -> None:
+        self.cells = cells
+
+
+def _margin_sources(inner: np.ndarray | None, shape: tuple[int, int], row_total: bool, col_total: bool) -> pd.DataFrame | None:
+    """Sources of a protected count table: its cells', and each margin the union of its line."""
+    if inner is None:
+        return None
+    src = np.empty(shape, dtype=object)
+    n_r, n_c = inner.shape
+    src[:n_r, :n_c] = inner
+    if row_total:
+        for i in range(n_r):
+            src[i, n_c] = np.concatenate(list(inner[i, :]))
+    if col_total:
+        for j in range(shape[1]):
+            src[n_r, j] = np.concatenate(list(src[:n_r, j]))
+    return pd.DataFrame(src)
 
 
 def protect(
@@ -71,40 +163,117 @@ def protect(
 ) -> ProtectedTable:
     """Protect a count table (labels already plain English); margins labelled ``total_label``."""
     t = table.copy()
+    t.attrs = {}
     t.index = pd.Index([str(i) for i in t.index], name=index_name or None)
-    return protect_counts(t, policy, row_total=row_total or None, col_total=col_total or None,
-                          total_label=total_label)
+    pt = protect_counts(t, policy, row_total=row_total or None, col_total=col_total or None,
+                        total_label=total_label)
+    # a zero beside a hidden total is hidden too (and protected like a small count): at most a
+    # few rounds, as each only hides more
+    hide = revealing_zeros(pt, row_total=row_total, col_total=col_total, total_label=total_label)
+    while hide.to_numpy().any():
+        hide |= pt.mask[hide.columns]
+        pt = protect_counts(t, policy, row_total=row_total or None, col_total=col_total or None,
+                            total_label=total_label, hide=hide)
+        more = revealing_zeros(pt, row_total=row_total, col_total=col_total, total_label=total_label) & ~hide
+        if not more.to_numpy().any():
+            break
+        hide |= more
+    if _TRACING:
+        kept = table.attrs.get("sources")
+        src = _margin_sources(kept.cells if kept is not None else None, pt.values.shape, row_total, col_total)
+        if src is not None:
+            src.index, src.columns = pt.values.index, pt.values.columns
+        pt = dataclasses.replace(pt, sources=src)
+    return pt
+
+
+#: Percentages are shown to whole numbers: worked out from the true counts (item 4 of issue 20),
+#: a share to one decimal beside counts rounded to 5 would give the counts back almost exactly.
+RATE_DECIMALS = 0
+
+
+def true_counts(pt: ProtectedTable) -> pd.DataFrame:
+    """The true values of a protected count table's shown cells (NaN where hidden): what
+    shares, flags, rankings and headlines are worked out from, before rounding for display."""
+    return pt._audit.parts[0].frame
+
+
+def _true_rate_column(pt: ProtectedTable, num: pd.Series, den: pd.Series | float, per: float,
+                      num_src: pd.Series | None, den_src: pd.Series | object) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """A rate column from true counts: (numeric, hidden, primary, sources). Hidden where
+    :func:`protect_rate` hides it (count or denominator hidden, small count, denominator below the
+    minimum, small complement), judged on the true counts."""
+    den_s = den if isinstance(den, pd.Series) else pd.Series(den, index=num.index)
+    r = protect_rate(num, den_s, pt.policy, per=per, proportion=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = (num / den_s * per).round(RATE_DECIMALS)
+    hidden = r.mask["rate"] | value.isna()
+    numeric = value.mask(hidden)
+    sources = pd.Series([None] * len(num), index=num.index, dtype=object)
+    if num_src is not None:
+        half = 0.5 * 10.0 ** -RATE_DECIMALS
+        for i in range(len(num)):
+            d = den_src.iloc[i] if isinstance(den_src, pd.Series) else den_src
+            if isinstance(num_src.iloc[i], np.ndarray) and isinstance(d, np.ndarray):
+                sources.iloc[i] = (num_src.iloc[i], d, per, half)
+    return numeric, hidden, r.primary_mask["rate"], sources
+
+
+def _add_rate(pt: ProtectedTable, name: str, numeric_col: pd.Series, hidden: pd.Series, primary: pd.Series,
+              sources: pd.Series) -> ProtectedTable:
+    values, numeric = pt.values.copy(), pt.numeric.copy()
+    mask, prim = pt.mask.copy(), pt.primary_mask.copy()
+    numeric[name] = numeric_col
+    values[name] = numeric_col.astype(object).where(~hidden, pt.policy.suppressed_marker)
+    mask[name], prim[name] = hidden, primary
+    src = pt.sources
+    if src is not None:
+        src = src.copy()
+        src[name] = sources.to_numpy()
+    note = pt.policy.footnote_text(rates=True, summaries=False) + (
+        " Percentages are worked out from the unrounded counts, so they may differ a little from the rounded counts shown.")
+    return dataclasses.replace(pt, values=values, numeric=numeric, mask=mask, primary_mask=prim, footnote=note,
+                               sources=src)
 
 
 def with_rates(pt: ProtectedTable, rates: dict[str, tuple[str, str]], *, per: float = 100.0) -> ProtectedTable:
-    """Add rate columns (``name -> (numerator column, denominator column)``) computed by
-    :func:`protect_rate` from the *protected* counts, so a rate is hidden whenever its count,
-    its denominator or the complement is; the result exports like any protected table."""
-    values, numeric = pt.values.copy(), pt.numeric.copy()
-    mask, primary = pt.mask.copy(), pt.primary_mask.copy()
+    """Add rate columns (``name -> (numerator column, denominator column)``) worked out from the
+    true counts and shown to :data:`RATE_DECIMALS` decimals; hidden wherever its count, its
+    denominator or the complement is hidden or small (:func:`protect_rate`)."""
+    true = true_counts(pt)
     for name, (num, den) in rates.items():
-        r = protect_rate(pt.numeric[num], pt.numeric[den], pt.policy, per=per, proportion=True)
-        rate = r.numeric["rate"].round(1)
-        numeric[name] = rate
-        values[name] = r.values["rate"].where(r.mask["rate"], rate).astype(object)
-        mask[name] = r.mask["rate"]
-        primary[name] = r.primary_mask["rate"]
-    note = pt.policy.footnote_text(rates=True, summaries=False)
-    return dataclasses.replace(pt, values=values, numeric=numeric, mask=mask, primary_mask=primary, footnote=note)
+        src = pt.sources
+        col, hidden, primary, sources = _true_rate_column(
+            pt, true[num], true[den], per, src[num] if src is not None else None, src[den] if src is not None else None)
+        pt = _add_rate(pt, name, col, hidden, primary, sources)
+    return pt
 
 
 def with_shares(pt: ProtectedTable, column: str, name: str = "Share (%)", total_row: str = "Total") -> ProtectedTable:
-    """Add each row's share of the ``total_row`` figure of ``column``, through :func:`protect_rate`."""
-    values, numeric = pt.values.copy(), pt.numeric.copy()
-    mask, primary = pt.mask.copy(), pt.primary_mask.copy()
-    total = pt.numeric.loc[total_row, column]
-    r = protect_rate(pt.numeric[column], total, pt.policy, per=100, proportion=True)
-    rate = r.numeric["rate"].round(1)
-    numeric[name] = rate
-    values[name] = r.values["rate"].where(r.mask["rate"], rate).astype(object)
-    mask[name], primary[name] = r.mask["rate"], r.primary_mask["rate"]
-    note = pt.policy.footnote_text(rates=True, summaries=False)
-    return dataclasses.replace(pt, values=values, numeric=numeric, mask=mask, primary_mask=primary, footnote=note)
+    """Add each row's share of the ``total_row`` figure of ``column``, from the true counts (as
+    :func:`with_rates`)."""
+    true = true_counts(pt)
+    src = pt.sources
+    col, hidden, primary, sources = _true_rate_column(
+        pt, true[column], float(true.loc[total_row, column]), 100.0,
+        src[column] if src is not None else None, src.loc[total_row, column] if src is not None else None)
+    return _add_rate(pt, name, col, hidden, primary, sources)
+
+
+def revealing_zeros(pt: ProtectedTable, *, row_total: bool, col_total: bool, total_label: str = "Total") -> pd.DataFrame:
+    """Zeros shown in a line (row or column) whose total is hidden: beside a hidden small total,
+    "0 returned" says what happened to every one of that small group."""
+    mask, numeric = pt.mask, pt.numeric
+    counts = [c for c in pt._audit.count_columns if c in mask.columns]
+    zero = (numeric[counts] == 0) & ~mask[counts]
+    extra = pd.DataFrame(False, index=mask.index, columns=counts)
+    if row_total and total_label in mask.columns:
+        rows = mask.index[mask[total_label]]
+        extra.loc[rows, :] = zero.loc[rows, :]
+    if col_total and total_label in mask.index:
+        for col in [c for c in counts if mask.loc[total_label, c]]:
+            extra[col] |= zero[col]
+    return extra
 
 
 def cell(pt: ProtectedTable, row: str, col: str) -> float | None:
@@ -122,15 +291,62 @@ def shown_sum(pt: ProtectedTable, rows: Sequence[str], col: str) -> float | None
     return float(sum(vals))
 
 
+def true_cell(pt: ProtectedTable, row: str, col: str) -> float | None:
+    """The true value of a shown count (None if hidden or absent): for shares and comparisons,
+    which are worked out before rounding."""
+    true = true_counts(pt)
+    if row not in true.index or col not in true.columns or cell(pt, row, col) is None:
+        return None
+    return as_number(true.loc[row, col])
+
+
+def true_sum(pt: ProtectedTable, rows: Sequence[str], col: str) -> float | None:
+    """Sum of the true values of shown cells, or None if any is hidden."""
+    vals = [true_cell(pt, r, col) for r in rows if r in pt.numeric.index]
+    if not vals or any(v is None for v in vals):
+        return None
+    return float(sum(vals))
+
+
+def ranked(shares: dict[str, float | None], decimals: int = RATE_DECIMALS) -> tuple[str, str] | None:
+    """The highest and lowest of shown shares, named only when rounding cannot reorder them: each
+    differs from the next by at least one step of the shown precision, so the shown (rounded)
+    figures put them in the same order as the true ones. None otherwise (or with fewer than 2)."""
+    shown = {k: v for k, v in shares.items() if v is not None}
+    if len(shown) < 2:
+        return None
+    order = sorted(shown, key=shown.__getitem__)
+    step = 10.0 ** -decimals
+    lo, lo_next, hi_prev, hi = (shown[order[0]], shown[order[1]], shown[order[-2]], shown[order[-1]])
+    if round(hi, decimals) - round(hi_prev, decimals) < step - 1e-9 or round(lo_next, decimals) - round(lo, decimals) < step - 1e-9:
+        return None
+    return order[-1], order[0]
+
+
+def largest(shares: dict[str, float | None], decimals: int = RATE_DECIMALS) -> str | None:
+    """The largest shown share, named only when rounding cannot put another level with it."""
+    shown = {k: v for k, v in shares.items() if v is not None}
+    if not shown:
+        return None
+    order = sorted(shown, key=shown.__getitem__)
+    if len(order) > 1 and round(shown[order[-1]], decimals) - round(shown[order[-2]], decimals) < 10.0 ** -decimals - 1e-9:
+        return None
+    return order[-1]
+
+
 def share(num: float | None, den: float | None, policy: DisclosurePolicy) -> float | None:
-    """A percentage of two shown figures, through :func:`protect_rate` (hidden if unsafe)."""
+    """A percentage of two figures (pass true values: :func:`true_cell`), through
+    :func:`protect_rate`'s rules (hidden if unsafe), before rounding for display."""
     if num is None or den is None:
         return None
     pv = protect_rate(num, den, policy, per=100, proportion=True)
-    return None if pv.suppressed else pv.value
+    return None if pv.suppressed else float(num) / float(den) * 100
 
 
 def shares_of_total(pt: ProtectedTable, rows: Sequence[str], col: str, policy: DisclosurePolicy) -> list[float | None]:
-    """Each row's percentage of the ``Total`` row of ``col``, through :func:`share`."""
-    total = cell(pt, "Total", col)
-    return [share(cell(pt, r, col), total, policy) for r in rows]
+    """Each row's percentage of the ``Total`` row of ``col`` as the table shows it (its share column
+    if it has one, else through :func:`share` of the true counts)."""
+    if "Share (%)" in pt.numeric.columns:
+        return [cell(pt, r, "Share (%)") for r in rows]
+    total = true_cell(pt, "Total", col)
+    return [share(true_cell(pt, r, col), total, policy) for r in rows]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.dashboards.format import esc, fmt_count, fmt_pct
+from workbench.dashboards.protection import RATE_DECIMALS
 from workbench.reporting.audit import assert_safe
 from workbench.reporting.protected_table import ProtectedTable
 
@@ -42,7 +43,7 @@ def table_html(spec: TableSpec, key: str, filters: str) -> str:
             if hidden:
                 text = esc(pt.policy.suppressed_marker)
             else:
-                text = fmt_pct(v, 1) if kind == "wb-rate" else esc(v) if kind == "wb-text" else fmt_count(v)
+                text = fmt_pct(v, RATE_DECIMALS) if kind == "wb-rate" else esc(v) if kind == "wb-text" else fmt_count(v)
             cls = f"{kind} wb-hidden" if hidden else kind
             tds.append(f'<td class="{cls}">{text}</td>')
         tr_cls = ' class="wb-total"' if str(idx) == "Total" else ""

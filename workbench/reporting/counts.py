@@ -98,6 +98,7 @@ def _protect_frame(
     tc: Hashable | None,
     policy: DisclosurePolicy,
     fixed: np.ndarray | None = None,
+    forced: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Suppress one additive table; returns (mask, primary) as 2-D arrays."""
     n_rows, n_cols = frame.shape
@@ -111,6 +112,7 @@ def _protect_frame(
         _is_total_cells(n_rows, n_cols, tr_pos, tc_pos),  # type: ignore[arg-type]
         fixed_flat,
         policy,
+        None if forced is None else forced.ravel(),
     )
     mask, primary = suppressor.run()
     return mask.reshape(n_rows, n_cols), primary.reshape(n_rows, n_cols)
@@ -129,8 +131,12 @@ def protect_counts(
     row_total: bool | None = None,
     col_total: bool | None = None,
     total_label: Hashable = TOTAL,
+    hide: pd.DataFrame | None = None,
 ) -> ProtectedTable:
     """Protect a 1-D or 2-D frequency table (non-negative whole-number counts).
+
+    ``hide`` (a boolean frame like the table with its margins) names cells to hide as well, for
+    the caller's own reasons; secondary suppression then protects them like small counts.
 
     Margins are rows/columns labelled ``total_label``. ``row_total`` refers to the *column* of row
     sums and ``col_total`` to the *row* of column sums: ``None`` uses whatever the table has,
@@ -139,7 +145,8 @@ def protect_counts(
     """
     policy = policy or DisclosurePolicy()
     frame, tr, tc = _with_margins(_as_count_frame(table), row_total, col_total, total_label)
-    mask_arr, primary_arr = _protect_frame(frame, tr, tc, policy)
+    forced = None if hide is None else hide.reindex(index=frame.index, columns=frame.columns, fill_value=False).to_numpy(bool)
+    mask_arr, primary_arr = _protect_frame(frame, tr, tc, policy, forced=forced)
     mask = pd.DataFrame(mask_arr, index=frame.index, columns=frame.columns)
     primary = pd.DataFrame(primary_arr, index=frame.index, columns=frame.columns)
     true = frame.astype(float)

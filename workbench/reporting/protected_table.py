@@ -70,6 +70,11 @@ class ProtectedTable:
     policy: DisclosurePolicy
     _audit: _AuditInfo = field(default_factory=_AuditInfo, repr=False)
     _index_in_exports: bool = True
+    #: Where each figure comes from, for audits across many tables (the dashboards' site-wide
+    #: audit): an object frame like ``values`` holding, for a count, the ids of the underlying
+    #: cells it sums; for a rate worked out from true counts, ``(numerator ids, denominator ids,
+    #: per)``; None where unknown. Never exported.
+    sources: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def secondary_mask(self) -> pd.DataFrame:

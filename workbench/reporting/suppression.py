@@ -44,6 +44,7 @@ class _Suppressor:
         is_total: np.ndarray,
         fixed: np.ndarray,
         policy: DisclosurePolicy,
+        forced: np.ndarray | None = None,
     ) -> None:
         self.v = values.astype(np.int64)
         self.n = len(self.v)
@@ -51,6 +52,8 @@ class _Suppressor:
         self.is_total = is_total
         self.fixed = fixed  # public cells that can never be hidden (e.g. implied zeros)
         self.policy = policy
+        # cells the caller needs hidden for its own reasons (treated like primary cells)
+        self.forced = np.zeros(self.n, bool) if forced is None else forced & ~fixed
         self.a = _equations(lines, self.n)
         self.cell_lines: list[list[int]] = [[] for _ in range(self.n)]
         for i, line in enumerate(lines):
@@ -59,7 +62,7 @@ class _Suppressor:
 
     def run(self) -> tuple[np.ndarray, np.ndarray]:
         primary = _primary_array(self.v.astype(float), self.policy) & ~self.fixed
-        mask = primary.copy()
+        mask = primary | self.forced
         interval_ok = np.zeros(self.n, dtype=bool)
         while True:
             if self._line_rules(mask):

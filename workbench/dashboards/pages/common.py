@@ -52,7 +52,8 @@ def not_available(key: str, title: str, what: str) -> PanelContent:
 def outcome_panel(
     key: str,
     title: str,
-    counts: pd.Series,
+    rows: pd.DataFrame,
+    by: str,
     order: Sequence[str],
     vocab: str,
     policy: DisclosurePolicy,
@@ -65,9 +66,12 @@ def outcome_panel(
     stem: str,
     column: str,
 ) -> PanelContent:
-    """A one-dimensional breakdown (e.g. end reasons) as bars, with a Total row and shares."""
+    """A one-dimensional breakdown of ``rows`` by column ``by`` (e.g. end reasons) as bars, with a
+    Total row and shares."""
     labels = [label(vocab, c) for c in order]
-    t = pd.DataFrame({column: [int(counts.get(c, 0)) for c in order]}, index=labels)
+    # only the listed categories, in their order (as the table always showed them)
+    t = crosstab(rows[rows[by].isin(list(order))], by, None, row_order=order, col_name=column)
+    t.index = labels
     pt = with_shares(protect(t, policy, col_total=True, index_name="Reason"), column)
     return shares_panel(key, title, headline(pt, noun), state, pt, labels, column, policy, chart_title=title,
                         caption=caption, stem=stem, definitions=definitions)

@@ -14,10 +14,10 @@ from workbench.dashboards.filters import FilterState
 from workbench.dashboards.format import during, label, period_label
 from workbench.dashboards.pages.common import not_available
 from workbench.dashboards.panels import PanelContent
-from workbench.dashboards.protection import cell, crosstab, protect, with_rates
+from workbench.dashboards.protection import Sources, cell, crosstab, is_tracing, protect, with_rates
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import DISTRICTS, district_population, outcome_codes
-from workbench.measures.benchmarking import INDICATORS
+from workbench.measures.benchmarking import INDICATORS, SETTLED_DESTINATIONS
 from workbench.measures.funnel import proportion_limits, rate_limits, ratio_limits
 from workbench.measures.monthly_counts import sustained_at_12_months
 from workbench.measures.returns import closed_windows
@@ -236,6 +236,21 @@ CASE_MIX_WORDS: dict[str, str] = {
     "relief": "household type, age, how they were referred, why they lost their home and their support needs",
     "move_on": "age, how they came into the service and their support needs",
 }
+def _adjusted_sources(agg: Aggregates, state: FilterState, measure: str, labels: list[str]) -> Sources | None:
+    """For the site-wide audit: the rows of the crude tables that the adjusted table's counts
+    equal (the case-mix model is fitted on the same duties and stays; the audit checks the sums)."""
+    if measure in ("prevention", "relief"):
+        df = agg.select("duty_outcomes", period=state.period, duty=measure)
+        yes = df["reason"].isin(outcome_codes(f"{measure}_success"))
+    else:
+        df = agg.select("sa_departures", period=state.period)
+        df = df[df["model"] != "housing_first"]
+        yes = df["destination"].isin(SETTLED_DESTINATIONS)
+    t = crosstab(df.assign(result=np.where(yes, "yes", "no")), "district", "result", row_order=list(DISTRICTS),
+                 col_order=["yes", "no"])
+    return t.attrs.get("sources")
+
+
 def adjusted_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, measure: str, name: str,
                   crude_headline: str = "") -> View | None:
     """Indirect standardisation: each district's observed successes against those expected if
@@ -254,6 +269,8 @@ def adjusted_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
     yes = ADJUSTED_SUCCESS[measure]
     t = pd.DataFrame({yes: g["observed"].to_numpy(), "Other endings": (g["denominator"] - g["observed"]).to_numpy()},
                      index=labels).round().astype("int64")
+    if is_tracing():
+        t.attrs["sources"] = _adjusted_sources(agg, state, measure, labels)
     pt = protect(t, policy, row_total=True, col_total=True, index_name="District")
     expected = pd.Series([*g["expected"], g["expected"].sum()], index=pt.numeric.index)
     # the ratio shown (as a percentage) is worked out from the shown, rounded count, so it reveals

@@ -20,9 +20,11 @@ from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import (
     cell,
     crosstab,
+    largest,
     protect,
     share,
     shares_of_total,
+    true_cell,
     with_shares,
 )
 from workbench.dashboards.tables import TableSpec
@@ -73,8 +75,11 @@ def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolic
     shares2 = shares_of_total(pt2, labels2, "People newly seen", policy)
     shown = {lab: v for lab, v in zip(labels2, shares2, strict=True) if v is not None}
     gname = dict((v, k) for k, v in ARRIVAL_GROUPS)[group].lower()
+    top = largest(shown)
     head2 = (f"The largest {gname} among people newly seen sleeping rough in {where} {during(state.period)} was "
-             f"{max(shown, key=shown.__getitem__)} ({max(shown.values()):.0f}%)." if shown else
+             f"{top} ({shown[top]:.0f}%)." if top is not None else
+             f"No single {gname} was clearly the largest among people newly seen sleeping rough in {where} "
+             f"{during(state.period)}." if len(shown) >= 2 else
              f"The breakdown by {gname} for {where} {during(state.period)} is hidden to protect privacy.")
     out.append(PanelContent(
         key="arrivals-who", title=f"Who was newly seen, by {gname}", headline=head2,
@@ -88,11 +93,12 @@ def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolic
     t3 = crosstab(df, "route", None, row_order=routes, col_name="People newly seen")
     t3.index = [label("route", r) for r in t3.index]
     pt3 = with_shares(protect(t3, policy, col_total=True, index_name="Earlier contact"), "People newly seen")
-    tot3 = cell(pt3, "Total", "People newly seen")
-    none = cell(pt3, label("route", "none"), "People newly seen")
-    inst = cell(pt3, label("route", "institution_discharge"), "People newly seen")
-    presented = None if tot3 is None or none is None else tot3 - none
-    p_pres, p_inst = share(presented, tot3, policy), share(inst, tot3, policy)
+    # shares from the true counts, rounded only for display
+    true_tot = true_cell(pt3, "Total", "People newly seen")
+    none = true_cell(pt3, label("route", "none"), "People newly seen")
+    inst = true_cell(pt3, label("route", "institution_discharge"), "People newly seen")
+    presented = None if true_tot is None or none is None else true_tot - none
+    p_pres, p_inst = share(presented, true_tot, policy), share(inst, true_tot, policy)
     head3 = (f"{p_pres:.0f}% of the people newly seen sleeping rough in {where} {during(state.period)} had been in touch with a "
              "council, hospital, prison or supported housing in the 2 years before" if p_pres is not None else
              f"How many people newly seen in {where} {during(state.period)} had been in touch with services before is hidden to protect privacy")

@@ -30,7 +30,15 @@ from workbench.dashboards.pages.common import (
 )
 from workbench.dashboards.pages.supported_housing import move_on_panel
 from workbench.dashboards.panels import PanelContent
-from workbench.dashboards.protection import cell, crosstab, protect, share, shown_sum, with_rates
+from workbench.dashboards.protection import (
+    cell,
+    crosstab,
+    protect,
+    share,
+    true_cell,
+    true_sum,
+    with_rates,
+)
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import outcome_codes
 from workbench.measures.monthly_counts import sustained_at_12_months
@@ -77,7 +85,6 @@ def _duty_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, d
     if not agg.available("duty_outcomes"):
         return not_available(key, title, f"Figures on {duty} duties")
     df = area_rows(agg, "duty_outcomes", state, duty=duty, household_type=household)
-    counts = df.groupby("reason")["n"].sum()
     vocab = f"{duty}_end_reason"
     success = outcome_codes(f"{duty}_success")
     where, when = place_name(state), period_label(state.period)
@@ -86,8 +93,9 @@ def _duty_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, d
         total = cell(pt, "Total", "Duties ended")
         if total is None or total == 0:
             return f"No {duty} duties that ended {during(state.period)} in {where} can be shown."
-        secured = shown_sum(pt, [label(vocab, c) for c in success], "Duties ended")
-        pct = share(secured, total, policy)
+        # worked out from the true counts, then rounded for display
+        secured = true_sum(pt, [label(vocab, c) for c in success], "Duties ended")
+        pct = share(secured, true_cell(pt, "Total", "Duties ended"), policy)
         lead = f"Of the {fmt_count(total)} {duty} {plural(total, 'duty', 'duties')} that ended {during(state.period)} in {where}, "
         if pct is None:
             return lead + "the share that secured accommodation is hidden to protect privacy."
@@ -96,7 +104,7 @@ def _duty_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, d
     defs = (f"Counts {duty} duties by the month they ended and the reason the council recorded (H-CLIC). "
             "'Secured accommodation for 6+ months' is the successful outcome"
             + (" (staying in the existing home, or moving to another)." if duty == "prevention" else "."))
-    return outcome_panel(key, title, counts, codes(vocab), vocab, policy, state, noun=f"{duty} duties",
+    return outcome_panel(key, title, df, "reason", codes(vocab), vocab, policy, state, noun=f"{duty} duties",
                           caption=f"{duty.capitalize()} duties ended by reason, {when}, {where}",
                           headline=headline, definitions=defs, stem=f"{duty}_duties_ended_by_reason",
                           column="Duties ended")
@@ -113,7 +121,7 @@ def _returns_overview_panel(agg: Aggregates, state: FilterState, policy: Disclos
             continue
         df = area_rows(agg, "returns_outcomes", state, month_shift=w, window_months=w)
         parts.append(df.assign(window_months=f"Within {w} months"))
-    df = pd.concat(parts, ignore_index=True)
+    df = pd.concat(parts)  # the aggregate's row labels kept: each figure can be traced to its rows
     pt = returns_windows_table(df, policy, None, [f"Within {w} months" for w in (6, 12)], None)
     sentences = []
     for w in (6, 12):
@@ -157,8 +165,8 @@ def _housing_first_panel(agg: Aggregates, state: FilterState, policy: Disclosure
     where = place_name(state)
     started = area_rows(agg, "tenancy_outcomes", state, tenure="housing_first")
     qs = [q for q in agg.quarters() if state.period.start <= q.start <= state.period.end]
-    by_q = started.assign(q=started["month"].map(lambda m: quarter_label(m))).groupby("q")["n"].sum()
-    t1 = pd.DataFrame({"Tenancies started": [int(by_q.get(q.label, 0)) for q in qs]}, index=[q.label for q in qs])
+    started = started.assign(q=started["month"].map(lambda m: quarter_label(m)))
+    t1 = crosstab(started, "q", None, row_order=[q.label for q in qs], col_name="Tenancies started")
     pt1 = protect(t1, policy, col_total=True, index_name="Quarter")
     reached = area_rows(agg, "tenancy_outcomes", state, month_shift=12, tenure="housing_first")
     pt2 = _tenancy_12m_table(reached, policy)

@@ -17,7 +17,7 @@ from workbench.dashboards.pages.common import (
     returns_windows_table,
 )
 from workbench.dashboards.panels import PanelContent
-from workbench.dashboards.protection import cell
+from workbench.dashboards.protection import cell, ranked
 from workbench.dashboards.tables import TableSpec
 from workbench.reporting.policy import DisclosurePolicy
 
@@ -55,11 +55,13 @@ def returns_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
         else:
             head = f"Of the {fmt_count(n)} people who moved into a settled home {during(cohort_period(state, w))} in {where}, {r:.0f}% were homeless again within {w} months."
             if group:
-                rates = {lab: cell(pt, lab, "Returned (%)") for lab in labels}
-                shown = {k: v for k, v in rates.items() if v is not None}
-                if len(shown) >= 2:
-                    hi, lo = max(shown, key=shown.__getitem__), min(shown, key=shown.__getitem__)
-                    head += f" The share was highest for {hi} ({shown[hi]:.0f}%) and lowest for {lo} ({shown[lo]:.0f}%)."
+                # the table's shares are worked out from the true counts; the highest and lowest
+                # are named only when rounding cannot reorder them
+                ends = ranked({lab: cell(pt, lab, "Returned (%)") for lab in labels})
+                if ends is not None:
+                    hi, lo = ends
+                    head += (f" The share was highest for {hi} ({cell(pt, hi, 'Returned (%)'):.0f}%) and lowest for "
+                             f"{lo} ({cell(pt, lo, 'Returned (%)'):.0f}%).")
         chart = bar_chart(key, state.key, labels, [cell(pt, lab, "Returned (%)") for lab in labels], unit="percent",
                           title=f"{title}, {where}", desc=head)
         out.append(PanelContent(

@@ -22,8 +22,10 @@ from workbench.dashboards.protection import (
     cell,
     crosstab,
     protect,
+    ranked,
     share,
-    shown_sum,
+    true_cell,
+    true_sum,
     with_rates,
     with_shares,
 )
@@ -40,7 +42,6 @@ def move_on_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
     if not agg.available("sa_departures"):
         return not_available(key, title, "Figures on supported accommodation")
     df = area_rows(agg, "sa_departures", state, model=model)
-    counts = df.groupby("departure_reason")["n"].sum()
     where, when = place_name(state), period_label(state.period)
     svc = f" ({label('accommodation_model', model)})" if model else ""
 
@@ -48,7 +49,8 @@ def move_on_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
         total = cell(pt, "Total", "Stays ended")
         if total is None or total == 0:
             return f"No stays in supported accommodation{svc} that ended {during(state.period)} in {where} can be shown."
-        pct = share(cell(pt, label("departure_reason", "planned_move_on"), "Stays ended"), total, policy)
+        pct = share(true_cell(pt, label("departure_reason", "planned_move_on"), "Stays ended"),
+                    true_cell(pt, "Total", "Stays ended"), policy)
         lead = f"Of the {fmt_count(total)} stays in supported accommodation{svc} that ended {during(state.period)} in {where}, "
         return lead + (f"{pct:.0f}% ended in a planned move-on." if pct is not None
                        else "the share ending in a planned move-on is hidden to protect privacy.")
@@ -56,7 +58,7 @@ def move_on_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
     defs = ("Counts stays (episodes) in supported accommodation by the month they ended and the reason the "
             "provider recorded. Planned move-on share = planned move-ons out of all stays that ended, including "
             "transfers to another supported service.")
-    return outcome_panel(key, title, counts, codes("departure_reason"), "departure_reason", policy, state,
+    return outcome_panel(key, title, df, "departure_reason", codes("departure_reason"), "departure_reason", policy, state,
                           noun="stays", caption=f"Stays ended by reason, {when}, {where}", headline=headline,
                           definitions=defs, stem="supported_accommodation_stays_ended", column="Stays ended")
 
@@ -78,11 +80,21 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
                     {"Planned move-on (%)": ("Planned move-on", "Total")})
     labels = [label("accommodation_model", m) for m in models]
     rates = [cell(pt, lab, "Planned move-on (%)") for lab in labels]
-    shown = {lab: v for lab, v in zip(labels, rates, strict=True) if v is not None}
-    head = (f"In {where}, stays that ended {during(state.period)} most often ended in a planned move-on in "
-            f"{max(shown, key=shown.__getitem__)} ({max(shown.values()):.0f}%) and least often in "
-            f"{min(shown, key=shown.__getitem__)} ({min(shown.values()):.0f}%)." if len(shown) >= 2 else
-            f"Too few stays ended in {where} {during(state.period)} to compare types of service.")
+    # shares from the true counts (the table's column); named only when rounding cannot reorder them
+    true_rates = {lab: share(true_cell(pt, lab, "Planned move-on"), true_cell(pt, lab, "Total"), policy)
+                  if cell(pt, lab, "Planned move-on (%)") is not None else None for lab in labels}
+    ends = ranked(true_rates)
+    n_hidden = sum(1 for lab in labels if true_rates[lab] is None and cell(pt, lab, "Total") != 0)
+    among = f" (of the {sum(v is not None for v in true_rates.values())} types whose figures can be shown)" if n_hidden else ""
+    if ends is not None:
+        hi, lo = ends
+        head = (f"In {where}, stays that ended {during(state.period)} most often ended in a planned move-on in "
+                f"{hi} ({true_rates[hi]:.0f}%) and least often in {lo} ({true_rates[lo]:.0f}%){among}.")
+    elif sum(v is not None for v in true_rates.values()) >= 2:
+        head = (f"In {where}, the share of stays ending in a planned move-on {during(state.period)} is too close "
+                "between types of service to say which was highest or lowest.")
+    else:
+        head = f"Too few stays ended in {where} {during(state.period)} to compare types of service."
     out.append(PanelContent(
         key="sa-by-model", title="Planned move-on by type of service", headline=head,
         chart=bar_chart("sa-by-model", state.key, labels, rates, unit="percent", title=f"Planned move-on by type of service, {where}", desc=head),
@@ -99,8 +111,8 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     t3.index = [label("destination", d) for d in t3.index]
     pt3 = with_shares(protect(t3, policy, col_total=True, index_name="Went to"), "Stays ended")
     tot3 = cell(pt3, "Total", "Stays ended")
-    settled = shown_sum(pt3, [label("destination", d) for d in SETTLED_DESTINATIONS], "Stays ended")
-    p3 = share(settled, tot3, policy)
+    settled = true_sum(pt3, [label("destination", d) for d in SETTLED_DESTINATIONS], "Stays ended")
+    p3 = share(settled, true_cell(pt3, "Total", "Stays ended"), policy) if tot3 is not None else None
     svc = f" ({label('accommodation_model', model)})" if model else ""
     head3 = (f"{p3:.0f}% of people leaving supported accommodation{svc} in {where} {during(state.period)} went to a settled home "
              "(social or private rented, or Housing First)." if p3 is not None else
@@ -142,8 +154,8 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     t5.index = [label("stay_length", b) for b in t5.index]
     pt5 = with_shares(protect(t5, policy, col_total=True, index_name="Length of stay"), "Stays ended")
     tot5 = cell(pt5, "Total", "Stays ended")
-    long_ = shown_sum(pt5, [label("stay_length", b) for b in ("1_to_2_years", "over_2_years")], "Stays ended")
-    p5 = share(long_, tot5, policy)
+    long_ = true_sum(pt5, [label("stay_length", b) for b in ("1_to_2_years", "over_2_years")], "Stays ended")
+    p5 = share(long_, true_cell(pt5, "Total", "Stays ended"), policy) if tot5 is not None else None
     head5 = (f"{p5:.0f}% of the stays{svc} that ended in {where} {during(state.period)} had lasted more than a year."
              if p5 is not None else f"How long stays{svc} lasted in {where} {during(state.period)} is hidden to protect privacy.")
     labels5 = [label("stay_length", b) for b in bands]
