@@ -128,3 +128,25 @@ def test_the_study_leads_with_its_headline(county_result):
     assert 0 < h[1] < h[0] < h[2] < 1
     assert county_result.findings[0].startswith("Headline:")
     assert f"{100 * h[0]:.1f}%" in county_result.findings[0]
+
+
+def test_worst_case_bounds_fall_back_to_the_pair_reviews_critical_rates():
+    """A real store has no rates measured against a truth; the bounds then take the clerical pair
+    review's rates for critical links at the pessimistic end of their intervals."""
+    from workbench.studies.new_arrivals.study import _linkage_quality_from_store
+
+    class Meta:
+        def __init__(self, values):
+            self.values = values
+
+        def meta(self):
+            return self.values
+
+    review = {"linkage": "splink", "linkage_review_critical_precision": "0.99",
+              "linkage_review_critical_precision_lower": "0.95", "linkage_review_critical_recall_lower": "0.90"}
+    rates, method = _linkage_quality_from_store(Meta(review))
+    assert method == "splink"
+    assert (rates["linkage_precision"], rates["linkage_recall"]) == (0.95, 0.90)
+    assert rates["spurious_arrival_share"] is None
+    measured, _ = _linkage_quality_from_store(Meta({**review, "linkage_precision": "0.98", "linkage_recall": "0.94"}))
+    assert (measured["linkage_precision"], measured["linkage_recall"]) == (0.98, 0.94)

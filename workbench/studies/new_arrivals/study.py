@@ -51,7 +51,15 @@ def _linkage_quality_from_store(store) -> tuple[dict[str, float | None], str]:
     if method == "truth":
         return {"linkage_precision": 1.0, "linkage_recall": 1.0, "spurious_arrival_share": 0.0,
                 "hidden_arrival_share": 0.0}, method
-    return {k: (float(meta[k]) if meta.get(k) not in (None, "") else None) for k in LINKAGE_RATES}, method
+    rates = {k: (float(meta[k]) if meta.get(k) not in (None, "") else None) for k in LINKAGE_RATES}
+    # No rates measured against a truth (a real store): the pair review's rates for the critical
+    # links (arrivals to earlier presentations), at the pessimistic end of their intervals, since
+    # the bounds are worst cases.
+    for rate, review in (("linkage_precision", "linkage_review_critical_precision_lower"),
+                         ("linkage_recall", "linkage_review_critical_recall_lower")):
+        if rates[rate] is None and meta.get(review) not in (None, ""):
+            rates[rate] = float(meta[review])
+    return rates, method
 
 
 def _load(store) -> dict[str, pd.DataFrame]:
