@@ -150,3 +150,21 @@ def test_worst_case_bounds_fall_back_to_the_pair_reviews_critical_rates():
     assert rates["spurious_arrival_share"] is None
     measured, _ = _linkage_quality_from_store(Meta({**review, "linkage_precision": "0.98", "linkage_recall": "0.94"}))
     assert (measured["linkage_precision"], measured["linkage_recall"]) == (0.98, 0.94)
+
+
+def test_the_headline_table_is_in_the_shareable_export_with_small_counts_hidden():
+    from workbench.reporting.policy import DisclosurePolicy
+    from workbench.reporting.study_rules import NEW_ARRIVALS
+    from workbench.reporting.study_tables import protect_study
+    from workbench.studies.base import StudyResult
+    from workbench.studies.new_arrivals.headline import headline_table
+
+    h = dict(estimate=0.6, lower=0.55, upper=0.65, method=CORRECTED, why="200 arrivals reviewed", arrivals=2000,
+             presented=1100, uncorrected=0.55, uncorrected_lower=0.53, uncorrected_upper=0.57, reviewed=200, unsure=2,
+             fragment_share=0.05, fragment_lower=0.03, fragment_upper=0.08)
+    shared = protect_study(StudyResult(study="new_arrivals", parameters={}, tables={"headline": headline_table(h)}),
+                           NEW_ARRIVALS, DisclosurePolicy())
+    assert "headline" not in shared.withheld
+    row = shared.tables["headline"].iloc[0]
+    assert float(row["estimate"]) == pytest.approx(0.6) and row["method"] == CORRECTED
+    assert row["unsure"] == DisclosurePolicy().suppressed_marker  # 2 unsure answers: a small count

@@ -29,6 +29,16 @@ from workbench.statistics.linkage_correction import review_corrected_share
 from workbench.studies.new_arrivals.review import arrival_review_from_meta
 
 CORRECTED, EXACT, NOT_CORRECTED = "corrected by arrival review", "true linkage", "not corrected"
+#: The study's ``headline`` table: the same columns whichever way it was obtained (its disclosure
+#: rule names each).
+HEADLINE_COLUMNS = ("estimate", "lower", "upper", "method", "why", "arrivals", "presented", "uncorrected",
+                    "uncorrected_lower", "uncorrected_upper", "reviewed", "unsure", "fragment_share",
+                    "fragment_lower", "fragment_upper")
+
+
+def headline_table(h: dict[str, Any]) -> pd.DataFrame:
+    """The headline as a one-row table with :data:`HEADLINE_COLUMNS` (no review: 0 reviewed)."""
+    return pd.DataFrame([{"reviewed": 0, "unsure": 0, **h}]).reindex(columns=list(HEADLINE_COLUMNS))
 
 
 def headline(complete: pd.DataFrame, *, meta: dict[str, str], linkage: str, alternative: str | None,

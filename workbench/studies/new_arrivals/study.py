@@ -15,7 +15,7 @@ from workbench.statistics.linkage_bounds import linkage_bounds
 from workbench.studies.base import StudyResult
 from workbench.studies.new_arrivals.figures import study_figures
 from workbench.studies.new_arrivals.findings import definitions_text, findings, headline_finding
-from workbench.studies.new_arrivals.headline import headline
+from workbench.studies.new_arrivals.headline import headline, headline_table
 from workbench.studies.new_arrivals.tables import (
     BOOTSTRAP,
     age_comparison,
@@ -204,7 +204,7 @@ def run(
     head_figure = headline(complete, meta=meta, linkage=meta.get("linkage", link_method),
                            alternative=getattr(store, "linkage", None), period_start=period_start,
                            period_end=period_end, lookback_months=lookback_months)
-    result.tables["headline"] = pd.DataFrame([head_figure])
+    result.tables["headline"] = headline_table(head_figure)
 
     # Figures.
     routes = result.tables["routes"]
