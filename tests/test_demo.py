@@ -55,6 +55,12 @@ def test_new_arrivals_on_the_demo_store_brackets_the_truth(demo_store, synthetic
                                   period_end=end.date()).estimates["presented_share"]["any"][0]
     assert b["lower_bound"] <= true_share <= b["upper_bound"]
     assert abs(b["corrected_estimate"] - true_share) < abs(b["estimate"] - true_share)
+    # The study leads with the share corrected by the (simulated) arrival review recorded by the demo.
+    estimate, lower, upper = result.estimates["headline"]
+    assert result.estimates["headline_method"] == "corrected by arrival review"
+    assert lower <= true_share <= upper
+    assert abs(estimate - true_share) < abs(result.estimates["presented_share"]["any"][0] - true_share)
+    assert result.findings[0].startswith("Headline:") and f"{100 * estimate:.1f}%" in result.findings[0]
 
 
 def _true_tables(store: Store, county) -> dict:

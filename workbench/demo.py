@@ -7,7 +7,8 @@ from pathlib import Path
 from workbench.store import STORE_FILE, default_data_dir, owner_only
 
 #: The demo links people as a real ingest does (splink), then measures that linkage against the
-#: synthetic truth and records the error rates with the store (for the new arrivals study's bounds).
+#: synthetic truth and records the error rates with the store (for the new arrivals study's bounds),
+#: and a simulated review of the new arrivals (for its corrected headline).
 DEMO_LINKAGE = "splink"
 
 
@@ -20,7 +21,11 @@ def build_demo_store(data_dir: str | Path | None = None, *, seed: int | None = N
     """Generate the synthetic county (once per seed) and ingest it; return a plain summary."""
     from workbench.ingest.pipeline import ingest_folder
     from workbench.synthetic import DEFAULT_SEED, generate_county
-    from workbench.synthetic.evaluation import record_measured_linkage_rates, truth_linker
+    from workbench.synthetic.evaluation import (
+        record_measured_linkage_rates,
+        record_simulated_arrival_review,
+        truth_linker,
+    )
 
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     seed = DEFAULT_SEED if seed is None else seed
@@ -33,6 +38,11 @@ def build_demo_store(data_dir: str | Path | None = None, *, seed: int | None = N
     if DEMO_LINKAGE != "truth" and not report.already_ingested:
         rates = record_measured_linkage_rates(data_dir, county / "truth")
         lines.append(f"Linkage measured against the synthetic truth: {rates['linkage_measured']}")
+        # The new arrivals headline is corrected by a review of its arrivals; here a simulated
+        # reviewer answers from the truth (2% of answers wrong), as real reviewers would record it.
+        review = record_simulated_arrival_review(data_dir, county / "truth")
+        lines.append(f"Arrival review (simulated reviewer): {int(review['strata']['reviewed'].sum())} new arrivals "
+                     "reviewed and recorded for the new arrivals study's corrected headline.")
     if report.already_ingested:
         lines.append(f"Store: {data_dir / STORE_FILE}")
     return "\n".join(lines)

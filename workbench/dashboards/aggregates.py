@@ -46,7 +46,7 @@ from workbench.store import AS_OF_ENV, Store, StoreNotFound, default_data_dir
 
 AGGREGATES_FILE = "aggregates.duckdb"
 #: Bump when a table's definition changes, so existing aggregate files are rebuilt.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 #: The county as a whole, in tables where a county figure is not the sum of the districts
 #: (a person seen sleeping rough in two districts in one month is one person in the county).
@@ -79,6 +79,7 @@ CASE_MIX_INDICATORS: dict[str, str] = {
 TABLES: tuple[str, ...] = (
     "rough_sleeping",
     "new_arrivals",
+    "new_arrivals_headline",
     "duty_outcomes",
     "sa_departures",
     "sa_starts",
@@ -96,6 +97,21 @@ class AggregatesError(RuntimeError):
 
 class MeasureUnavailable(RuntimeError):
     """One aggregate table cannot be computed from this store (its page says "not available")."""
+
+
+def _new_arrivals_headline(store: Store) -> pd.DataFrame:
+    """The new arrivals study's headline (one row: the estimate the study leads with, its interval,
+    how it was corrected for linkage error, the period), computed by the study's own function so
+    the page and the study cannot disagree. A study figure, not a count: it is not filtered."""
+    from workbench.studies.new_arrivals.headline import headline_of_store
+
+    try:
+        h = headline_of_store(store)
+    except (KeyError, ValueError) as exc:
+        raise MeasureUnavailable(f"new arrivals headline: {exc}") from exc
+    keep = ("estimate", "lower", "upper", "method", "why", "arrivals", "presented", "uncorrected",
+            "uncorrected_lower", "uncorrected_upper", "period_start", "period_end")
+    return pd.DataFrame([{k: h[k] for k in keep}])
 
 
 def _case_mix_expected(sources: SourceTables) -> pd.DataFrame:
@@ -142,6 +158,7 @@ def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFram
     builders = {
         "rough_sleeping": lambda: rough_sleeping.people_seen_counts(tables["outreach_contacts"], COUNTY),
         "new_arrivals": lambda: rough_sleeping.new_arrival_counts(tables),
+        "new_arrivals_headline": lambda: _new_arrivals_headline(store),
         "duty_outcomes": lambda: monthly_counts.duty_ending_counts(tables["statutory_cases"]),
         "sa_departures": lambda: supported_housing.departure_counts(tables, extract),
         "sa_starts": lambda: supported_housing.start_counts(tables["supported_accommodation"]),

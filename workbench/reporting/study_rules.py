@@ -54,6 +54,14 @@ _SHARES = dict(counts=("people", "total"), rates={"share": ("people", "total")},
                           "simultaneous_upper": "share"})
 
 NEW_ARRIVALS: dict[str, Rule] = {
+    # the figure the study leads with: corrected for linkage error (an estimate behind the arrivals)
+    # or as linked (a share of counts), with the arrival review's counts
+    "headline": Rule(keep=("method", "why"), counts=("arrivals", "presented", "reviewed", "unsure"),
+                     rates={"uncorrected": ("presented", "arrivals")},
+                     estimates={"estimate": "arrivals", "fragment_share": "arrivals"},
+                     intervals={"lower": "estimate", "upper": "estimate", "uncorrected_lower": "uncorrected",
+                                "uncorrected_upper": "uncorrected", "fragment_lower": "fragment_share",
+                                "fragment_upper": "fragment_share"}),
     "rough_sleeping_by_month": Rule(dims=("period",), counts=("new", "stock", "returner", "new_with_short_history",
                                                               "seen", "living_on_streets"),
                                     sums={"seen": ("new", "stock", "returner")}),

@@ -11,6 +11,9 @@ it back to judge the workbench:
 - **the new arrivals study's linkage errors**: :func:`arrival_linkage_errors`,
   :func:`presented_share_headline`, :func:`relinked`, and :func:`record_measured_linkage_rates`
   (the demo records them with the store for the study's bounds);
+- **the arrival review** (the new arrivals study's correction for linkage error) with a simulated
+  reviewer: :func:`true_arrivals`, :func:`simulated_arrival_review`,
+  :func:`record_simulated_arrival_review` (the demo records one with the store);
 - **clerical review** with a simulated reviewer who answers from the truth with a stated error
   rate: :func:`simulated_review`, :func:`true_record_persons`, and the true values on a review's
   population, :func:`review_truth`.
@@ -499,3 +502,103 @@ def review_truth(population: pd.DataFrame, true_labels: np.ndarray, frame: pd.Da
         out["critical_true_pairs"] = float(critical_links(frame, every["left"].to_numpy(), every["right"].to_numpy()).sum())
         out["critical_true_pairs_out_of_reach"] = out["critical_true_pairs"] - out["critical_true_pairs_in_reach"]
     return out
+
+
+# ------------------------------------------------- the new arrivals study's arrival review, simulated
+def true_arrivals(tables: dict[str, pd.DataFrame], true_ids: pd.Series, *, period_start: dt.date,
+                  period_end: dt.date, lookback_months: int | None = None) -> pd.DataFrame:
+    """The new arrivals under the true linkage, one row per (true person, arrival date), with
+    whether they had presented and whether their whole contact lookback is in the data: the study
+    on the true linkage."""
+    from workbench.definitions import definitions
+
+    cfg = definitions()["new_arrivals"]
+    t = relinked(tables, true_ids)
+    arrivals = rs.new_arrivals(t["outreach_contacts"], period_start=period_start, period_end=period_end,
+                               lookback_months=lookback_months, short_history=cfg["short_history"])
+    months = int(cfg["contact_lookback_months"])
+    paths = rs.arrival_paths(arrivals, rs.earlier_contacts(arrivals, t, contact_lookback_months=months),
+                             contact_lookback_months=months,
+                             contact_history_start=pd.Timestamp(cfg["contact_history_start"]).date())
+    return paths[["person_id", "arrival_date", "presented", "contact_history_complete"]].reset_index(drop=True)
+
+
+def simulated_arrival_review(
+    sample: pd.DataFrame,
+    truth: pd.DataFrame,
+    true_ids: pd.Series,
+    *,
+    error_rate: float = 0.02,
+    seed: int = 0,
+    second_look: bool = True,
+) -> pd.DataFrame:
+    """Answers of a reviewer who knows the truth but gets ``error_rate`` of answers wrong at random
+    (as :func:`simulated_review`), to the arrival review's two questions for each sampled arrival
+    (:mod:`workbench.studies.new_arrivals.review`): seen before (the arrival contact's true person
+    has no true arrival that day: a fragment of someone seen before) and, if not, presented (the
+    true arrival had). With ``second_look`` the answers the review procedure sends back are given
+    again by a second reviewer with the same error rate. ``truth``: :func:`true_arrivals`."""
+    from workbench.studies.new_arrivals.review import NO, YES, second_looks
+
+    rng = np.random.default_rng(seed)
+    truth_of = true_ids[true_ids.index.get_level_values(0) == "outreach_contacts"].droplevel(0)
+    truth_of = truth_of[~truth_of.index.duplicated()]
+    person = sample["arrival_contact_id"].astype(str).map(truth_of)
+    key = pd.MultiIndex.from_arrays([person.to_numpy(), pd.to_datetime(sample["arrival_date"]).to_numpy()])
+    presented_of = truth.set_index(["person_id", pd.to_datetime(truth["arrival_date"])])["presented"]
+    presented_of = presented_of[~presented_of.index.duplicated()]
+    genuine = key.isin(presented_of.index)
+    presented = genuine & (presented_of.reindex(key).to_numpy(dtype=object) == True)  # noqa: E712 (NaN: not an arrival)
+
+    def answer(value: np.ndarray) -> np.ndarray:
+        return np.where(value ^ (rng.random(len(value)) < error_rate), YES, NO)
+
+    def answers(rows: np.ndarray, reviewer: str, start: pd.Timestamp) -> pd.DataFrame:
+        seen = answer(~genuine[rows])
+        pres = np.where(seen == NO, answer(presented[rows]), "")
+        return pd.DataFrame({"arrival_key": sample["arrival_key"].to_numpy()[rows], "seen_before": seen,
+                             "presented": pres, "reviewer": reviewer,
+                             "decided_at": [(start + pd.Timedelta(seconds=i)).isoformat() for i in range(len(rows))]})
+
+    start = pd.Timestamp("2026-01-01T09:00:00Z")
+    first = answers(np.arange(len(sample)), "simulated reviewer 1", start)
+    if not second_look:
+        return first
+    again = second_looks(sample, first)
+    rows = np.flatnonzero(sample["arrival_key"].isin(again["arrival_key"]).to_numpy())
+    return pd.concat([first, answers(rows, "simulated reviewer 2", start + pd.Timedelta(days=1))], ignore_index=True)
+
+
+def record_simulated_arrival_review(data_dir: str | Path, truth_dir: str | Path, *, arrivals: int | None = None,
+                                    error_rate: float = 0.02, seed: int = 0) -> dict[str, object]:
+    """Draw the arrival review's sample from the store's linkage, answer it with the simulated
+    reviewer and record the counts with the store, as a real review would be recorded; returns the
+    strata table and the truth's share for comparison."""
+    import dataclasses
+
+    from workbench.studies.new_arrivals.review import (
+        ArrivalReviewDesign,
+        draw_arrival_sample,
+        record_arrival_review,
+        review_strata,
+    )
+    from workbench.studies.new_arrivals.study import headline_paths
+
+    store = Store(data_dir)
+    complete, params = headline_paths(store)
+    design = ArrivalReviewDesign() if arrivals is None else dataclasses.replace(ArrivalReviewDesign(), arrivals=arrivals)
+    sample = draw_arrival_sample(complete, design)
+    tables = {s: store.table(s) for s in NEW_ARRIVALS_SOURCES if s in store.tables()}
+    est_ids = store_person_ids(tables)
+    true_ids = true_person_ids(truth_dir).reindex(est_ids.index)
+    truth = true_arrivals(tables, true_ids, period_start=params["period_start"], period_end=params["period_end"],
+                          lookback_months=params["lookback_months"])
+    decisions = simulated_arrival_review(sample, truth, true_ids, error_rate=error_rate, seed=seed)
+    strata = review_strata(sample, decisions)
+    record_arrival_review(store, strata, period_start=params["period_start"], period_end=params["period_end"],
+                          lookback_months=params["lookback_months"],
+                          note=f"simulated reviewer (synthetic truth, {error_rate:.0%} of answers wrong at random, "
+                               "second looks)")
+    done = truth[truth["contact_history_complete"]]
+    return {"strata": strata, "true_share": float(done["presented"].mean()) if len(done) else math.nan,
+            "decisions": decisions, "sample": sample}

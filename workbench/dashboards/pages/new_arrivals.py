@@ -3,6 +3,8 @@ earlier contact with services."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from workbench.dashboards.aggregates import INSTITUTION_WINDOW_DAYS, NEW_LOOKBACK_MONTHS, Aggregates
 from workbench.dashboards.charts import bar_chart, line_chart
 from workbench.dashboards.filters import FilterState
@@ -29,12 +31,54 @@ from workbench.dashboards.protection import (
 )
 from workbench.dashboards.tables import TableSpec
 from workbench.reporting.policy import DisclosurePolicy
+from workbench.reporting.rates import protect_rate
 
 ARRIVAL_GROUPS: tuple[tuple[str, str], ...] = (
     ("Age group", "age_band"),
     ("Gender", "gender"),
     ("Nationality", "nationality"),
 )
+
+
+def study_headline_panel(agg: Aggregates, policy: DisclosurePolicy) -> PanelContent:
+    """The new arrivals study's headline, as the study states it: the share who had presented
+    before, corrected for linkage error where that was measured, with its 95% interval. One
+    county figure for the study's period (the filters do not change it)."""
+    key, title = "arrivals-study", "Had they asked for help before? The study's estimate"
+    if not agg.available("new_arrivals_headline"):
+        return not_available(key, title, "The study's estimate")
+    h = agg["new_arrivals_headline"].iloc[0]
+    # Shown only if the counts behind it could be shown (whole percentages of hundreds of people).
+    if protect_rate(int(h["presented"]), int(h["arrivals"]), policy, per=100, proportion=True).suppressed:
+        return PanelContent(key=key, title=title, notice="Hidden to protect privacy: too few people.",
+                            headline="The study's estimate is hidden to protect privacy.")
+    start, end = (pd.Timestamp(h["period_start"]).strftime("%B %Y"), pd.Timestamp(h["period_end"]).strftime("%B %Y"))
+    figure = (f"{100 * h['estimate']:.0f}% (95% interval {100 * h['lower']:.0f}% to {100 * h['upper']:.0f}%)")
+    who = (f"of people newly seen sleeping rough in Oxfordshire between {start} and {end} had been in touch with a "
+           "council, hospital, prison or supported housing in the 2 years before")
+    if h["method"] == "corrected by arrival review":
+        head = f"{figure} {who}, allowing for people wrongly linked or not linked between services."
+        how = ("Corrected for linkage error: reviewers checked a random sample of the new arrivals by hand (were they "
+               "really new, had they really been in touch before), and the figure and its interval allow for what "
+               f"they found and for chance. Before the correction the linked records give {100 * h['uncorrected']:.0f}%.")
+        notice = ""
+    elif h["method"] == "true linkage":
+        head = f"{figure} {who}."
+        how = "The synthetic county linked with its true people: there is no linkage error to allow for."
+        notice = ""
+    else:
+        head = f"At least about {100 * h['estimate']:.0f}% {who} (not corrected for linkage error)."
+        how = ("Not corrected for linkage error: nobody has yet checked a sample of the new arrivals by hand. People "
+               "whose records were not joined up are counted as new and as not having been in touch, so the true "
+               f"share is probably higher than this (95% interval for chance alone {100 * h['lower']:.0f}% to "
+               f"{100 * h['upper']:.0f}%).")
+        notice = "Not yet corrected for linkage error: read it as a lower figure, not the answer."
+    return PanelContent(
+        key=key, title=title, headline=head, notice=notice,
+        definitions=(f"{how} The study's own figure for the whole county and its period, the same as in the new "
+                     "arrivals study (action 3.2); the district and period filters do not change it. Only people "
+                     "with 2 years of records before they arrived are counted."),
+    )
 
 
 def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
@@ -88,7 +132,8 @@ def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolic
                           rate_columns=("Share (%)",))],
         definitions="As recorded by the outreach worker at the first sighting; age is the age given or estimated.",
     ))
-    # 3. earlier contact with services
+    # 3. the study's headline, then earlier contact with services as linked
+    out.append(study_headline_panel(agg, policy))
     routes = codes("route")
     t3 = crosstab(df, "route", None, row_order=routes, col_name="People newly seen")
     t3.index = [label("route", r) for r in t3.index]
@@ -99,8 +144,9 @@ def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolic
     inst = true_cell(pt3, label("route", "institution_discharge"), "People newly seen")
     presented = None if true_tot is None or none is None else true_tot - none
     p_pres, p_inst = share(presented, true_tot, policy), share(inst, true_tot, policy)
-    head3 = (f"{p_pres:.0f}% of the people newly seen sleeping rough in {where} {during(state.period)} had been in touch with a "
-             "council, hospital, prison or supported housing in the 2 years before" if p_pres is not None else
+    head3 = (f"As the records are linked, {p_pres:.0f}% of the people newly seen sleeping rough in {where} {during(state.period)} "
+             "had been in touch with a council, hospital, prison or supported housing in the 2 years before (not corrected "
+             "for linkage error: see the study's estimate above)" if p_pres is not None else
              f"How many people newly seen in {where} {during(state.period)} had been in touch with services before is hidden to protect privacy")
     head3 += (f"; {p_inst:.0f}% had left hospital or prison in the {INSTITUTION_WINDOW_DAYS} days before." if p_inst is not None else ".")
     labels3 = [label("route", r) for r in routes]

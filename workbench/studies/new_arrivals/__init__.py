@@ -2,6 +2,11 @@
 
 One entry point, :func:`run` (:mod:`.study`), returns a :class:`~workbench.studies.base.StudyResult` with:
 
+- **the headline** it leads with (:mod:`.headline`, ``estimates["headline"] = [estimate, lower,
+  upper]``): the share who had presented before, corrected for linkage error by a clerical review
+  of a sample of the arrivals (:mod:`.review`), with an interval for sampling and review error; or,
+  with no review recorded, the share as linked, flagged as not corrected;
+
 - **who is new**: people newly seen rough sleeping per month and district (England's framework,
   60-month lookback; 24 as an option), and the CHAIN classification of everyone seen (new, stock,
   returner, living on the streets);
@@ -14,8 +19,8 @@ One entry point, :func:`run` (:mod:`.study`), returns a :class:`~workbench.studi
 - **characteristics** of those who had and had not presented, with differences, intervals and
   Holm-adjusted tests;
 - **the common paths** as an alluvial (Sankey-like) figure;
-- **sensitivity to linkage error**: worst-case bounds on the headline share from the linkage's
-  measured precision and recall.
+- **sensitivity to linkage error**: worst-case bounds on the share from the linkage's measured
+  precision and recall.
 
 The cohort and the definitions are in :mod:`workbench.cohorts.rough_sleeping`; the reasons for
 each choice in ``docs/assumptions/new_arrivals.md``.

@@ -56,6 +56,36 @@ def definitions_text(lookback_months: int, short_history: str, contact_months: i
     ]
 
 
+def _pct1(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def headline_finding(h: dict, contact_months: int) -> str:
+    """The finding the study leads with: the headline share, how it was obtained, and its interval."""
+    what = (f"had presented to a council, been discharged from hospital or prison, or stayed in supported or settled "
+            f"housing in the {contact_months} months before arriving")
+    n = h["arrivals"]
+    if h["method"] == "true linkage":
+        return (f"Headline: {_pct1(h['estimate'])} of the {n:,} new arrivals with {contact_months} months of records "
+                f"{what} (95% CI {_pct1(h['lower'])} to {_pct1(h['upper'])}); people were linked with the synthetic "
+                "county's truth, so there is no linkage error to correct.")
+    if h["method"] == "corrected by arrival review":
+        return (f"Headline: {_pct1(h['estimate'])} of new arrivals {what} (95% interval {_pct1(h['lower'])} to "
+                f"{_pct1(h['upper'])}, covering sampling error and the uncertainty of the measured linkage error). "
+                f"Corrected for linkage error by a clerical review of {h['reviewed']} of the {n:,} arrivals: an "
+                f"estimated {_pct(h['fragment_share'])} ({_pct(h['fragment_lower'])} to {_pct(h['fragment_upper'])}) "
+                "of those the linkage counts as new arrivals are people seen sleeping rough before under another "
+                "record, and presentations the linkage missed or invented are counted as the reviewers found them. "
+                f"As linked, without the correction, the share is {_pct1(h['uncorrected'])}.")
+    return (f"Headline, NOT corrected for linkage error ({h['why']}): as linked, {_pct1(h['estimate'])} of the {n:,} "
+            f"new arrivals with {contact_months} months of records {what} (95% CI {_pct1(h['lower'])} to "
+            f"{_pct1(h['upper'])}, sampling error only). Read it as a likely lower bound, not the answer: missed links "
+            "make fragments of people seen before count as new arrivals and hide earlier presentations, which both "
+            "push the share down (false links push it up). On the synthetic county it was 3 to 5 points too low with "
+            "the outreach client reference and about 20 without. Review a sample of the arrivals "
+            "(workbench.studies.new_arrivals.review) to correct it.")
+
+
 def findings(arrivals, complete, shares, routes, t, bounds, lookback_months, contact_months, start, end) -> list[str]:
     out = []
     n = len(arrivals)

@@ -14,7 +14,8 @@ from workbench.definitions import definitions
 from workbench.statistics.linkage_bounds import linkage_bounds
 from workbench.studies.base import StudyResult
 from workbench.studies.new_arrivals.figures import study_figures
-from workbench.studies.new_arrivals.findings import definitions_text, findings
+from workbench.studies.new_arrivals.findings import definitions_text, findings, headline_finding
+from workbench.studies.new_arrivals.headline import headline, headline_table
 from workbench.studies.new_arrivals.tables import (
     BOOTSTRAP,
     age_comparison,
@@ -50,7 +51,15 @@ def _linkage_quality_from_store(store) -> tuple[dict[str, float | None], str]:
     if method == "truth":
         return {"linkage_precision": 1.0, "linkage_recall": 1.0, "spurious_arrival_share": 0.0,
                 "hidden_arrival_share": 0.0}, method
-    return {k: (float(meta[k]) if meta.get(k) not in (None, "") else None) for k in LINKAGE_RATES}, method
+    rates = {k: (float(meta[k]) if meta.get(k) not in (None, "") else None) for k in LINKAGE_RATES}
+    # No rates measured against a truth (a real store): the pair review's rates for the critical
+    # links (arrivals to earlier presentations), at the pessimistic end of their intervals, since
+    # the bounds are worst cases.
+    for rate, review in (("linkage_precision", "linkage_review_critical_precision_lower"),
+                         ("linkage_recall", "linkage_review_critical_recall_lower")):
+        if rates[rate] is None and meta.get(review) not in (None, ""):
+            rates[rate] = float(meta[review])
+    return rates, method
 
 
 def _load(store) -> dict[str, pd.DataFrame]:
@@ -69,6 +78,30 @@ def default_period(extract_date: dt.date) -> tuple[dt.date, dt.date]:
     cfg = definitions()["new_arrivals"]
     hist_start = pd.Timestamp(cfg["contact_history_start"]).date()
     return default_period_start(int(cfg["contact_lookback_months"]), hist_start, extract_date), extract_date
+
+
+def complete_arrivals(tables: dict[str, pd.DataFrame], *, period_start: dt.date, period_end: dt.date,
+                      lookback_months: int) -> pd.DataFrame:
+    """The arrivals the headline counts (whole contact lookback), one row each with ``presented``."""
+    cfg = definitions()["new_arrivals"]
+    contact_months = int(cfg["contact_lookback_months"])
+    arrivals = rs.new_arrivals(tables.get("outreach_contacts", pd.DataFrame()), period_start=period_start,
+                               period_end=period_end, lookback_months=lookback_months,
+                               short_history=cfg["short_history"])
+    contacts = rs.earlier_contacts(arrivals, tables, contact_lookback_months=contact_months)
+    paths = rs.arrival_paths(arrivals, contacts, contact_lookback_months=contact_months,
+                             contact_history_start=pd.Timestamp(cfg["contact_history_start"]).date())
+    return paths[paths["contact_history_complete"]].reset_index(drop=True)
+
+
+def headline_paths(store) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The arrivals the headline counts at the study's default settings, and those settings: the
+    lean part of :func:`run` the dashboards and the arrival review need."""
+    period_start, period_end = default_period(dt.date.fromisoformat(store.meta()["extract_date"]))
+    lookback = int(definitions()["new_arrivals"]["lookback_months"])
+    complete = complete_arrivals(_load(store), period_start=period_start, period_end=period_end,
+                                 lookback_months=lookback)
+    return complete, {"period_start": period_start, "period_end": period_end, "lookback_months": lookback}
 
 
 @recorded("new_arrivals", seeds=lambda a: {"bootstrap_of_median_days": BOOTSTRAP["seed"]})
@@ -166,16 +199,26 @@ def run(
     bounds["arrival_set_errors_given"] = arrival_set_known
     result.tables["linkage_sensitivity"] = pd.DataFrame([bounds])
 
+    # The headline: corrected for linkage error where an arrival review measured it.
+    meta = store.meta() if store is not None else {}
+    head_figure = headline(complete, meta=meta, linkage=meta.get("linkage", link_method),
+                           alternative=getattr(store, "linkage", None), period_start=period_start,
+                           period_end=period_end, lookback_months=lookback_months)
+    result.tables["headline"] = headline_table(head_figure)
+
     # Figures.
     routes = result.tables["routes"]
     result.figures.update(study_figures(complete, shares, routes, county))
 
     # Definitions and findings.
     result.definitions += definitions_text(lookback_months, short_history, contact_months, cfg, hist_start)
+    result.findings.append(headline_finding(head_figure, contact_months))
     result.findings += findings(arrivals, complete, shares, routes, result.tables, bounds, lookback_months,
                                 contact_months, period_start, period_end)
     head = shares.set_index("window")
     result.estimates.update({
+        "headline": [head_figure["estimate"], head_figure["lower"], head_figure["upper"]],
+        "headline_method": head_figure["method"],
         "arrivals": len(arrivals), "arrivals_with_full_contact_history": len(complete),
         "arrivals_with_short_rough_sleeping_history": int((~arrivals["lookback_complete"]).sum()),
         "presented_share": {w: (r["share"], r["lower"], r["upper"]) for w, r in head.iterrows()},
