@@ -27,6 +27,7 @@ The report folder and every file in it are owner-only (the files are about peopl
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 import tempfile
@@ -100,7 +101,20 @@ def _html(nb: Any, title: str) -> str:
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                             embed_images=True, anchor_link_text="")
     body, _ = exporter.from_notebook_node(nb)
-    return body
+    return _unique_ids(body)
+
+
+def _unique_ids(text: str) -> str:
+    """Headings get ids from their text, and an assumptions log may repeat a section's heading: ids
+    must be unique (Word and PDF turn them into bookmarks and labels)."""
+    seen: dict[str, int] = {}
+
+    def one(m: re.Match) -> str:
+        ident = m.group(2)
+        seen[ident] = seen.get(ident, 0) + 1
+        return m.group(0) if seen[ident] == 1 else f'{m.group(1)}{ident}-{seen[ident]}"'
+
+    return re.sub(r'(\sid=")([^"]+)"', one, text)
 
 
 def render_report(study: str, out: str | Path, *, data_dir: str | Path | None = None,
