@@ -135,8 +135,9 @@ class Report:
 
     def findings_html(self) -> str:
         items = "".join(f"<li>{_e(f)}</li>" for f in self.findings.shareable) or "<li>No finding could be shared.</li>"
-        note = ("<p class='wb-note'>Counts in the findings are rounded to the nearest "
-                f"{self.policy.rounding_base or 1}, as in the tables.")
+        note = "<p class='wb-note'>" + (f"Counts in the findings are rounded to the nearest {self.policy.rounding_base}, "
+                                         "as in the tables." if self.policy.rounding_base else
+                                         "Counts in the findings are counts the tables show.")
         if self.findings.withheld:
             note += (f" {len(self.findings.withheld)} finding(s) of the study are not in this report: "
                      + "; ".join(sorted(set(self.findings.withheld))) + " (they are in the research output).")
