@@ -1,4 +1,4 @@
-"""The ``workbench`` command: validate, ingest, changes, study, dashboards, and more.
+"""The ``workbench`` command: validate, ingest, changes, study, report, dashboards, and more.
 
 Bad input never shows a traceback: every command catches the workbench's own errors and prints
 the plain-English message. Exit codes a scheduler can trust (``ExitCode``; the same in ``--help``
@@ -55,12 +55,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from workbench.linkage.review_files import ReviewFileError
     from workbench.linkage.settings import LinkageSettingsError
     from workbench.reporting.exports import ExportRefused
+    from workbench.reporting.report_render import ReportError
     from workbench.store import SnapshotNotFound, StoreNotFound
     from workbench.store.history import StoreWriteError
     from workbench.store.lock import DataDirBusy
     from workbench.store.rekey import RekeyError
 
-    return (ExportRefused, FileRefused, ReviewFileError, IngestError, PseudonymKeyError, LinkageError, LinkageSettingsError, StoreNotFound,
+    return (ExportRefused, ReportError, FileRefused, ReviewFileError, IngestError, PseudonymKeyError, LinkageError,
+            LinkageSettingsError, StoreNotFound,
             ContractError, SnapshotNotFound, DataDirBusy, RekeyError, StoreWriteError,
             # the environment: a missing file, no permission, a full disk (nothing was changed)
             OSError)
@@ -325,6 +327,32 @@ def study(
     else:
         typer.echo(f"Shareable export (every table through disclosure control) written to {folder}; "
                    "findings with exact numbers are in the research export (--research).")
+
+
+@app.command()
+@friendly
+def report(
+    name: Annotated[str, typer.Argument(help="Study to report: returns, new_arrivals, supported_housing, system_performance.")],
+    data_dir: DataDir = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the HTML, Word and PDF files (default: reports/<study> in the data directory).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Study parameter name=value (repeatable).")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Write a board-ready report of one study: one self-contained HTML file, a Word document and a PDF.
+
+    Plain-English findings first, then figures (with alt text), the shareable tables, definitions,
+    caveats and provenance; every number passes disclosure control, and the code is hidden.
+    """
+    from workbench.reporting.report_render import render_report
+    from workbench.store import Store
+
+    store = Store(data_dir, as_of=as_of)  # a clear error if no store (or no such snapshot) exists
+    folder = out or store.data_dir / "reports" / name
+    typer.echo(f"Writing the {name} report from {store.path}, snapshot {store.ingest_id} ...")
+    paths = render_report(name, folder, data_dir=store.data_dir, parameters=_parse_parameters(param or []),
+                          as_of=as_of)
+    typer.echo("Report (protected: every number passed disclosure control) written to "
+               + ", ".join(str(p) for p in paths.values()))
 
 
 @app.command()

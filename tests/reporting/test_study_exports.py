@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import shutil
 import stat
 import subprocess
 
 import openpyxl
 import pandas as pd
 import pytest
+from canaries import CANARIES
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -28,13 +28,11 @@ from workbench.reporting.exports import RESEARCH_LABEL, SHAREABLE_LABEL, ExportR
 from workbench.reporting.policy import DisclosurePolicy, shareable_policy
 from workbench.reporting.study_rules import RULES
 from workbench.reporting.study_tables import MIN_RESIDUAL_DF, audit_export, model_checks
-from workbench.store import Store
 from workbench.studies import entry_point
 from workbench.studies.provenance import call_from_run_json, git_state
 
 STUDIES = ("returns", "new_arrivals", "supported_housing", "system_performance")
 PARAMETERS = {"supported_housing": {"n_bootstrap": 50, "seed": 11}}
-CANARIES = ("Zebediahqx", "Quillfeatherby", "ZX987654A", "OC-7319024", "zebediahqx", "QUILLFEATHERBY")
 
 #: Columns where a whole number from 1 to 4 is not a count of people, each with why. Any other
 #: column showing one fails the scan, so a new column must be looked at before it can pass.
@@ -42,6 +40,7 @@ NOT_COUNTS = {
     "df": "degrees of freedom of the proportional-hazards test (1 per term)",
     "p": "a p-value of 1", "p_value": "a p-value of 1", "p_holm": "Holm-adjusted p-values are capped at 1",
     "interaction_p_holm": "Holm-adjusted p-values are capped at 1", "variable_p_value": "a p-value of 1",
+    "effect_p": "a p-value of 1", "effect_p_holm": "Holm-adjusted p-values are capped at 1",
     "e_value_ci": "an E-value of 1: the interval includes no effect",
     "risk_ratio": "the reference group's risk ratio is 1 by definition",
     "exp(coef)": "a hazard ratio", "upper .95": "an upper confidence limit of a ratio",
@@ -61,34 +60,6 @@ NOT_COUNTS = {
 }
 #: Items of the "About this output" sheet whose values are settings, not counts (e.g. a linkage precision of 1.0).
 SETTINGS = ("Parameter ", "Random seed", "Linkage ")
-
-
-def _plant_canaries(folder) -> None:
-    for path in sorted(folder.glob("*.csv")):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        first = next((c for c in ("given_name", "first_name") if c in frame), None)
-        if first is None:
-            continue
-        last = "family_name" if "family_name" in frame else "last_name"
-        rows = frame.index[:3]
-        frame.loc[rows, first], frame.loc[rows, last] = CANARIES[0], CANARIES[1]
-        for col, value in (("ni_number", CANARIES[2]), ("client_ref", CANARIES[3])):
-            if col in frame:
-                frame.loc[rows, col] = value
-        frame.to_csv(path, index=False)
-
-
-@pytest.fixture(scope="module")
-def canary_store(synthetic_county, tmp_path_factory):
-    from workbench.ingest.pipeline import ingest_folder
-    from workbench.synthetic.evaluation import TruthLinker
-
-    county = tmp_path_factory.mktemp("canary_county")
-    shutil.copytree(synthetic_county / "extracts", county / "extracts")
-    _plant_canaries(county / "extracts")
-    data = county / "data"
-    ingest_folder(county / "extracts", data, linkage=TruthLinker(synthetic_county / "truth"), progress=False)
-    return Store(data)
 
 
 @pytest.fixture(scope="module")

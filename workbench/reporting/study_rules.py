@@ -133,9 +133,9 @@ SUPPORTED_HOUSING: dict[str, Rule] = {
     "balance": Rule(keep=("covariate", "label"), estimates={"smd_unweighted": "@size", "smd_weighted": "@size"},
                     model="balance", size=lambda r: r.estimates.get("analysed")),
     "subgroup_effects": Rule(dims=("subgroup",), keep=("label",), counts=("n", "n_treated"),
-                             estimates=dict.fromkeys(("risk_difference", "se", "complement_risk_difference",
-                                                      "interaction_difference", "interaction_p",
-                                                      "interaction_p_holm"), "n_treated"),
+                             estimates=dict.fromkeys(("risk_difference", "se", "effect_p", "effect_p_holm",
+                                                      "complement_risk_difference", "interaction_difference",
+                                                      "interaction_p", "interaction_p_holm"), "n_treated"),
                              intervals={"lower": "risk_difference", "upper": "risk_difference"},
                              model="congregate_effect"),
 }
