@@ -297,11 +297,17 @@ def show(key: str, data_dir: str | Path | None = None) -> Page | None:
 def _log_render(key: str, ingest_id: str) -> None:
     """Under Voila, one line in the server's log saying which ingest a page was rendered from
     (the server replaces a pre-heated page rendered from an earlier ingest: see
-    :mod:`workbench.dashboards.freshness`). Written to the kernel's original standard error, which
-    ipykernel keeps as ``sys.stderr.fileno()``: the server's log, not the viewer's page."""
+    :mod:`workbench.dashboards.freshness`). Written to the kernel's original standard error: the
+    server's log, not the viewer's page. ipykernel captures file descriptor 2 into the page's output
+    and keeps the original as ``sys.stderr.fileno()``; where it does not capture it (under pytest,
+    say) there is no such copy, and descriptor 2 is the original."""
     if "VOILA_BASE_URL" not in os.environ:  # set by Voila for its kernels only
         return
     try:
-        os.write(sys.stderr.fileno(), f"[workbench] page {key} rendered from ingest {ingest_id or '(no store)'}\n".encode())
+        fd = sys.stderr.fileno()
     except (OSError, ValueError, AttributeError):
+        fd = 2
+    try:
+        os.write(fd, f"[workbench] page {key} rendered from ingest {ingest_id or '(no store)'}\n".encode())
+    except OSError:
         pass  # no log to write to: nothing else depends on it
