@@ -213,6 +213,7 @@ def build_aggregates(data_dir: str | Path | None = None) -> Path:
             con.execute("create table meta (key varchar, value varchar)")
             con.executemany("insert into meta values (?, ?)", list(info.items()))
             con.execute("checkpoint")
+        tmp.chmod(0o600)  # true counts, small ones included: as sensitive as the store (duckdb used the umask)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
