@@ -7,6 +7,7 @@ page rendered from an earlier ingest. The served end to end case is in
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import shutil
 from pathlib import Path
@@ -97,7 +98,10 @@ def _take(pool: FakePool, watch) -> tuple[str, list[str]]:
         _task, _cache, kid = await kernels.get_rendered_notebook("overview.ipynb")
         return kid
 
-    return asyncio.run(go()), given
+    # in a thread of its own: Playwright's synchronous API (browser tests in the same session) keeps
+    # an event loop running in the main thread
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(go())).result(), given
 
 
 def test_pre_heated_pages_of_an_earlier_ingest_are_stopped_and_a_newer_one_given():
