@@ -62,6 +62,20 @@ def require_chromium() -> None:
     pytest.skip(message)
 
 
+def require_pdftotext() -> str:
+    """poppler's pdftotext, to read printed pages back (scripts/setup installs poppler-utils): the
+    print test skips without it locally, but FAILS on CI."""
+    import shutil
+
+    found = shutil.which("pdftotext")
+    if found:
+        return found
+    message = "pdftotext is not installed; the print test needs it (apt install poppler-utils)."
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_axe():
     """The axe-core audit (axe-playwright-python, in the test extra): skipped without it locally,
     but FAILS on CI, like the browser itself."""

@@ -54,6 +54,55 @@ def test_rebuilt_when_the_store_is_newer(data_dir):
     assert (data_dir / AGGREGATES_FILE).stat().st_mtime_ns != before
 
 
+def test_they_record_their_definitions_are_owner_only_and_follow_a_change_of_definitions(data_dir, monkeypatch):
+    import workbench.dashboards.aggregates as aggregates
+    from workbench import definitions
+
+    ensure_aggregates(data_dir)
+    agg = load_aggregates(data_dir, build=False)
+    assert agg.definitions_version == definitions.version() and agg.definitions_sha256 == definitions.content_hash()
+    assert agg.ingest_id == Store(data_dir).ingest_id
+    assert (data_dir / AGGREGATES_FILE).stat().st_mode & 0o777 == 0o600
+    # definitions.yaml changed (say a code moved between outcome sets): the aggregates are out of date
+    monkeypatch.setattr(aggregates.registry, "content_hash", lambda: "0" * 64)
+    assert not aggregates_are_current(data_dir)
+    ensure_aggregates(data_dir)
+    assert load_aggregates(data_dir, build=False).definitions_sha256 == "0" * 64
+    monkeypatch.undo()
+    ensure_aggregates(data_dir)  # back as they were, for the tests after this one
+    assert aggregates_are_current(data_dir)
+
+
+def test_one_build_at_a_time_and_none_when_another_process_built_them(data_dir, monkeypatch):
+    """Several dashboard kernels find the aggregates out of date after an ingest: one builds, the
+    others wait for it and then use its file instead of building it again."""
+    import fcntl
+    import threading
+
+    import workbench.dashboards.aggregates as aggregates
+
+    store = data_dir / "workbench.duckdb"
+    st = store.stat()
+    os.utime(store, ns=(st.st_atime_ns, st.st_mtime_ns + 20_000_000_000))  # "a new ingest"
+    assert not aggregates_are_current(data_dir)
+    real_build, builds = aggregates.build_aggregates, []
+    monkeypatch.setattr(aggregates, "build_aggregates", lambda d: builds.append(d) or real_build(d))
+    lock = data_dir / f".{AGGREGATES_FILE}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process is building
+    waiting = threading.Thread(target=ensure_aggregates, args=(data_dir,))
+    try:
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive(), "did not wait for the build under way"
+        real_build(data_dir)  # the other process's build
+    finally:
+        os.close(fd)  # releases its lock
+    waiting.join(60)
+    assert not waiting.is_alive() and builds == []  # it found them built
+    assert aggregates_are_current(data_dir) and lock.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_failed_build_leaves_the_old_aggregates(data_dir, monkeypatch):
     import workbench.dashboards.aggregates as aggregates
 

@@ -146,17 +146,35 @@ def test_filters_work_from_the_keyboard(opened):
     assert p.errors == []
 
 
-def _expected_tables(data_dir, page_key: str, area: str = "oxfordshire"):
-    """The protected tables of a page's first view, worked out here from the same aggregates."""
-    from workbench.dashboards import aggregates, filters, pages, protection
+def _first_view(data_dir, page_key: str, area: str = "oxfordshire"):
+    """The aggregates and filters of a page's first view (or with ``area`` chosen)."""
+    from workbench.dashboards import aggregates, filters, pages
     from workbench.dashboards.aggregates import load_aggregates
 
     agg = load_aggregates(data_dir, build=False)
-    spec = pages.PAGE_SPECS[page_key]
     quarters = agg.quarters()
     state = filters.FilterState(area, aggregates.Period(quarters[-4].start, min(quarters[-1].end, agg.last_month)),
-                           spec.get("default_group") or None)
+                                pages.PAGE_SPECS[page_key].get("default_group") or None)
+    return agg, state
+
+
+def _expected_tables(data_dir, page_key: str, area: str = "oxfordshire"):
+    """The protected tables of a page's first view, worked out here from the same aggregates."""
+    from workbench.dashboards import pages, protection
+
+    agg, state = _first_view(data_dir, page_key, area)
+    spec = pages.PAGE_SPECS[page_key]
     return {c.key: c.tables for c in spec["build"](agg, state, protection.disclosure_policy())}
+
+
+def _expected_about(data_dir, page_key: str, area: str = "oxfordshire"):
+    """What the downloads of a page's first view must say they cover, worked out here."""
+    from workbench.dashboards import frame, pages
+
+    agg, state = _first_view(data_dir, page_key, area)
+    spec = pages.PAGE_SPECS[page_key]
+    return frame.download_about(agg, state, spec["title"], group_label=spec.get("group_label", ""),
+                                group_options=spec.get("group_options") or ())
 
 
 def _norm(text: str) -> object:
@@ -174,19 +192,32 @@ def _table_rows(csv_text: str) -> list[list[str]]:
 
 
 def test_downloads_hold_exactly_the_protected_table(opened, dashboard_server):
-    from workbench.dashboards.tables import export_bytes
+    from workbench.dashboards.tables import ABOUT_SHEET, export_bytes
 
     p = opened("supported_housing")
     expected = _expected_tables(dashboard_server["data_dir"], "supported_housing")["sa-ended"][0]
-    exp_csv, _ = export_bytes(expected)
+    about = _expected_about(dashboard_server["data_dir"], "supported_housing")
+    exp_csv, _ = export_bytes(expected, about)
     link = ".wb-live .wb-downloads[data-panel='sa-ended'] a.wb-download"
     with p.page.expect_download() as dl:
         p.page.click(f"{link}[data-format=csv]")
     got_csv = open(dl.value.path(), "rb").read()
     assert got_csv == exp_csv
-    assert dl.value.suggested_filename.endswith(".csv")
+    # the file says what it covers, and so does its name
+    assert dl.value.suggested_filename == about.file_name(expected, "csv")
+    assert re.fullmatch(r"supported_accommodation_stays_ended_oxfordshire_\d{4}-\d{2}_to_\d{4}-\d{2}_extract-"
+                        r"\d{4}-\d{2}-\d{2}\.csv", dl.value.suggested_filename), dl.value.suggested_filename
+    text = got_csv.decode()
+    for item in ("District,Oxfordshire (all districts)", f"Store ingest id,{about.ingest_id}",
+                 f"Definitions version,{about.definitions_version} (sha256 ", f"Extract date,{about.extract_date.isoformat()}",
+                 "Period,", "Disclosure control,"):
+        assert item in text, item
     with p.page.expect_download() as dl:
         p.page.click(f"{link}[data-format=xlsx]")
+    assert dl.value.suggested_filename == about.file_name(expected, "xlsx")
+    sheets = pd.read_excel(dl.value.path(), sheet_name=None, header=None, dtype=str)
+    said = dict(sheets[ABOUT_SHEET].iloc[1:, :2].itertuples(index=False, name=None))
+    assert said["Store ingest id"] == about.ingest_id and said["District"] == "Oxfordshire (all districts)"
     book = pd.read_excel(dl.value.path(), header=None, dtype=str)
     values = expected.table.values
     assert list(book.iloc[0, 1 : 1 + len(values.columns)]) == list(values.columns)
@@ -200,6 +231,13 @@ def test_downloads_hold_exactly_the_protected_table(opened, dashboard_server):
         ".wb-live table[data-table='sa-ended-0'] tbody tr",
         "trs => trs.map(tr => [tr.querySelector('th').textContent, ...Array.from(tr.querySelectorAll('td')).map(td => td.textContent)])")
     assert [[_norm(c) for c in r] for r in html_rows] == [[_norm(c) for c in r] for r in rows[1:]]
+    # a filter change renames the downloads after it
+    p.page.select_option(".wb-filter-district select", label="Cherwell")
+    p.page.wait_for_selector(".wb-live .wb-downloads[data-panel='sa-ended'][data-filters^='cherwell|'] a.wb-download",
+                             state="attached", timeout=TIMEOUT)
+    cherwell = _expected_about(dashboard_server["data_dir"], "supported_housing", area="cherwell")
+    assert p.page.get_attribute(f"{link}[data-format=csv]", "download") == cherwell.file_name(expected, "csv")
+    assert "_cherwell_" in cherwell.file_name(expected, "csv")
     assert p.errors == []
 
 
@@ -451,3 +489,66 @@ def test_screen_readers_hear_the_figures_now_shown(opened):
     assert name_of(chart) == own_text(chart)
     for svg in p.page.query_selector_all(".wb-live svg.wb-chart"):
         assert svg.get_attribute("role") == "img" and svg.get_attribute("aria-labelledby")
+
+
+#: A4 (210 x 297 mm) less the print stylesheet's margins (12 mm each side, 14 mm top and bottom), in
+#: CSS pixels (96 per inch): the width the page is laid out at and the height each page holds.
+A4_CONTENT = (round((210 - 24) / 25.4 * 96), round((297 - 28) / 25.4 * 96))
+BOXES = ".wb-live .wb-figure, .wb-live .wb-table-wrap"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_prints_cleanly_to_a4(opened, dashboard_server, name):
+    """Printed (Chromium's PDF, A4): no filters, buttons or navigation; the header with the title,
+    extract date, district and period; every chart and every table whole on one page (each box is
+    marked at its top and bottom, and both marks must be on the same page of the PDF); no blank
+    page; the footer with extract date, definitions version and ingest id."""
+    import subprocess
+
+    from conftest import require_pdftotext
+
+    pdftotext = require_pdftotext()
+    p = opened(name)
+    about = _expected_about(dashboard_server["data_dir"], name)
+    page = p.page
+    page.set_viewport_size({"width": A4_CONTENT[0], "height": A4_CONTENT[1]})
+    page.emulate_media(media="print")
+    for hidden in (".wb-live .wb-filters", ".wb-live .wb-downloads", "nav", ".wb-live .wb-view-switch"):
+        assert all(not page.locator(hidden).nth(i).is_visible() for i in range(page.locator(hidden).count())), hidden
+    assert page.locator(".wb-live .wb-scope").is_visible()
+    assert page.locator(".wb-live table.wb-table").count() >= 1
+    assert all(t.is_visible() for t in page.locator(".wb-live table.wb-table").all())  # tables print open
+    boxes = page.eval_on_selector_all(BOXES, "els => els.map(e => [e.getBoundingClientRect().height, getComputedStyle(e).breakInside])")
+    assert boxes
+    for height, avoid in boxes:
+        assert avoid == "avoid" and height <= A4_CONTENT[1], (height, avoid)  # it fits on a page, and is kept on one
+    # mark each box at its top and bottom, then print
+    marks = page.eval_on_selector_all(BOXES, """els => els.map((e, i) => {
+        for (const [where, text] of [['afterbegin', `QQ${i}TOP`], ['beforeend', `QQ${i}END`]]) {
+            e.insertAdjacentHTML(where, `<div style="font-size:7px;line-height:8px">${text}</div>`); }
+        return i; })""")
+    pdf = page.pdf(format="A4")
+    text = subprocess.run([pdftotext, "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    pages = text.split("\f")
+    if pages and not pages[-1].strip():
+        pages = pages[:-1]  # pdftotext ends the last page with a form feed too
+    assert len(pages) >= 1 and all(pg.strip() for pg in pages), "a blank page was printed"
+
+    def page_of(mark: str) -> int:
+        found = [i for i, pg in enumerate(pages) if mark in pg]
+        assert len(found) == 1, (mark, found)
+        return found[0]
+
+    split = [i for i in marks if page_of(f"QQ{i}TOP") != page_of(f"QQ{i}END")]
+    assert split == [], f"chart or table boxes split across pages: {split}"
+    first, everything = " ".join(pages[0].split()), " ".join(text.split())
+    title = " ".join(page.inner_text(".wb-live h1").split())
+    extract = f"{about.extract_date.day} {about.extract_date:%B %Y}"
+    for words in (title, f"Figures use records up to {extract}", f"District: {about.area_label}", "Period: "):
+        assert words in first, words
+    # pdftotext joins a word hyphenated at a line end (the ingest id has a hyphen): compare without
+    flat = re.sub(r"[\s-]", "", text)
+    assert "Storeingestid:" + about.ingest_id.replace("-", "") in flat
+    assert f"Definitions version: {about.definitions_version}" in everything
+    assert "Download the table" not in everything and "Filters are loading" not in everything
+    assert p.errors == []

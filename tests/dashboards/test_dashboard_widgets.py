@@ -4,6 +4,9 @@ are exactly the protected table, and filters drive the live widgets."""
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench import definitions
 from workbench.dashboards import charts, filters, frame, pages, panels, protection, tables
 from workbench.dashboards.aggregates import COUNTY, Period, load_aggregates
 from workbench.dashboards.pages import district_benchmarking, overview
@@ -108,15 +112,81 @@ def test_hidden_cells_are_marked_and_rates_follow_counts(policy):
     assert protection.cell(pt, "B", "Returned") is None and protection.shown_sum(pt, ["A", "B"], "Returned") is None
 
 
-def test_exports_are_the_protected_table_with_footnote(policy, tmp_path):
+def _about(**changes) -> tables.DownloadAbout:
+    values = dict(page_title="Returns to homelessness", area="cherwell", area_label="Cherwell",
+                  period=Period(pd.Timestamp("2025-04-01"), pd.Timestamp("2026-03-01")),
+                  extract_date=pd.Timestamp("2026-09-30").date(), definitions_version="9.9.9",
+                  definitions_sha256="ab" * 32, ingest_id="20260930T101500-abc123", synthetic=True,
+                  group_label="Compare by", group="tenure", group_text="Type of home")
+    return tables.DownloadAbout(**{**values, **changes})
+
+
+def test_exports_are_the_protected_table_with_footnote_then_what_they_cover(policy, tmp_path):
     t = pd.DataFrame({"Count": [50, 3, 20, 0, 7]}, index=list("abcde"))
     spec = tables.TableSpec(protection.with_shares(protection.protect(t, policy, col_total=True), "Count"), "Example", "example")
-    csv_bytes, xlsx_bytes = tables.export_bytes(spec)
-    assert csv_bytes == spec.table.to_csv(tmp_path / "x.csv").read_bytes()
+    about = _about()
+    csv_bytes, xlsx_bytes = tables.export_bytes(spec, about)
+    table = spec.table.to_csv(tmp_path / "x.csv").read_bytes()
+    assert csv_bytes.startswith(table)  # the protected table and its footnote, unchanged, first
     assert b"[c]" in csv_bytes and b"hidden to protect" in csv_bytes
+    rows = list(csv.reader(io.StringIO(csv_bytes[len(table):].decode())))
+    assert rows[0] == [] and rows[1] == ["About this table"]
+    said = dict(r for r in rows[2:] if len(r) == 2)
+    assert said["District"] == "Cherwell" and said["Period"] == "April 2025 to March 2026"
+    assert said["Compare by"] == "Type of home" and said["Store ingest id"] == "20260930T101500-abc123"
+    assert said["Extract date"].startswith("2026-09-30") and said["Definitions version"].startswith("9.9.9 (sha256 abab")
+    assert "rounded to the nearest 5" in said["Disclosure control"] and "SYNTHETIC" in said["Data"]
+    # a program reading the table up to the first blank line gets exactly the table
+    read = pd.read_csv(io.BytesIO(csv_bytes), nrows=len(spec.table.values), index_col=0, dtype=str, keep_default_na=False)
+    assert read.to_numpy().tolist() == spec.table.values.astype(str).to_numpy().tolist()
+    # Excel: the table's sheet first, as it was, and an About sheet saying the same
     assert xlsx_bytes[:2] == b"PK"
-    links = tables.downloads_html([spec], "panel", "filters")
-    assert links.count('class="wb-download"') == 2 and 'download="example.csv"' in links
+    book = pd.read_excel(io.BytesIO(xlsx_bytes), sheet_name=None, header=None, dtype=str)
+    assert list(book) == ["example", tables.ABOUT_SHEET]
+    sheet = book["example"]
+    assert list(sheet.iloc[0, 1:1 + len(spec.table.values.columns)]) == list(spec.table.values.columns)
+    assert tables.ABOUT_SHEET in " ".join(sheet.fillna("").astype(str).to_numpy().ravel())
+    about_sheet = dict(book[tables.ABOUT_SHEET].iloc[1:, :2].itertuples(index=False, name=None))
+    assert {k: about_sheet[k] for k in said} == said
+    links = tables.downloads_html([spec], "panel", "filters", about)
+    assert links.count('class="wb-download"') == 2
+    assert 'download="example_tenure_cherwell_2025-04_to_2026-03_extract-2026-09-30.csv"' in links
+    assert 'download="example_tenure_cherwell_2025-04_to_2026-03_extract-2026-09-30.xlsx"' in links
+
+
+def test_download_names_change_with_the_filters():
+    spec = tables.TableSpec(None, "Example", "returns_within_12_months")  # the name needs no table
+    names = {a.file_name(spec, "csv") for a in (
+        _about(), _about(area="oxfordshire"), _about(group="origin"), _about(group="", group_label=""),
+        _about(period=Period(pd.Timestamp("2025-07-01"), pd.Timestamp("2026-03-01"))),
+        _about(extract_date=pd.Timestamp("2026-12-31").date()))}
+    assert len(names) == 6
+    assert _about().file_name(spec, "csv") == "returns_within_12_months_tenure_cherwell_2025-04_to_2026-03_extract-2026-09-30.csv"
+    # a table whose name already says its group does not say it twice
+    assert tables.TableSpec(None, "x", "new_arrivals_by_age_band").stem in _about(group="age_band").file_name(
+        tables.TableSpec(None, "x", "new_arrivals_by_age_band"), "csv")
+    assert _about(group="age_band").file_name(tables.TableSpec(None, "x", "new_arrivals_by_age_band"), "csv").count("age") == 1
+
+
+def test_every_download_of_a_page_says_what_it_covers(small_data_dir):
+    page = frame.build_page("supported_housing", small_data_dir)
+    page.show_downloads()
+    agg, state = page.agg, page.filters.state()
+    links = re.findall(r'<a class="wb-download"[^>]*>', "".join(v.downloads.value for v in page.views))
+    assert links
+    for link in links:
+        name = re.search(r'download="([^"]+)"', link)[1]
+        extension = re.search(r'data-format="(\w+)"', link)[1]
+        assert name.endswith(f"_oxfordshire_{state.period.start:%Y-%m}_to_{state.period.end:%Y-%m}_extract-"
+                             f"{agg.extract_date.date().isoformat()}.{extension}")
+        if 'data-format="csv"' in link:
+            text = base64.b64decode(re.search(r"base64,([^\"]+)", link)[1]).decode()
+            for item in (f"Store ingest id,{agg.ingest_id}", f"Definitions version,{agg.definitions_version} (sha256 ",
+                         "District,Oxfordshire (all districts)", f"Dashboard,{page.title}", "Type of service,All types"):
+                assert item in text, (name, item)
+    # the page says the same in its footer
+    assert f"Store ingest id: {agg.ingest_id}" in page.footer.value
+    assert f"Definitions version: {definitions.version()}" in page.footer.value
 
 
 def test_chart_builders_handle_hidden_and_empty_values():

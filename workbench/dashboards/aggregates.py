@@ -20,12 +20,14 @@ measures, and are written down, in plain English, in ``docs/dashboards.md`` and
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from workbench import definitions as registry
 from workbench.definitions import definition, history_start
 from workbench.measures import (
     benchmarking,
@@ -46,7 +49,9 @@ from workbench.store import AS_OF_ENV, Store, StoreNotFound, default_data_dir
 
 AGGREGATES_FILE = "aggregates.duckdb"
 #: Bump when a table's definition changes, so existing aggregate files are rebuilt.
-SCHEMA_VERSION = "5"
+#: 5: the new arrivals headline (the study's own estimate); 6: the aggregates also record the
+#: definitions (version and hash) they were built with.
+SCHEMA_VERSION = "6"
 
 #: The county as a whole, in tables where a county figure is not the sum of the districts
 #: (a person seen sleeping rough in two districts in one month is one person in the county).
@@ -201,6 +206,9 @@ def build_aggregates(data_dir: str | Path | None = None) -> Path:
         "schema_version": SCHEMA_VERSION,
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "store_ingest_id": meta.get("ingest_id", ""),
+        # what every page and download says it was built with; a change of definitions rebuilds
+        "definitions_version": registry.version(),
+        "definitions_sha256": registry.content_hash(),
         "carried_forward": meta.get("carried_forward", ""),
         "store_mtime_ns": str(store_mtime),
         "extract_date": extract.date().isoformat(),
@@ -223,6 +231,7 @@ def build_aggregates(data_dir: str | Path | None = None) -> Path:
             con.execute("create table meta (key varchar, value varchar)")
             con.executemany("insert into meta values (?, ?)", list(info.items()))
             con.execute("checkpoint")
+        tmp.chmod(0o600)  # true counts, small ones included: as sensitive as the store (duckdb used the umask)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -256,13 +265,31 @@ def aggregates_are_current(data_dir: str | Path | None = None) -> bool:
         and info.get("store_ingest_id") == store.meta().get("ingest_id", "")
         and info.get("store_mtime_ns") == str(store.path.stat().st_mtime_ns)
         and info.get("modules") == _modules_signature()
+        and info.get("definitions_sha256") == registry.content_hash()
     )
+
+
+@contextmanager
+def _build_lock(data_dir: str | Path | None) -> Iterator[None]:
+    """One build of a data directory's aggregates at a time, across processes: after a new ingest
+    the dashboard kernels of several pages start at once, and each would otherwise build the same
+    file (correct, as the rename is atomic, but the same minutes of work several times over)."""
+    path = aggregates_path(data_dir)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by the OS if this process dies
+        yield
+    finally:
+        os.close(fd)
 
 
 def ensure_aggregates(data_dir: str | Path | None = None) -> Path:
     """Build the aggregates if they are missing or older than the store; return their path."""
-    if not aggregates_are_current(data_dir):
-        return build_aggregates(data_dir)
+    if aggregates_are_current(data_dir):
+        return aggregates_path(data_dir)
+    with _build_lock(data_dir):
+        if not aggregates_are_current(data_dir):  # not built meanwhile by another process
+            return build_aggregates(data_dir)
     return aggregates_path(data_dir)
 
 
@@ -327,6 +354,19 @@ class Aggregates:
     @property
     def extract_date(self) -> pd.Timestamp:
         return pd.Timestamp(self.meta["extract_date"])
+
+    @property
+    def ingest_id(self) -> str:
+        """The store snapshot (ingest) these aggregates were built from."""
+        return self.meta.get("store_ingest_id", "")
+
+    @property
+    def definitions_version(self) -> str:
+        return self.meta.get("definitions_version", "")
+
+    @property
+    def definitions_sha256(self) -> str:
+        return self.meta.get("definitions_sha256", "")
 
     @property
     def synthetic(self) -> bool:

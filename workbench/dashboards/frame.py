@@ -6,7 +6,9 @@ appears as soon as the HTML arrives; the live widgets replace it when they conne
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from string import Template
@@ -14,10 +16,11 @@ from string import Template
 from workbench.dashboards import palette
 from workbench.dashboards.aggregates import Aggregates, load_aggregates, store_exists
 from workbench.dashboards.filters import FilterBar, FilterState
-from workbench.dashboards.format import esc
+from workbench.dashboards.format import area_label, esc, period_label
 from workbench.dashboards.pages import PAGE_SPECS
 from workbench.dashboards.panels import PanelContent, PanelView, panel_html
 from workbench.dashboards.protection import disclosure_policy
+from workbench.dashboards.tables import DownloadAbout
 from workbench.reporting.policy import DisclosurePolicy
 
 #: The pages in the order of the navigation bar: notebook name and title.
@@ -64,6 +67,8 @@ CSS = Template("""
 .wb-filters-snapshot span{color:$TEXT_HIDDEN;font-style:italic}
 body:has(.wb-live) .wb-snapshot{display:none !important}
 .jp-OutputArea-output:has(.wb-page){padding:0}
+.wb-provenance{color:$TEXT_MUTED;font-size:.9em;margin:.2em 0}
+.wb-print-only{display:none}
 </style>
 """).substitute(vars(palette))
 
@@ -93,6 +98,38 @@ def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: 
         f"{esc(policy.suppressed_marker)}, with some other figures hidden so they cannot be worked out."
         f"{rounding}</p>"
     )
+
+
+def provenance_html(agg: Aggregates) -> str:
+    """The page's footer line: which data and definitions its figures come from."""
+    extract = agg.extract_date
+    return (f'<p class="wb-provenance" data-ingest-id="{esc(agg.ingest_id)}">Extract date: {extract.day} '
+            f"{extract:%B %Y} ({extract.date().isoformat()}). Definitions version: "
+            f"{esc(agg.definitions_version)}. Store ingest id: {esc(agg.ingest_id)}.</p>")
+
+
+def scope_html(about: DownloadAbout) -> str:
+    """What the filters are set to, in words: printed under the header (the filters themselves
+    are not printed)."""
+    parts = [f"District: {about.area_label}", f"Period: {period_label(about.period)}"]
+    if about.group_label:
+        parts.append(f"{about.group_label}: {about.group_text}")
+    return f'<p class="wb-meta wb-print-only wb-scope">{esc(". ".join(parts))}.</p>'
+
+
+def download_about(agg: Aggregates, state: FilterState, title: str, *, group_label: str = "",
+                   group_options: Sequence[tuple[str, str]] = ()) -> DownloadAbout:
+    """What a page's tables cover, as filtered, and where they came from (for their downloads)."""
+    carried = tuple(c.replace("_", " ") for c in agg.meta.get("carried_forward", "").split(",") if c)
+    group, text = state.group or "", ""
+    if group_options:
+        text = next((name for name, value in group_options if value == group), group)
+    return DownloadAbout(
+        page_title=title, area=state.area, area_label=area_label(state.area), period=state.period,
+        extract_date=agg.extract_date.date(), definitions_version=agg.definitions_version,
+        definitions_sha256=agg.definitions_sha256, ingest_id=agg.ingest_id, synthetic=agg.synthetic,
+        carried_forward=carried, group_label=group_label if group_options else "", group=group if group_options else "",
+        group_text=text)
 
 
 SNAPSHOT_ID_PREFIX = "wb-snap-"
@@ -151,18 +188,20 @@ class Page:
 
         self.key, self.title, self.intro = key, title, intro
         self.agg, self.build = agg, build
+        self.group_label, self.group_options = group_label, tuple(group_options or ())
         self.policy = policy or disclosure_policy()
         self.filters = FilterBar(agg, district=district, group_options=group_options,
                                  group_label=group_label, default_group=default_group)
         self.header = widgets.HTML(CSS + header_html(key, title, intro, agg, self.policy))
+        self.scope = widgets.HTML()
         self.views: list[PanelView] = []
         self.panel_box = widgets.VBox(layout=widgets.Layout(width="100%"))
         self.status = widgets.HTML()
         self.footer = widgets.HTML(
             '<p class="wb-definitions">A page left without use for 30 minutes stops responding to its filters: '
             "reload it to continue. Definitions: docs/dashboards.md and docs/assumptions/dashboards.md "
-            "in the workbench.</p>")
-        self.widget = widgets.VBox([self.header, self.filters.box, self.status, self.panel_box, self.footer],
+            f"in the workbench.</p>{provenance_html(agg)}")
+        self.widget = widgets.VBox([self.header, self.scope, self.filters.box, self.status, self.panel_box, self.footer],
                                    layout=widgets.Layout(width="100%", max_width="1180px"))
         self.widget.add_class("wb-page")
         self.widget.add_class("wb-live")
@@ -173,16 +212,23 @@ class Page:
         _after_cell(self.show_downloads)
         self.filters.observe(self.refresh)
 
+    def about(self, state: FilterState | None = None) -> DownloadAbout:
+        """What the page's tables cover, as filtered, and where they came from."""
+        return download_about(self.agg, state or self.filters.state(), self.title, group_label=self.group_label,
+                              group_options=self.group_options)
+
     def show_downloads(self) -> None:
-        key = self.filters.state().key
+        state = self.filters.state()
+        about = self.about(state)
         for view in self.views[: len(self.contents)]:
-            view.show_downloads(key)
+            view.show_downloads(state.key, about)
 
     def compute(self, state: FilterState | None = None) -> list[PanelContent]:
         return list(self.build(self.agg, state or self.filters.state(), self.policy))
 
     def refresh(self, downloads: bool = True) -> None:
         state = self.filters.state()
+        self.scope.value = scope_html(self.about(state))
         contents: list[PanelContent] = []
         try:
             # each panel is sent to the browser as soon as it is computed: the first chart
@@ -217,8 +263,9 @@ class Page:
         state = self.filters.state()
         body = "".join(f'<div class="wb-panel">{panel_html(c, state.key)}</div>' for c in self.contents)
         return namespace_ids(
-            f'<div class="wb-snapshot wb-page">{CSS}{header_html(self.key, self.title, self.intro, self.agg, self.policy)}'
-            f"{self.filters.snapshot_html()}{body}</div>", SNAPSHOT_ID_PREFIX)
+            f'<div class="wb-snapshot wb-page" data-ingest-id="{esc(self.agg.ingest_id)}">{CSS}'
+            f"{header_html(self.key, self.title, self.intro, self.agg, self.policy)}{scope_html(self.about(state))}"
+            f"{self.filters.snapshot_html()}{body}{provenance_html(self.agg)}</div>", SNAPSHOT_ID_PREFIX)
 
 
 def build_page(key: str, data_dir: str | Path | None = None) -> Page:
@@ -233,12 +280,34 @@ def show(key: str, data_dir: str | Path | None = None) -> Page | None:
     from IPython.display import HTML, display
 
     if not store_exists(data_dir):
-        display(HTML('<p class="wb-notice">No data have been loaded yet. Ask the data team to run '
+        # data-ingest-id="": the server replaces this pre-heated page once a store exists
+        display(HTML('<p class="wb-notice" data-ingest-id="">No data have been loaded yet. Ask the data team to run '
                      "<code>workbench ingest</code> (or <code>workbench demo</code> for the synthetic county).</p>"))
+        _log_render(key, "")
         return None
     page = build_page(key, data_dir)
+    _log_render(key, page.agg.ingest_id)
     # the snapshot is rendered as plain HTML by the workbench Voila template and hidden by CSS as
     # soon as the live page (class wb-live) is on screen
     display(HTML(page.snapshot_html()), metadata={"workbench_snapshot": True})
     display(page.widget)
     return page
+
+
+def _log_render(key: str, ingest_id: str) -> None:
+    """Under Voila, one line in the server's log saying which ingest a page was rendered from
+    (the server replaces a pre-heated page rendered from an earlier ingest: see
+    :mod:`workbench.dashboards.freshness`). Written to the kernel's original standard error: the
+    server's log, not the viewer's page. ipykernel captures file descriptor 2 into the page's output
+    and keeps the original as ``sys.stderr.fileno()``; where it does not capture it (under pytest,
+    say) there is no such copy, and descriptor 2 is the original."""
+    if "VOILA_BASE_URL" not in os.environ:  # set by Voila for its kernels only
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (OSError, ValueError, AttributeError):
+        fd = 2
+    try:
+        os.write(fd, f"[workbench] page {key} rendered from ingest {ingest_id or '(no store)'}\n".encode())
+    except OSError:
+        pass  # no log to write to: nothing else depends on it

@@ -8,8 +8,9 @@ extension points (no monkeypatching of private internals):
   tornado's own 404) the security headers in ``set_default_headers``, which tornado also calls
   before writing an error page, so errors carry them too.
 * **Handler subclasses**, put in Voila's handler list in place of its own: :class:`PageHandler`
-  (``TornadoVoilaHandler``) enforces the kernel caps and tells the :class:`KernelGuard` which
-  kernel a viewer was given; :class:`KernelSocketHandler` (``VoilaKernelWebsocketHandler``, the
+  (``TornadoVoilaHandler``) enforces the kernel caps, tells the :class:`KernelGuard` which
+  kernel a viewer was given, and replaces a pre-heated page rendered before a new ingest
+  (:mod:`workbench.dashboards.freshness`); :class:`KernelSocketHandler` (``VoilaKernelWebsocketHandler``, the
   same extension point Voila itself uses to drop ``execute_input``) reports websocket opens and
   closes, and strips tracebacks, server paths and stderr from what a kernel sends back.
 * **Tornado settings**: jupyter_server's websocket pings (``ws_ping_interval``/``ws_ping_timeout``)
@@ -40,6 +41,7 @@ from tornado.httputil import HTTPServerRequest
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
+from workbench.dashboards.freshness import StoreWatch, rendered_ingest
 from workbench.dashboards.palette import TEXT
 
 #: Sent with every response. The pages need inline scripts and styles (Voila's template writes the
@@ -307,18 +309,49 @@ def plain_page(title: str, text: str) -> str:
             f"<main><h1>{escape(title)}</h1><p>{escape(text)}</p></main></body></html>")
 
 
+#: At most this many pre-heated pages of one page are found stale in a row (one per kernel in its
+#: pool: each kernel taken is replaced by one started after the ingest).
+MAX_STALE_PAGES = 10
+
+
+async def _rendered_html(result: tuple) -> str:
+    """The HTML a pre-heated page has rendered so far, or once its running cell has finished if
+    that is not enough to tell which ingest it shows."""
+    render_task, rendered_cache, _kernel_id = result
+    html = "".join(rendered_cache)
+    if rendered_ingest(html) is None:
+        try:
+            rendered, _rest = await render_task  # the handler awaits the same task next: same result
+        except Exception:  # the page failed: the handler reports it as it would have
+            return html
+        html = "".join(rendered)
+    return html
+
+
 class _KernelsForOnePage:
     """The kernel manager as one page request sees it: tells the guard which kernel the viewer
-    was given (a pre-heated one or a new one), and passes everything else through."""
+    was given (a pre-heated one or a new one), replaces a pre-heated page rendered from an earlier
+    ingest than the store's now (:mod:`workbench.dashboards.freshness`), and passes everything else
+    through."""
 
-    def __init__(self, manager: Any, on_kernel: Callable[[str], None]) -> None:
-        self._manager, self._on_kernel = manager, on_kernel
+    def __init__(self, manager: Any, on_kernel: Callable[[str], None], watch: StoreWatch | None = None,
+                 log: Any = None) -> None:
+        self._manager, self._on_kernel, self._watch, self._log = manager, on_kernel, watch, log
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._manager, name)
 
     async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
         result = await self._manager.get_rendered_notebook(*args, **kwargs)
+        for _ in range(MAX_STALE_PAGES if self._watch is not None else 0):
+            stale, shown, now = self._watch.is_stale(await _rendered_html(result))
+            if not stale:
+                break
+            if self._log is not None:
+                self._log.info("Pre-heated kernel %s shows ingest %s, the store is at ingest %s: stopping it and "
+                               "taking a newer one", result[2], shown or "(none)", now)
+            await ensure_async(self._manager.shutdown_kernel(result[2]))
+            result = await self._manager.get_rendered_notebook(*args, **kwargs)
         self._on_kernel(result[2])  # (render task, rendered cells, kernel id)
         return result
 
@@ -335,7 +368,9 @@ class PageHandler(TornadoVoilaHandler):
     for the total) and no kernel is started. A page asks the server to shut its kernel down when
     the tab closes ("beforeunload"), sending the ``_xsrf`` cookie; tornado only sets that cookie
     once the token is used, so without using it here that request is refused (403) and every
-    closed tab holds a kernel until it is found abandoned. Cross-site request protection stays on."""
+    closed tab holds a kernel until it is found abandoned. Cross-site request protection stays on.
+    A pre-heated page rendered from an earlier ingest than the store's is not handed out
+    (:mod:`workbench.dashboards.freshness`)."""
 
     _page_kernels: _KernelsForOnePage | None = None
 
@@ -359,7 +394,8 @@ class PageHandler(TornadoVoilaHandler):
             self.finish(plain_page(BUSY_TITLE, BUSY_TEXT[admitted]))
             return
         self._page_kernels = _KernelsForOnePage(self.settings["kernel_manager"],
-                                                lambda kid: guard.assign(admitted, kid))
+                                                lambda kid: guard.assign(admitted, kid),
+                                                self.settings.get("workbench_store_watch"), self.log)
         try:
             await super().get(path)
         finally:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from workbench.dashboards.format import esc
 from workbench.dashboards.palette import FOCUS
-from workbench.dashboards.tables import TableSpec, downloads_html, table_html
+from workbench.dashboards.tables import DownloadAbout, TableSpec, downloads_html, table_html
 
 
 @dataclass
@@ -88,8 +88,8 @@ class PanelView:
         self.content = content
         self.main.value = panel_html(content, filters)
 
-    def show_downloads(self, filters: str) -> None:
+    def show_downloads(self, filters: str, about: DownloadAbout) -> None:
         if self.content is None or not self.content.tables:
             self.downloads.value = ""
             return
-        self.downloads.value = downloads_html(self.content.tables, self.content.key, filters)
+        self.downloads.value = downloads_html(self.content.tables, self.content.key, filters, about)

@@ -17,7 +17,9 @@ cannot undo it):
 * only the widget extensions are loaded; Voila's kernel websocket only accepts widget messages,
   so a visitor cannot run code;
 * idle kernels are culled (30 minutes; a page left open that long must be reloaded);
-* pre-heated kernels (a pool per page, already executed) so the first view opens at once;
+* pre-heated kernels (a pool per page, already executed) so the first view opens at once; one
+  rendered before a new ingest is replaced as it is handed out, so a new quarter shows without a
+  restart (:mod:`workbench.dashboards.freshness`);
 * bound to 127.0.0.1: put it behind the organisation's reverse proxy and login
   (``docs/dashboards.md``);
 * against abuse (:mod:`workbench.dashboards.hardening`, through a tornado Application subclass and
@@ -253,6 +255,7 @@ def _voila_app_class():
     from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
     from workbench.dashboards import hardening
+    from workbench.dashboards.freshness import StoreWatch
 
     class DashboardVoila(Voila):
         """Voila with ``/`` sending visitors to the overview (not a file listing), and the
@@ -307,6 +310,8 @@ def _voila_app_class():
                 workbench_allowed_hosts=hardening.allowed_hosts(self.ip, self.allowed_hosts),
                 workbench_client_header=self.client_header or None,
                 workbench_trusted_proxies=tuple(self.trusted_proxies),
+                # pre-heated pages rendered before a new ingest are replaced (dashboards.freshness)
+                workbench_store_watch=StoreWatch(),
                 ws_ping_interval=int(self.ws_ping_interval * 1000),  # jupyter_server's, in ms
                 ws_ping_timeout=int(self.ws_ping_timeout * 1000),
             )
