@@ -231,12 +231,24 @@ def generate(
     scale: Annotated[float, typer.Option(help="1 = Oxfordshire; 100 = national-size benchmark data.")] = 1.0,
     extract_date: ExtractDate = None,
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
+    scenario: Annotated[str, typer.Option(help="A named profile that breaks an assumption of the studies "
+                                          "(workbench/synthetic/scenarios.yaml, docs/scenarios.md); default: none.")] = "default",
 ) -> None:
     """Generate the synthetic county: raw extracts for every source, and a separate truth folder."""
     from workbench.synthetic import DEFAULT_SEED, generate_county
+    from workbench.synthetic.scenarios import ScenarioError
+    from workbench.synthetic.scenarios import scenario as find_scenario
 
+    try:
+        spec = find_scenario(scenario)
+    except ScenarioError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(ExitCode.USAGE) from None
     kwargs = {"extract_date": _date(extract_date)} if extract_date else {}
-    result = generate_county(out, seed=DEFAULT_SEED if seed is None else seed, scale=scale, progress=progress, **kwargs)
+    result = generate_county(out, seed=DEFAULT_SEED if seed is None else seed, scale=scale, progress=progress,
+                             scenario=scenario, **kwargs)
+    if scenario != "default":
+        typer.echo(f"Scenario {scenario}: {spec.title}.")
     typer.echo(f"Synthetic county written to {out} in {result.seconds:.1f} s:")
     for source, n in result.counts.items():
         typer.echo(f"  {source}: {n:,} rows")
