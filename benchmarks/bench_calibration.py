@@ -117,7 +117,8 @@ def main() -> None:
             done = pd.concat([done, rows], ignore_index=True)
             args.rows.parent.mkdir(parents=True, exist_ok=True)
             write_csv(done, args.rows, index=False)
-            print(f"{name}: {args.replicates} counties in {time.perf_counter() - t0:.0f} s")
+            args.out.write_text(markdown(done, args.scale, started), encoding="utf-8")  # the table so far
+            print(f"{name}: {args.replicates} counties in {time.perf_counter() - t0:.0f} s", flush=True)
     if len(done):
         args.out.write_text(markdown(done, args.scale, started), encoding="utf-8")
         print(f"Written {args.out}")
