@@ -248,10 +248,15 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
             eth = ppl["ethnicity"][person].astype(object)
             out["ethnicity"] = np.where(rng.random(n) < settings.mess.ethnicity_not_recorded, "", eth).astype(object)
             needs = ppl["needs"][person]
-            needs_text = np.full(n, "", dtype=object)
-            for j, need in enumerate(NEEDS):
-                has = needs[:, j]
-                needs_text[has] = np.where(needs_text[has] == "", need, needs_text[has] + ";" + need)
+            if settings.mess.need_not_recorded or settings.mess.need_recorded_wrongly:
+                true_text = needs_to_text(needs)
+                needs = misrecorded_needs(sim.seed, source, needs, settings.mess)
+                needs_text = needs_to_text(needs)
+                wrong = needs_text != true_text
+                mess.add(files[wrong], record_id[wrong], "support_needs", "needs_misrecorded", true_text[wrong],
+                         needs_text[wrong])
+            else:
+                needs_text = needs_to_text(needs)
             out["support_needs"] = needs_text
         if source == "statutory_cases":
             disab = needs[:, NEEDS.index("physical_ill_health")] | needs[:, NEEDS.index("learning_disability")]
@@ -293,6 +298,24 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
         frame = pd.DataFrame({f: out[f] for f in contract_fields})
         del out, rec
         yield ExtractTable(source, frame, person, key, dup_of, files)
+
+
+def needs_to_text(needs: np.ndarray) -> np.ndarray:
+    """Support needs as recorded: codes joined by ";" in vocabulary order (blank for none)."""
+    needs_text = np.full(len(needs), "", dtype=object)
+    for j, need in enumerate(NEEDS):
+        has = needs[:, j]
+        needs_text[has] = np.where(needs_text[has] == "", need, needs_text[has] + ";" + need)
+    return needs_text
+
+
+def misrecorded_needs(seed: int, source: str, needs: np.ndarray, m) -> np.ndarray:
+    """Needs as a worker records them (a scenario): each true need left off a record with probability
+    ``need_not_recorded``, each absent one put on with ``need_recorded_wrongly``, independently per
+    record, so one person's records disagree. Drawn from a stream of its own per source."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x4EED5, SOURCES.index(source)])))
+    u = rng.random(needs.shape)
+    return np.where(needs, u >= m.need_not_recorded, u < m.need_recorded_wrongly)
 
 
 def outreach_client_refs(seed: int, person: np.ndarray, day: np.ndarray, district: np.ndarray, files: np.ndarray,

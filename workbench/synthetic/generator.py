@@ -15,6 +15,7 @@ from workbench.definitions import DISTRICTS
 from workbench.synthetic.errors import plant_errors
 from workbench.synthetic.extracts import MessLog, iter_tables
 from workbench.synthetic.population import NEEDS
+from workbench.synthetic.scenarios import DEFAULT_SCENARIO, scenario_settings
 from workbench.synthetic.settings import CountySettings
 from workbench.synthetic.simulate import Simulation, to_day
 from workbench.synthetic.truth import (
@@ -82,13 +83,20 @@ def generate_county(
     extract_date: date = DEFAULT_EXTRACT_DATE,
     progress: bool = False,
     settings: CountySettings | None = None,
+    scenario: str | None = None,
 ) -> GeneratedCounty:
     """Simulate the county and write ``<out_dir>/extracts`` and ``<out_dir>/truth``.
 
-    The same seed, scale, extract date and settings give byte-identical output.
+    The same seed, scale, extract date and settings give byte-identical output. ``scenario`` names a
+    profile of ``scenarios.yaml`` (its settings, on top of ``settings`` if given); its name is written
+    to the truth's ``settings.yaml``, never to the extracts. The default scenario is the default county.
     """
     started = time.perf_counter()
     settings = settings or CountySettings()
+    if scenario is not None and scenario != DEFAULT_SCENARIO:
+        settings = scenario_settings(scenario, settings)
+    else:
+        scenario = None
     out = Path(out_dir)
     extracts_dir, truth_dir = out / "extracts", out / "truth"
     extracts_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +176,8 @@ def generate_county(
     for j, need in enumerate(NEEDS):
         persons[f"need_{need}"] = ppl["needs"][:, j].astype(int)
     persons["in_any_extract"] = seen.astype(int)
+    if hasattr(sim, "unmeasured"):  # a scenario's unmeasured confounder (in no extract)
+        persons["unmeasured_confounder"] = sim.unmeasured.astype(int)
     persons.to_parquet(truth_dir / "persons.parquet", index=False)
     _write_csv(mess.frame(), truth_dir / "mess_log.csv")
     _write_csv(late, truth_dir / "late_end_dates.csv")
@@ -189,7 +199,10 @@ def generate_county(
         "equality_prevention_success": equality_effect,
     }
     _yaml(_plain(effects), truth_dir / "planted_effects.yaml")
-    _yaml(_plain(settings.to_dict(seed, scale, extract_date)), truth_dir / "settings.yaml")
+    written = settings.to_dict(seed, scale, extract_date)
+    if scenario is not None:
+        written = {"scenario": scenario, **written}
+    _yaml(_plain(written), truth_dir / "settings.yaml")
     (truth_dir / "README.md").write_text(truth_readme(counts, len(errors)), encoding="utf-8")
     return GeneratedCounty(extracts_dir, truth_dir, counts, time.perf_counter() - started)
 

@@ -60,6 +60,18 @@ def cumulative_incidence(
     return total
 
 
+def housing_first_pieces(effect) -> list[tuple[float, float]]:
+    """Baseline pieces times the Housing First hazard ratio when it changes over time (a scenario's
+    ``ReturnsEffect.hr_housing_first_late``): early ratio before ``hr_change_day``, late after."""
+    change, early, late = float(effect.hr_change_day), effect.hr_housing_first, effect.hr_housing_first_late
+    starts = sorted({p[0] for p in effect.baseline_pieces} | {change})
+    out = []
+    for a in starts:
+        base = [r for s, r in effect.baseline_pieces if s <= a][-1]
+        out.append((a, base * (early if a < change else late)))
+    return out
+
+
 def death_rate_per_day(rate_per_year_at_40: float, slope: float, age_years: np.ndarray) -> np.ndarray:
     return rate_per_year_at_40 / DAYS_PER_YEAR * np.exp(slope * (np.asarray(age_years) - 40.0))
 

@@ -59,6 +59,11 @@ class Volumes:
     approach_after_discharge_share: float = 0.09
     #: Share of households who approach again later (repeat homelessness).
     repeat_approach_share: float = 0.07
+    #: Moves into settled tenancies per year in the years before the data begin (scenario profiles
+    #: only; none by default). Only those still running on the simulation start reach the extracts,
+    #: with their real, earlier move-in date: the tenancy extract is left-truncated.
+    tenancy_move_ins_before_start_per_year: float = 0.0
+    tenancies_before_start_years: float = 6.0
 
 
 @dataclass
@@ -196,6 +201,11 @@ class ReturnsEffect:
     #: Age centring (years) for the linear predictor; does not change the hazard ratios.
     age_centre: float = 40.0
     grace_days: int = 14
+    #: A Housing First effect that changes over time (scenario profiles; None by default: proportional
+    #: hazards): the hazard ratio is ``hr_housing_first`` until ``hr_change_day`` days after move-in
+    #: and this value after it.
+    hr_housing_first_late: float | None = None
+    hr_change_day: float = 365.0
 
 
 @dataclass
@@ -238,6 +248,16 @@ class SupportedHousingEffect:
     effect_young_18_25: float = 0.9
     effect_women_domestic_abuse: float = 1.0
     follow_up_days: int = 365
+    #: Confounding outside the study's adjustment (scenario profiles; none by default). Interaction
+    #: terms on the log-odds of placement and of losing the tenancy, keyed "a*b" (a product of two of
+    #: the confounders above): the study adjusts for main effects only, so these are misspecified.
+    propensity_interactions: dict[str, float] = field(default_factory=dict)
+    failure_interactions: dict[str, float] = field(default_factory=dict)
+    #: An unmeasured binary confounder (in no extract): its prevalence and its log-odds effects on
+    #: placement into congregate housing and on losing the tenancy.
+    unmeasured_prevalence: float = 0.0
+    unmeasured_propensity_log_odds: float = 0.0
+    unmeasured_failure_log_odds: float = 0.0
 
 
 @dataclass
@@ -337,6 +357,11 @@ class MessRates:
     ni_held_discharge: float = 0.45
     ni_held_death: float = 0.30
     ethnicity_not_recorded: float = 0.06
+    #: Support needs recorded with error, independently on every record (scenario profiles; none by
+    #: default): a person's true need left off a record, and a need they do not have put on one. So a
+    #: person's records can disagree.
+    need_not_recorded: float = 0.0
+    need_recorded_wrongly: float = 0.0
 
 
 @dataclass
@@ -357,4 +382,28 @@ class CountySettings:
     def to_dict(self, seed: int, scale: float, extract_date: date) -> dict[str, Any]:
         out = asdict(self)
         out["returns"]["baseline_pieces"] = [list(p) for p in self.returns.baseline_pieces]
+        # Settings that only scenario profiles use are written only when set, so the default county's
+        # truth/settings.yaml is byte-for-byte what it was before they existed.
+        for section, name in SCENARIO_ONLY:
+            if out[section][name] == SCENARIO_ONLY_DEFAULTS[(section, name)]:
+                del out[section][name]
         return {"seed": int(seed), "scale": float(scale), "extract_date": extract_date.isoformat(), **out}
+
+
+#: (section, field) of the settings only scenario profiles change (workbench/synthetic/scenarios.yaml).
+SCENARIO_ONLY: tuple[tuple[str, str], ...] = (
+    ("volumes", "tenancy_move_ins_before_start_per_year"),
+    ("volumes", "tenancies_before_start_years"),
+    ("returns", "hr_housing_first_late"),
+    ("returns", "hr_change_day"),
+    ("supported_housing", "propensity_interactions"),
+    ("supported_housing", "failure_interactions"),
+    ("supported_housing", "unmeasured_prevalence"),
+    ("supported_housing", "unmeasured_propensity_log_odds"),
+    ("supported_housing", "unmeasured_failure_log_odds"),
+    ("mess", "need_not_recorded"),
+    ("mess", "need_recorded_wrongly"),
+)
+SCENARIO_ONLY_DEFAULTS: dict[tuple[str, str], Any] = {
+    (section, name): asdict(CountySettings())[section][name] for section, name in SCENARIO_ONLY
+}

@@ -24,6 +24,7 @@ from workbench.synthetic.hazards import (
     DAYS_PER_YEAR,
     death_rate_per_day,
     expit,
+    housing_first_pieces,
     sample_event_times,
 )
 from workbench.synthetic.population import NEED_INDEX, concat_people, draw, make_people
@@ -33,6 +34,7 @@ NA = np.int64(-(2**40))  # missing day number (dates are days since 1970-01-01)
 EPOCH = np.datetime64("1970-01-01", "D")
 RETURN_ROUTES_IN = ("rough_sleeping", "temporary_accommodation", "supported_accommodation", "relief_duty")
 SA_MODELS_OTHER = ("shared_house", "dispersed")
+UNMEASURED_STREAM = 0x5CE7A1  # the unmeasured confounder's own random stream (scenario profiles)
 
 
 def map_values(codes: np.ndarray, mapping: dict[str, float]) -> np.ndarray:
@@ -164,10 +166,17 @@ class Simulation:
             ("supported", "sa_direct", n_over(v.supported_direct_entries_per_year, start), start),
             ("supported", "sa_stock", int(self.rng().poisson(v.supported_stock_at_start * self.scale)), None),
         ]
+        if v.tenancy_move_ins_before_start_per_year > 0:  # a scenario: tenancies that began before the data
+            years = v.tenancies_before_start_years
+            plan.append(("household", "tenancy_before_start",
+                         int(self.rng().poisson(v.tenancy_move_ins_before_start_per_year * self.scale * years)),
+                         start - int(round(years * DAYS_PER_YEAR))))
         for profile, kind, n, first in plan:
             if first is None:
                 days = start + self.rng().integers(0, 45 if kind == "stock" else 1, n)
                 days = np.sort(days)
+            elif kind == "tenancy_before_start":
+                days = np.sort(self.rng().integers(first, start, n))
             else:
                 days = uniform_days(n, first)
             blocks.append(make_people(self.rng(), profile, days))
@@ -183,6 +192,10 @@ class Simulation:
             offset += len(days)
             self.person_block[kind] = idx
         self.people["block"] = np.concatenate([np.full(len(d), k, dtype=object) for k, d in entries])
+        sh = s.supported_housing
+        if sh.unmeasured_prevalence > 0:  # a scenario: drawn from a stream of its own
+            own = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, UNMEASURED_STREAM])))
+            self.unmeasured = (own.random(n_people) < sh.unmeasured_prevalence).astype(float)
         self._seed_entries(entries)
 
     def _seed_entries(self, entries: list[tuple[str, np.ndarray]]) -> None:
@@ -214,6 +227,12 @@ class Simulation:
                         np.full(int(sel.sum()), "supported_accommodation", dtype=object),
                     )
                 self.push("supported", idx, days, district, route=route, kind="entry")
+            elif kind == "tenancy_before_start":
+                route = draw(rng, {"relief_duty": 0.45, "temporary_accommodation": 0.4, "rough_sleeping": 0.15}, n)
+                tenure = np.where(route == "rough_sleeping", "housing_first",
+                                  np.where(rng.random(n) < 0.7, "social_rented", "private_rented")).astype(object)
+                district = draw(rng, s.volumes.district_shares, n)
+                self.push("tenancy", idx, days, district, route=route, kind=tenure)
             elif kind == "sa_stock":
                 route = draw(rng, {"rough_sleeping": 0.45, "relief_duty": 0.2, "hospital": 0.1, "prison": 0.1,
                                    "family_friends": 0.15}, n)
@@ -576,7 +595,19 @@ class Simulation:
         e = self.settings.supported_housing
         x = self.sh_covariates(p, route_in)
         lin = e.propensity_intercept + sum(coef * x[k] for k, coef in e.propensity_coefficients.items())
+        lin = self._beyond_adjustment(lin, x, p, e.propensity_interactions, e.unmeasured_propensity_log_odds)
         return expit(lin)
+
+    def _beyond_adjustment(self, lin: np.ndarray, x: dict[str, np.ndarray], p: np.ndarray,
+                           interactions: dict[str, float], unmeasured_log_odds: float) -> np.ndarray:
+        """Scenario terms the study's main-effects adjustment cannot capture: interactions of two
+        confounders and the unmeasured confounder. Nothing is added by default (same numbers)."""
+        for key, coef in interactions.items():
+            a, b = (name.strip() for name in key.split("*"))
+            lin = lin + coef * x[a] * x[b]
+        if self.settings.supported_housing.unmeasured_prevalence > 0 and unmeasured_log_odds:
+            lin = lin + unmeasured_log_odds * self.unmeasured[p]
+        return lin
 
     def sh_covariates(self, p: np.ndarray, route_in: np.ndarray) -> dict[str, np.ndarray]:
         female = self.people["gender"][p] == "female"
@@ -650,7 +681,14 @@ class Simulation:
         lp = np.log(e.hr_housing_first) * hf + np.log(e.hr_drug_dependency) * drug + np.log(e.hr_age_per_10_years) * (
             age10 - e.age_centre / 10.0
         )
-        t_return = sample_event_times(rng, np.exp(lp), e.baseline_pieces)
+        if e.hr_housing_first_late is None:
+            t_return = sample_event_times(rng, np.exp(lp), e.baseline_pieces)
+        else:  # a scenario: the Housing First hazard ratio changes at hr_change_day (not proportional)
+            t_return = np.empty(n)
+            hfs_ = hf == 1
+            others = np.exp(lp - np.log(e.hr_housing_first) * hf)
+            t_return[~hfs_] = sample_event_times(rng, others[~hfs_], e.baseline_pieces)
+            t_return[hfs_] = sample_event_times(rng, others[hfs_], housing_first_pieces(e))
         death_rate = death_rate_per_day(h.death_rate_housed, h.death_age_slope, age10 * 10.0)
         t_death = rng.exponential(1.0, n) / death_rate
         r_day = np.ceil(t_return).astype(np.int64)
@@ -666,6 +704,7 @@ class Simulation:
         x = self.sh_covariates(p, np.where(b.aux == 1, "rough_sleeping", "other"))
         congregate = (b.model == "congregate_hostel").astype(float)
         base = sh.failure_intercept + sum(coef * x[k] for k, coef in sh.failure_coefficients.items())
+        base = self._beyond_adjustment(base, x, p, sh.failure_interactions, sh.unmeasured_failure_log_odds)
         effect = (sh.effect_base
                   + sh.effect_rough_sleeping_and_substance * x["history_rough_sleeping"]
                   * np.maximum(x["drug_dependency"], x["alcohol_dependency"])
@@ -689,6 +728,19 @@ class Simulation:
         end_reason = np.where(first <= 1, loss_reason, end_reason).astype(object)
         tenancy_end = np.where(end_after <= follow, m + end_after, NA)
         end_reason = np.where(tenancy_end == NA, "", end_reason).astype(object)
+        data_start = to_day(self.settings.simulation_start)
+        before = m < data_start
+        if before.any():
+            # A scenario: move-ins before the data begin reach the extracts only if the tenancy was
+            # still running then (left truncation); the others, and everything about them, are never seen.
+            keep = ~before | (m + end_after > data_start)
+            b = b.take(keep)
+            n = int(keep.sum())
+            (p, m, tenure, hf, drug, age10, lp, death_rate, r_day, d_day, follow, returned, died, event, time, from_sa,
+             congregate, q0, q1, fails, fail_day, end_reason, tenancy_end) = (
+                v[keep] for v in (p, m, tenure, hf, drug, age10, lp, death_rate, r_day, d_day, follow, returned, died,
+                                  event, time, from_sa, congregate, q0, q1, fails, fail_day, end_reason, tenancy_end))
+            x = {k: v[keep] for k, v in x.items()}
         keys = self.emit("settled_tenancies", person=p, district=b.district, tenure=tenure, route_in=b.route,
                          start=m, end=tenancy_end, end_reason=end_reason)
         # Housing First is also a supported "stay" that begins on move-in day (inside the grace window).
@@ -703,6 +755,7 @@ class Simulation:
         # A few people from the street are seen bedded down again inside the 14-day grace window.
         grace_day = rng.integers(1, e.grace_days + 1, n)
         grace = (b.route == "rough_sleeping") & (rng.random(n) < h.grace_window_contact_share) & (grace_day < np.where(died, d_day, big)) & (grace_day <= follow)
+        grace &= m + grace_day >= data_start  # nobody was contacted before the data begin
         if grace.any():
             self.emit("outreach_contacts", person=p[grace], contact_date=(m + grace_day)[grace], district=b.district[grace],
                       verified=np.ones(int(grace.sum()), dtype=bool), location_type=np.full(int(grace.sum()), "doorway", dtype=object))

@@ -9,7 +9,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from workbench.definitions import DISTRICTS
-from workbench.synthetic.hazards import cumulative_incidence
+from workbench.synthetic.hazards import cumulative_incidence, housing_first_pieces
 from workbench.synthetic.population import ETHNICITY_SHARES, zero_pad
 from workbench.synthetic.settings import CountySettings
 from workbench.synthetic.simulate import NA, Simulation, to_day
@@ -38,8 +38,12 @@ def returns_truth(sim: Simulation, key_to_id: dict[str, np.ndarray]) -> tuple[pd
     t = _concat(sim.truth.get("returns"))
     t = t[t["in_cohort"]].reset_index(drop=True)
     for name, days in CIF_HORIZONS.items():
-        t[f"cif_return_{name}"] = cumulative_incidence(days, t["hazard_multiplier"].to_numpy(),
-                                                       t["death_rate_per_day"].to_numpy(), s.baseline_pieces)
+        mult, death = t["hazard_multiplier"].to_numpy(), t["death_rate_per_day"].to_numpy()
+        cif = cumulative_incidence(days, mult, death, s.baseline_pieces)
+        if s.hr_housing_first_late is not None and len(t):  # a scenario: the ratio changes over time
+            hfs = t["housing_first"].to_numpy() == 1
+            cif[hfs] = cumulative_incidence(days, mult[hfs] / s.hr_housing_first, death[hfs], housing_first_pieces(s))
+        t[f"cif_return_{name}"] = cif
     table = pd.DataFrame({
         "tenancy_id": key_to_id["settled_tenancies"][t["tenancy_key"]],
         "person_id": person_ids(t["person"]),
@@ -68,6 +72,10 @@ def returns_truth(sim: Simulation, key_to_id: dict[str, np.ndarray]) -> tuple[pd
             "drug_dependency": s.hr_drug_dependency,
             "age_per_10_years": s.hr_age_per_10_years,
         },
+        **({} if s.hr_housing_first_late is None else {
+            "hazard_ratio_housing_first_over_time": {
+                f"before_day_{s.hr_change_day:g}": s.hr_housing_first, f"from_day_{s.hr_change_day:g}": s.hr_housing_first_late,
+                "note": "not proportional: hazard_ratios.housing_first holds only before the change day"}}),
         "covariates": {
             "housing_first": "1 if the settled tenancy's tenure is housing_first (settled_tenancies.tenure)",
             "drug_dependency": "1 if the person has the support need drug_dependency, as recorded in support_needs "
@@ -226,7 +234,8 @@ def districts_and_equality_truth(sim: Simulation, key_to_id: dict[str, np.ndarra
         "definition": "Prevention success = a prevention duty (statutory_cases.prevention_duty_start set) that ended "
                       "with prevention_duty_end_reason secured_6_months_stayed or secured_6_months_moved, among "
                       "prevention duties that ended by the extract date (true end dates, see late_end_dates).",
-        "outlier_district": min(s.districts.prevention_success, key=s.districts.prevention_success.get),
+        "outlier_district": (None if len(set(s.districts.prevention_success.values())) == 1 else
+                             min(s.districts.prevention_success, key=s.districts.prevention_success.get)),
         "planted_success_white_reference": dict(s.districts.prevention_success),
         "true_rate": {d: float(s.districts.prevention_success[d] * mean_rr) for d in DISTRICTS},
         "true_rate_note": "expected success probability of an applicant in the district, averaging over the county's "
