@@ -9,10 +9,12 @@ extract that holds identifiers (values of existing fields only), linked with the
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import stat
 import subprocess
+import zipfile
 
 import openpyxl
 import pandas as pd
@@ -22,6 +24,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from workbench.cli import app
+from workbench.dashboards.aggregates import build_aggregates
+from workbench.dashboards.frame import PAGES, build_page
+from workbench.dashboards.tables import export_bytes
 from workbench.definitions import content_hash, version
 from workbench.reporting import export
 from workbench.reporting.exports import RESEARCH_LABEL, SHAREABLE_LABEL, ExportRefused
@@ -279,3 +284,29 @@ def test_git_state_outside_a_checkout_says_so(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     (tmp_path / "repo" / "__init__.py").write_text("")
     assert git_state(tmp_path / "repo")["note"] == "not a git checkout"  # untracked: not this package's checkout
+
+
+# --- dashboard downloads: canaries planted in the raw extracts reach none (issue 19) -----------------
+
+def _excel_text(data: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as book:  # an xlsx is a zip of XML parts
+        return "\n".join(book.read(name).decode("utf-8", "replace") for name in book.namelist())
+
+
+def test_no_canary_in_any_dashboard_download_or_page(canary_store):
+    build_aggregates(canary_store.data_dir)
+    files = 0
+    for key, _ in PAGES:
+        page = build_page(key, canary_store.data_dir)
+        about = page.about()
+        html = page.snapshot_html()
+        texts = [html]
+        for content in page.compute():
+            for spec in content.tables:
+                csv_bytes, xlsx_bytes = export_bytes(spec, about)
+                texts += [csv_bytes.decode("utf-8-sig"), _excel_text(xlsx_bytes)]
+                files += 2
+        blob = "\n".join(texts)
+        for canary in CANARIES:
+            assert canary not in blob, (key, canary)
+    assert files > 20  # every page's tables were downloaded
