@@ -130,9 +130,10 @@ def test_crude_flags_come_from_true_counts_too(agg, policy):
     assert crude.values.loc[lab, "Accommodation secured"] == 50 and crude.values.loc[lab, "Total"] == 120
     true = proportion_funnel(list(counts), [k for k, _ in counts.values()], [k + o for k, o in counts.values()])
     assert true.set_index("unit").loc["vale_of_white_horse", "position"] == "below 95% limit"
-    shown_rate = crude.numeric.loc[lab, "Accommodation secured (%)"] / 100
     lo95 = proportion_limits(true["target"].iloc[0], 120, 0.95)[0]
-    assert shown_rate > lo95  # the rounded figures alone would not flag it
+    assert 50 / 120 > lo95  # the rounded counts alone would not flag it
+    # the shown percentage is the true share (48 of 122), rounded only for display
+    assert crude.numeric.loc[lab, "Accommodation secured (%)"] == pytest.approx(round(100 * 48 / 122))
     assert crude.values.loc[lab, FLAG_COL] == "Lower (outside 95% limits)"
 
 
