@@ -5,18 +5,25 @@ report: an unclosed quote makes it swallow the following lines into one value, a
 value short, a file split by semicolons reads as one column. The checks here look at the text
 themselves, so their findings do not depend on how the parser recovered:
 
-- :func:`scan_records` counts a CSV's physical records with a strict, quote-aware line scan;
+- :func:`scan_records` (:func:`scan_lines` for a file read line by line) counts a CSV's physical
+  records with a strict, quote-aware line scan;
 - :func:`control_character_cells` finds cells holding control characters;
-- :func:`date_order_problem` detects a file's date order (day-first, month-first or mixed).
+- :func:`date_order_problem` (:class:`DateOrder` for a file read in chunks) detects a file's date
+  order (day-first, month-first or mixed).
+
+What a scan keeps is compact (4 bytes per record for its line, 4 for a hash of its first value), so
+a file of millions of records is checked without holding its text: see ``workbench.ingest.readers``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 #: The longest field a CSV may hold. Python's ``csv`` module stops at this size with "field larger
@@ -33,17 +40,29 @@ _CONTROL = re.compile(CONTROL_CHARACTERS)
 OTHER_DELIMITERS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
 
 
+def first_value_hash(value: str) -> int:
+    """A 32-bit hash of a record's first value: enough to find where the scan and the parser part
+    (a chance of 1 in 4 billion per record of missing the first difference by one record)."""
+    return hash(value) & 0xFFFFFFFF
+
+
 @dataclass(frozen=True)
 class RecordScan:
     """What the strict line scan found: record starts (file line numbers) and the first damage."""
 
-    record_lines: list[int]
+    lines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))  # each record's first line
     damage: str | None = None  # a sentence naming the line, or None
-    first_values: list[str] = field(default_factory=list)  # each record's first value, to align with the parser
+    #: a hash of each record's first value (:func:`first_value_hash`), to align with the parser
+    first_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
+    header_end: int = 0  # the last line of the header record (0: no header found)
+
+    @property
+    def record_lines(self) -> list[int]:
+        return self.lines.tolist()
 
     @property
     def records(self) -> int:
-        return len(self.record_lines)
+        return len(self.lines)
 
 
 def _fields(line: str, in_quote: bool, delimiter: str) -> tuple[list[int], bool]:
@@ -97,41 +116,73 @@ def first_line(text: str) -> str:
 
 
 def scan_records(text: str, delimiter: str = ",", field_limit: int = FIELD_LIMIT) -> RecordScan:
-    """Count the records of CSV ``text`` (header excluded, blank lines skipped) line by line.
+    """Count the records of CSV ``text`` (header excluded, blank lines skipped) line by line."""
+    return scan_lines(physical_lines(text), delimiter, field_limit)
+
+
+def scan_lines(physical: Iterable[str], delimiter: str = ",", field_limit: int = FIELD_LIMIT) -> RecordScan:
+    """Count the records of a CSV given as its physical lines (without line ends), one at a time.
 
     A quoted value may span lines, but a continuation line that would on its own be a whole record
     (as many fields as the header) means a quote was left open: the scan reports the line where the
     quote opened instead of letting it swallow the records below, as a lenient parser does.
     """
-    starts: list[int] = []
-    firsts: list[str] = []
+    starts = array("I")
+    firsts = array("I")
+
+    def result(damage: str | None = None) -> RecordScan:
+        return RecordScan(np.frombuffer(starts, np.uint32) if starts else np.zeros(0, np.uint32), damage,
+                          np.frombuffer(firsts, np.uint32) if firsts else np.zeros(0, np.uint32), header_end)
+
     width = None  # the header's number of fields; the header is scanned like a record, then not counted
-    lines = enumerate(physical_lines(text), start=1)
+    header_end = 0
+    lines = enumerate(physical, start=1)
     for start, line in lines:
         if _is_blank(line, delimiter):
             continue
+        end = start
         lengths, in_quote = _fields(line, False, delimiter)
         while in_quote:
             number, more = next(lines, (None, None))
             if more is None:
-                return RecordScan(starts, f"line {start}: a quoted value opens there and is never closed, so "
-                                          "every line after it would be read as part of that one value")
+                return result(f"line {start}: a quoted value opens there and is never closed, so "
+                              "every line after it would be read as part of that one value")
+            end = number
             alone, open_alone = _fields(more, False, delimiter)
             if len(alone) == width and not open_alone:
-                return RecordScan(starts, f"line {start}: a quoted value opens there and is not closed on that "
-                                          f"line, so line {number} and the records after it would be swallowed into it")
+                return result(f"line {start}: a quoted value opens there and is not closed on that "
+                              f"line, so line {number} and the records after it would be swallowed into it")
             cont, in_quote = _fields(more, True, delimiter)
             lengths[-1] += 1 + cont[0]  # the line break is part of the quoted value
             lengths.extend(cont[1:])
         if max(lengths) > field_limit:
-            return RecordScan(starts, f"line {start}: a value is {max(lengths):,} characters long, more than "
-                                      f"the {field_limit:,} allowed (the file is probably damaged)")
+            return result(f"line {start}: a value is {max(lengths):,} characters long, more than "
+                          f"the {field_limit:,} allowed (the file is probably damaged)")
         if width is None:
-            width = len(lengths)
+            width, header_end = len(lengths), end
         else:
             starts.append(start)
-            firsts.append(line.split(delimiter, 1)[0].strip().strip('"').strip())
-    return RecordScan(starts, None, firsts)
+            firsts.append(first_value_hash(line.split(delimiter, 1)[0].strip().strip('"').strip()))
+    return result()
+
+
+def parsed_first_hashes(values: Iterable[object]) -> np.ndarray:
+    """:func:`first_value_hash` of each record's first value as the parser read it (a value spanning
+    lines is compared by its first line, as the scan keeps only that)."""
+    return np.fromiter((first_value_hash(str(v).split("\n", 1)[0].strip()) for v in values), np.uint32)
+
+
+def agreeing_records(scan: RecordScan, parsed: np.ndarray, offset: int = 0) -> int:
+    """How many of the parsed records ``parsed`` (first-value hashes, the first being record
+    ``offset``) agree with the scan before the first difference."""
+    theirs = parsed[: max(scan.records - offset, 0)]
+    differ = np.flatnonzero(scan.first_hashes[offset : offset + len(theirs)] != theirs)
+    return int(differ[0]) if len(differ) else len(theirs)
+
+
+def divergence_line_at(scan: RecordScan, agree: int) -> int:
+    """The line of the last record on which the scan and the parser agree (``agree`` records)."""
+    return int(scan.lines[max(agree - 1, 0)]) if scan.records else 1
 
 
 def divergence_line(scan: RecordScan, parsed_first: list[str]) -> int:
@@ -140,12 +191,7 @@ def divergence_line(scan: RecordScan, parsed_first: list[str]) -> int:
     Both list each record's first value (the record id in every contract); the first position where
     they differ follows the record the parser misread (split in two, or merged with the next ones).
     """
-    agree = 0
-    for ours, theirs in zip(scan.first_values, parsed_first, strict=False):
-        if ours != theirs.split("\n", 1)[0].strip():  # the scan keeps only a value's first line
-            break
-        agree += 1
-    return scan.record_lines[max(agree - 1, 0)] if scan.record_lines else 1
+    return divergence_line_at(scan, agreeing_records(scan, parsed_first_hashes(parsed_first)))
 
 
 def other_delimiter(header_line: str, expected: set[str], normalise) -> str | None:
@@ -188,6 +234,50 @@ def strip_midnight(text: pd.Series) -> pd.Series:
     return out
 
 
+class DateOrder:
+    """The date order of a file read in chunks, in order: :func:`date_order_problem` of all of them.
+
+    Per date column it keeps the first line whose slash date can only be read day first, and the
+    first that can only be read month first; nothing else.
+    """
+
+    def __init__(self, date_columns: list[str]):
+        self.columns = list(date_columns)
+        self.day_first: dict[str, int] = {}
+        self.month_first: dict[str, int] = {}
+
+    def add(self, text: pd.DataFrame, row_numbers) -> None:
+        for column in self.columns:
+            if column in self.day_first and column in self.month_first:
+                continue
+            values = text[column].astype("string")
+            slashed = values.str.contains("/", regex=False).fillna(False).to_numpy().nonzero()[0]
+            if not len(slashed):  # ISO dates only: nothing to tell
+                continue
+            parts = strip_midnight(values.iloc[slashed]).str.extract(_SLASH_DATE).astype("Float64")
+            first, second = (parts[k].to_numpy(dtype=float, na_value=float("nan")) for k in (0, 1))
+            only_day_first = slashed[(first > 12) & (second <= 12)]
+            only_month_first = slashed[(second > 12) & (first <= 12)]
+            if column not in self.day_first and len(only_day_first):
+                self.day_first[column] = int(row_numbers[only_day_first[0]])
+            if column not in self.month_first and len(only_month_first):
+                self.month_first[column] = int(row_numbers[only_month_first[0]])
+
+    def problem(self) -> str | None:
+        # The first column (in contract order) that shows an order names it, as for a whole file.
+        day_first = next(((self.day_first[c], c) for c in self.columns if c in self.day_first), None)
+        month_first = next(((self.month_first[c], c) for c in self.columns if c in self.month_first), None)
+        if month_first is None:
+            return None
+        us = f"line {month_first[0]}, column {month_first[1]}, can only be read month first (MM/DD/YYYY)"
+        fix = ("The workbench will not guess which dates have day and month swapped; export the file with "
+               "dates as YYYY-MM-DD (or DD/MM/YYYY throughout) and send it again.")
+        if day_first is not None:
+            return (f"the file mixes day-first and month-first dates: {us}, but line {day_first[0]}, column "
+                    f"{day_first[1]}, can only be read day first (DD/MM/YYYY). {fix}")
+        return f"the dates are written month first, US style: {us}. {fix}"
+
+
 def date_order_problem(text: pd.DataFrame, date_columns: list[str], row_numbers) -> str | None:
     """A plain sentence if the file's slash dates are month-first or mix orders, else None.
 
@@ -196,29 +286,9 @@ def date_order_problem(text: pd.DataFrame, date_columns: list[str], row_numbers)
     dates would otherwise be stored with day and month swapped wherever both are 12 or less.
     Values are not shown (dates of birth are identifiers): the message names line and column.
     """
-    day_first = month_first = None
-    for column in date_columns:
-        values = text[column].astype("string")
-        slashed = values.str.contains("/", regex=False).fillna(False).to_numpy().nonzero()[0]
-        if not len(slashed):  # ISO dates only: nothing to tell
-            continue
-        parts = strip_midnight(values.iloc[slashed]).str.extract(_SLASH_DATE).astype("Float64")
-        first, second = (parts[k].to_numpy(dtype=float, na_value=float("nan")) for k in (0, 1))
-        only_day_first = slashed[(first > 12) & (second <= 12)]
-        only_month_first = slashed[(second > 12) & (first <= 12)]
-        if day_first is None and len(only_day_first):
-            day_first = (int(row_numbers[only_day_first[0]]), column)
-        if month_first is None and len(only_month_first):
-            month_first = (int(row_numbers[only_month_first[0]]), column)
-    if month_first is None:
-        return None
-    us = f"line {month_first[0]}, column {month_first[1]}, can only be read month first (MM/DD/YYYY)"
-    fix = ("The workbench will not guess which dates have day and month swapped; export the file with "
-           "dates as YYYY-MM-DD (or DD/MM/YYYY throughout) and send it again.")
-    if day_first is not None:
-        return (f"the file mixes day-first and month-first dates: {us}, but line {day_first[0]}, column "
-                f"{day_first[1]}, can only be read day first (DD/MM/YYYY). {fix}")
-    return f"the dates are written month first, US style: {us}. {fix}"
+    order = DateOrder(date_columns)
+    order.add(text, row_numbers)
+    return order.problem()
 
 
 #: Excel counts days from 1899-12-30; serials 10000 to 99999 are the years 1927 to 2173, the only

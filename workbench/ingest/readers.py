@@ -4,13 +4,28 @@ Everything is read as text so that validation, not the reader, decides what a va
 reader that guessed types would silently turn "01/02/2021" into a number or drop leading zeros.
 A file that cannot be read at all (empty, not UTF-8, no recognisable header) raises
 :class:`FileRefused` with a message a non-programmer can act on.
+
+A CSV is read in chunks of rows (:func:`open_csv`), so that a file of hundreds of megabytes is
+validated without holding it, or a frame of it, whole:
+
+1. a first pass decodes the file in blocks of whole lines and runs the independent line scan
+   (``integrity.scan_lines``), keeping only each record's line and a hash of its first value;
+2. a second pass cuts the text into pieces at records the scan found, and parses each piece with
+   the header and the record before it (which pandas does not check against the header's width, as
+   it does not check a file's first record) in front. A piece parsed without error ends outside any
+   quoted value, so the pieces together are parsed exactly as the whole file would be. Where that
+   cannot be shown (a quote the parser and the scan read differently, records that do not line up,
+   a first record wider than the header) the file is read whole instead, as before: only damaged
+   files pay that price.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +36,24 @@ from workbench.contracts.model import Contract
 from workbench.ingest.integrity import (
     NUL_STAND_IN,
     RecordScan,
+    agreeing_records,
     divergence_line,
+    divergence_line_at,
     first_line,
     other_delimiter,
+    parsed_first_hashes,
+    scan_lines,
     scan_records,
 )
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
 #: How many rows at the top of a spreadsheet are searched for the header row.
 HEADER_SEARCH_ROWS = 20
+#: A CSV is decoded in blocks of about this many bytes (cut after a line end).
+BLOCK_BYTES = 1 << 23
+#: A CSV is parsed and validated in pieces of about this many characters of text: the memory a
+#: piece needs while it is checked is some ten times this (pandas holds each cell as an object).
+PIECE_CHARACTERS = 1 << 22
 
 
 class FileRefused(Exception):
@@ -54,6 +78,11 @@ class RawExtract:
 
 def _normalise_header(name: object) -> str:
     return "_".join(str(name).strip().lower().replace("-", " ").split())
+
+
+def _codec(encoding: str) -> str:
+    """The codec a CSV is decoded with: UTF-8 with or without a byte order mark, or as given."""
+    return "utf-8-sig" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else encoding
 
 
 def _decode(path: Path, data: bytes, encoding: str) -> str:
@@ -143,20 +172,25 @@ def _refuse_damage(path: Path, text: str, contract: Contract) -> RecordScan:
 
 def _refuse_miscount(path: Path, scan: RecordScan, records_read: int, parsed_first: list[str]) -> None:
     """The parser must find exactly the records the independent line scan found."""
-    if records_read == scan.records:
-        return
+    if records_read != scan.records:
+        _miscount(path, scan, records_read, divergence_line(scan, parsed_first))
+
+
+def _miscount(path: Path, scan: RecordScan, records_read: int, line: int) -> None:
     raise FileRefused(
         f"{path.name}: a line-by-line count finds {scan.records:,} records but the parser read "
-        f"{records_read:,}; the difference starts at line {divergence_line(scan, parsed_first)}. "
+        f"{records_read:,}; the difference starts at line {line}. "
         "The file was not loaded; check it there."
     )
 
 
-def _read_csv(path: Path, contract: Contract, encoding: str) -> RawExtract:
+def _read_csv_whole(path: Path, contract: Contract, encoding: str) -> RawExtract:
+    """The whole file at once: the fallback of :class:`CsvStream` when pieces cannot be shown to
+    parse as the whole file would (damaged quoting, records that do not line up)."""
     data = path.read_bytes()
     if not data.strip():
         raise FileRefused(f"{path.name} is empty: it has no header and no rows.")
-    text = _decode(path, data, "utf-8-sig" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else encoding)
+    text = _decode(path, data, _codec(encoding))
     scan = _refuse_damage(path, text, contract)
     text = text.replace("\x00", NUL_STAND_IN)  # pandas would end the value at a NUL byte
     malformed: list[tuple[int, str]] = []
@@ -297,17 +331,377 @@ def _read_parquet(path: Path, contract: Contract) -> RawExtract:
     return RawExtract(path, _blank_to_na(frame), np.arange(1, len(frame) + 1), notes, header_row=0)
 
 
-def read_extract(path: str | Path, contract: Contract, *, encoding: str = "utf-8") -> RawExtract:
-    """Read ``path`` as text columns matched to ``contract``; raise FileRefused if it cannot be used."""
+# ---------------------------------------------------------------------------------------------
+# A CSV read in pieces (see the module docstring)
+# ---------------------------------------------------------------------------------------------
+
+#: Yielded by :meth:`CsvStream.chunks` when what was yielded before must be forgotten: the file is
+#: read again another way (line by line for ragged rows, or whole).
+RESTART = object()
+_READ_OPTIONS = dict(dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False)
+
+
+class _ReadWhole(Exception):
+    """The pieces cannot be shown to parse as the whole file would: read it whole."""
+
+
+class _Ragged(Exception):
+    """The parser found a line with more values than the header: read line by line, as before."""
+
+
+def _byte_blocks(path: Path, whole: bool) -> Iterator[bytes]:
+    """The file in blocks of whole lines (cut after a line end), or whole."""
+    with path.open("rb") as fh:
+        if whole:
+            yield fh.read()
+            return
+        rest = b""
+        while True:
+            data = fh.read(BLOCK_BYTES)
+            if not data:
+                if rest:
+                    yield rest
+                return
+            data = rest + data if rest else data
+            cut = data.rfind(b"\n") + 1
+            rest, data = (data, b"") if cut == 0 else (data[cut:], data[:cut])
+            if data:
+                yield data
+
+
+class _Decoded:
+    """The text of a CSV in blocks of whole lines, decoded as the whole file would be.
+
+    A byte that is not valid in the encoding refuses the file naming its line, as before. Blocks are
+    cut after a line-feed byte, which is a line feed in every encoding that writes ASCII as ASCII; any
+    other encoding (UTF-16) is decoded whole.
+    """
+
+    def __init__(self, path: Path, encoding: str):
+        self.path = path
+        self.codec = _codec(encoding)
+        self.name = "utf-8" if self.codec == "utf-8-sig" else self.codec
+        self.whole = codecs.encode('\n,"\r', self.name) != b'\n,"\r'
+        self.nonblank = False  # any byte that is not white space (bytes.strip)
+        self.has_nul = False
+
+    def blocks(self, nul_stand_in: bool = False) -> Iterator[str]:
+        lines_before = 0
+        first = True
+        for block in _byte_blocks(self.path, self.whole):
+            if first and self.codec == "utf-8-sig" and block.startswith(codecs.BOM_UTF8):
+                block = block[len(codecs.BOM_UTF8):]
+            first = False
+            self.nonblank = self.nonblank or bool(block.strip())
+            try:
+                text = block.decode(self.name)
+            except UnicodeDecodeError as exc:
+                line = lines_before + block[: exc.start].count(b"\n") + 1
+                bad = block[exc.start : exc.start + 1].hex().upper()
+                raise FileRefused(
+                    f"{self.path.name} is not readable as {self.codec.upper()} text: the byte 0x{bad} on line {line} "
+                    "is not valid. Save the file as 'CSV UTF-8 (Comma delimited)' from Excel, or tell the "
+                    "workbench the file's encoding with --encoding (for example --encoding cp1252)."
+                ) from None
+            lines_before += block.count(b"\n")
+            if "\x00" in text:
+                self.has_nul = True
+                if nul_stand_in:
+                    text = text.replace("\x00", NUL_STAND_IN)  # pandas would end the value at a NUL byte
+            yield text
+
+
+def _physical_lines(blocks: Iterator[str]) -> Iterator[str]:
+    """``integrity.physical_lines`` of the concatenated blocks (each block ends after a line feed)."""
+    last = ""
+    for block in blocks:
+        parts = block.split("\n")
+        last = parts.pop()
+        for part in parts:
+            yield part.rstrip("\r")
+    yield last.rstrip("\r")
+
+
+def _lines_with_ends(blocks: Iterator[str]) -> Iterator[str]:
+    """The lines of the concatenated blocks with their line feeds, as iterating ``io.StringIO`` gives."""
+    for block in blocks:
+        start = 0
+        while True:
+            end = block.find("\n", start) + 1
+            if end == 0:
+                if start < len(block):
+                    yield block[start:]
+                break
+            yield block[start:end]
+            start = end
+
+
+class CsvStream:
+    """A CSV extract read in chunks of rows; see :func:`open_csv` and the module docstring."""
+
+    def __init__(self, path: Path, contract: Contract, encoding: str, piece_characters: int):
+        self.path, self.contract, self.encoding = path, contract, encoding
+        self.piece_characters = max(1, piece_characters)
+        self.notes: list[str] = []
+        self.malformed_rows: list[tuple[int, str]] = []
+        self.rows_read = 0
+        self.header_row = 1
+        self._first_pass()
+
+    # -- the first pass: decoding and the independent scan -------------------------------------
+
+    def _first_pass(self) -> None:
+        path = self.path
+        decoded = _Decoded(path, self.encoding)
+        self.characters = 0
+        header_line: list[str] = []
+
+        def counted(blocks: Iterator[str]) -> Iterator[str]:
+            for block in blocks:
+                self.characters += len(block)
+                if not header_line:
+                    found = first_line(block)
+                    if found:
+                        header_line.append(found)
+                yield block
+
+        blocks = counted(decoded.blocks())
+        scan = scan_lines(_physical_lines(blocks))
+        for _ in blocks:  # a scan that stopped at damage: the rest must still decode, as before
+            pass
+        if not decoded.nonblank:
+            raise FileRefused(f"{path.name} is empty: it has no header and no rows.")
+        delimiter = other_delimiter(header_line[0] if header_line else "", set(self.contract.field_names),
+                                    _normalise_header)
+        if delimiter:
+            raise FileRefused(
+                f"{path.name}: the values on line 1 are separated by {delimiter}, not commas. Save the file as "
+                "'CSV UTF-8 (Comma delimited)' and send it again."
+            )
+        if scan.damage:
+            raise FileRefused(f"{path.name}: {scan.damage}. The file was not loaded; repair it there and send it again.")
+        self.scan, self.header_line = scan, header_line[0] if header_line else ""
+        self.decoded = decoded
+
+    # -- the second pass ------------------------------------------------------------------------
+
+    def _cuts(self) -> np.ndarray:
+        """The records at which pieces start (after the first): each right after a one-line record.
+
+        The record before a cut is parsed twice (last of one piece, first of the next): pandas does
+        not check a piece's first record against the header's width, so that one must have been
+        checked already, and must be a single line so the next piece starts cleanly.
+        """
+        lines = self.scan.lines.astype(np.int64)
+        if len(lines) < 2:
+            return np.zeros(0, np.int64)
+        per_piece = max(2, int(self.piece_characters * len(lines) / max(self.characters, 1)))
+        eligible = np.flatnonzero(np.diff(lines) == 1) + 1  # record r follows a one-line record r - 1
+        targets = np.arange(per_piece, len(lines), per_piece)
+        at = np.searchsorted(eligible, targets)
+        return np.unique(eligible[at[at < len(eligible)]])
+
+    def _pieces(self) -> Iterator[tuple[int, str]]:
+        """(first record, text) of each piece: the first from the file's start, later ones after the
+        header and the record before the cut."""
+        cuts = self._cuts()
+        cut_lines = self.scan.lines[cuts].astype(np.int64).tolist() + [0]
+        header_end = self.scan.header_end
+        preamble: list[str] = []
+        parts: list[str] = []
+        previous = ""
+        first_record, k = 0, 0
+        for number, line in enumerate(_lines_with_ends(self.decoded.blocks(nul_stand_in=True)), start=1):
+            if number == cut_lines[k]:
+                yield first_record, "".join(parts)
+                first_record, k = int(cuts[k]), k + 1
+                parts = [*preamble, previous]
+            parts.append(line)
+            if number <= header_end:
+                preamble.append(line)
+            previous = line
+        yield first_record, "".join(parts)
+
+    def chunks(self) -> Iterator[object]:
+        """The file's records as (text frame matched to the contract, row numbers), chunk by chunk.
+
+        May yield :data:`RESTART`: forget what came before, the file is being read another way.
+        Raises :class:`FileRefused` at the end for what refuses the file only once it is all read
+        (a record count that differs from the scan, an unusable header).
+        """
+        try:
+            yield from self._piece_chunks()
+            return
+        except _Ragged:
+            yield RESTART
+            self.notes, self.rows_read = [], 0
+            yield from self._ragged_chunks()
+            return
+        except _ReadWhole:
+            pass
+        yield RESTART
+        raw = _read_csv_whole(self.path, self.contract, self.encoding)
+        self.notes, self.malformed_rows, self.rows_read = raw.notes, raw.malformed_rows, raw.rows_read
+        yield raw.frame, np.asarray(raw.row_numbers)
+
+    def _conform(self, frame: pd.DataFrame, state: dict) -> tuple[pd.DataFrame | None, list[str]]:
+        """The chunk matched to the contract; a header problem is kept to refuse the file at the end."""
+        if state.get("refusal") is not None:
+            return None, []
+        try:
+            conformed, notes = _conform_columns(self.path, frame, self.contract)
+        except FileRefused as exc:
+            state["refusal"] = exc
+            return None, []
+        return _blank_to_na(conformed), notes
+
+    def _piece_chunks(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        scan = self.scan
+        header = next(csv.reader(io.StringIO(self.header_line)), [])
+        state: dict = {}
+        done = 0  # records read so far
+        for first_record, text in self._pieces():
+            try:
+                frame = pd.read_csv(io.StringIO(text), **_READ_OPTIONS)
+            except pd.errors.EmptyDataError:
+                if first_record:
+                    raise _ReadWhole from None
+                raise FileRefused(f"{self.path.name} is empty: it has no header and no rows.") from None
+            except pd.errors.ParserError as exc:
+                # A line wider than the header: the whole file would fail the same way, at that line.
+                raise (_Ragged if "Expected" in str(exc) else _ReadWhole) from None
+            del text
+            if not isinstance(frame.index, pd.RangeIndex):
+                raise _ReadWhole  # pandas took the first column as an index: a first record too wide
+            if first_record:
+                frame = frame.iloc[1:].reset_index(drop=True)  # the record before the cut, read already
+            if len(header) == frame.shape[1]:
+                frame.columns = header
+            keep = ~(_blank_to_na(frame).isna().all(axis=1)).to_numpy() if len(frame) else np.ones(0, bool)
+            frame = frame[keep].reset_index(drop=True)
+            expected = (self._next_cut(first_record) or scan.records) - first_record
+            first = frame.iloc[:, 0].str.strip() if frame.shape[1] else pd.Series([], dtype=object)
+            if (first_record != done or len(frame) != expected
+                    or agreeing_records(scan, parsed_first_hashes(first), done) != len(frame)):
+                raise _ReadWhole  # the pieces do not line up with the scan: read whole to say where
+            rows = scan.lines[done : done + len(frame)].astype(np.int64)
+            done += len(frame)
+            conformed, notes = self._conform(frame, state)
+            if not self.notes:
+                self.notes = notes
+            del frame
+            if conformed is not None:
+                yield conformed, rows
+        self.rows_read = done
+        if done != scan.records:
+            raise _ReadWhole
+        if state.get("refusal") is not None:
+            raise state["refusal"]
+
+    def _next_cut(self, first_record: int) -> int | None:
+        cuts = getattr(self, "_cut_list", None)
+        if cuts is None:
+            cuts = self._cut_list = self._cuts().tolist()
+        at = np.searchsorted(cuts, first_record, side="right")
+        return int(cuts[at]) if at < len(cuts) else None
+
+    def _ragged_rows(self) -> Iterator[tuple[list[str], int | None, str | None]]:
+        """(record, line number, None) for each record with the header's width, (None, line, problem)
+        for each that has another width and is not blank; the header first, with line None."""
+        reader = csv.reader(_lines_with_ends(self.decoded.blocks(nul_stand_in=True)))
+        try:
+            header = next(reader)
+        except StopIteration:
+            header = []
+        yield header, None, None
+        try:
+            for record in reader:
+                # reader.line_num is the file line on which this record ends.
+                if len(record) == len(header):
+                    yield record, reader.line_num, None
+                elif any(v.strip() for v in record):
+                    yield None, reader.line_num, f"the line has {len(record)} values but the header has {len(header)}"
+        except csv.Error as exc:  # e.g. a bare carriage return inside a value: this file's problem only
+            problem = "a line break inside a value that is not in quotes" if "new-line" in str(exc) else str(exc)
+            raise FileRefused(f"{self.path.name}: line {reader.line_num + 1}: {problem}; the file cannot be split "
+                              "into values there. It was not loaded.") from None
+
+    def _ragged_chunks(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        """Some lines have the wrong number of values: read line by line so they can be quarantined.
+
+        Read twice: first to learn whether any line is malformed (which decides how rows are
+        numbered, as before), then in chunks."""
+        scan = self.scan
+        malformed = [(line, problem) for record, line, problem in self._ragged_rows() if record is None]
+        by_scan = not malformed
+        per_chunk = max(1, int(self.piece_characters * max(scan.records, 1) / max(self.characters, 1)))
+        state: dict = {}
+        done, agree = 0, None
+        rows_iter = self._ragged_rows()
+        header = next(rows_iter)[0]
+
+        def frames() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+            batch, numbers = [], []
+            for record, line, _ in rows_iter:
+                if record is None:
+                    continue
+                batch.append(record)
+                numbers.append(line)
+                if len(batch) == per_chunk:
+                    yield pd.DataFrame(batch, columns=header, dtype=str), np.asarray(numbers, dtype=np.int64)
+                    batch, numbers = [], []
+            if batch or not done:
+                yield pd.DataFrame(batch, columns=header, dtype=str), np.asarray(numbers, dtype=np.int64)
+
+        for frame, numbers in frames():
+            keep = ~(_blank_to_na(frame).isna().all(axis=1)).to_numpy() if len(frame) else np.ones(0, bool)
+            frame, numbers = frame[keep].reset_index(drop=True), numbers[keep]
+            first = frame.iloc[:, 0].str.strip() if frame.shape[1] else pd.Series([], dtype=object)
+            if agree is None:
+                agreed = agreeing_records(scan, parsed_first_hashes(first), done)
+                if agreed < len(frame):
+                    agree = done + agreed
+            if by_scan:
+                numbers = scan.lines[done : done + len(frame)].astype(np.int64)
+            done += len(frame)
+            conformed, notes = self._conform(frame, state)
+            if not self.notes:
+                self.notes = notes
+            if conformed is not None and (not by_scan or done <= scan.records):
+                yield conformed, numbers
+        self.malformed_rows = malformed
+        self.rows_read = done + len(malformed)
+        if self.rows_read != scan.records:
+            agreed = min(done if agree is None else agree, scan.records)
+            _miscount(self.path, scan, self.rows_read, divergence_line_at(scan, agreed))
+        if state.get("refusal") is not None:
+            raise state["refusal"]
+
+
+def open_csv(path: str | Path, contract: Contract, *, encoding: str = "utf-8",
+             piece_characters: int = PIECE_CHARACTERS) -> CsvStream:
+    """Read a CSV extract in chunks: the first pass (decoding, the line scan) runs now and raises
+    :class:`FileRefused` for what it finds; :meth:`CsvStream.chunks` yields the rows."""
     path = Path(path)
+    _refuse_unreadable(path)
+    return CsvStream(path, contract, encoding, piece_characters)
+
+
+def _refuse_unreadable(path: Path) -> None:
     if path.is_symlink():
         # A link can lead anywhere the user can read; the extract itself must be handed over.
         raise FileRefused(f"{path.name} is a symbolic link; it was not read. Copy the file itself and check that.")
     if not path.exists():
         raise FileRefused(f"{path} does not exist.")
+
+
+def read_extract(path: str | Path, contract: Contract, *, encoding: str = "utf-8") -> RawExtract:
+    """Read ``path`` as text columns matched to ``contract``; raise FileRefused if it cannot be used."""
+    path = Path(path)
+    _refuse_unreadable(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path, contract, encoding)
+        return _read_csv_whole(path, contract, encoding)
     if suffix in (".xlsx", ".xlsm"):
         return _read_excel(path, contract)
     if suffix == ".parquet":

@@ -11,6 +11,13 @@ Each problem becomes one row of ``ValidationResult.issues`` (file, row number as
 file, column, rule, plain-English message, offending value). A row with any problem is quarantined
 with its reasons; the others are accepted. ``rows_read == rows_accepted + rows_quarantined`` always.
 
+A CSV is validated in chunks of rows as it is read (``readers.open_csv``), so its memory is that of
+one chunk plus what is kept: the problems, the quarantined rows, the accepted rows in compact form
+(text as Arrow strings) and, for the record id, a 16-byte fingerprint of each id seen so far. A
+repeated record id is found across chunks: the rows of its first occurrence in earlier chunks are
+put in front of the chunk for the uniqueness check (and their own problems dropped), so the check,
+its order among the other problems and the "first used on row" it names are those of the whole file.
+
 Which values are echoed (:func:`shown_value`). Messages, ``issues.csv``, the console, the report
 and the quarantine files show an offending value only where it cannot be an identifier; otherwise
 it shows as ``[withheld]`` and the message still names the row, the column and the rule:
@@ -39,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 
 from workbench.contracts.model import (
     DATE_FORMATS,
@@ -51,15 +59,23 @@ from workbench.contracts.model import (
 )
 from workbench.ingest.integrity import (
     CONTROL_CHARACTERS,
+    DateOrder,
     control_character_cells,
-    date_order_problem,
     excel_serial_date,
     strip_midnight,
 )
-from workbench.ingest.readers import FileRefused, RawExtract, read_extract
+from workbench.ingest.readers import (
+    PIECE_CHARACTERS,
+    RESTART,
+    FileRefused,
+    RawExtract,
+    open_csv,
+    read_extract,
+)
 
 WITHHELD = "[withheld]"
 ISSUE_COLUMNS = ["file", "row_number", "column", "rule", "message", "value"]
+_ISSUE_SCHEMA = pyarrow.schema([(c, pyarrow.int64() if c == "row_number" else pyarrow.string()) for c in ISSUE_COLUMNS])
 
 
 @dataclass
@@ -171,7 +187,10 @@ def _codes_all_allowed(allowed: frozenset[str]):
 
 
 def build_schema(contract: Contract, extract_date: dt.date) -> pa.DataFrameSchema:
-    """The pandera schema for a parsed extract. Each check's ``error`` is the rule name reported."""
+    """The pandera schema for a parsed extract. Each check's ``error`` is the rule name reported.
+
+    Uniqueness (``unique: true`` in the contract) is checked within the frame given; across the
+    chunks of a file :class:`_Validation` puts earlier first occurrences in front."""
     extract_ts = pd.Timestamp(extract_date)
     columns: dict[str, pa.Column] = {}
     for spec in contract.fields:
@@ -337,60 +356,194 @@ def _issues_frame(records: list[dict]) -> pd.DataFrame:
 
 def validate_raw(raw: RawExtract, contract: Contract, extract_date: dt.date) -> ValidationResult:
     """Validate an already-read extract (see :func:`validate_file`)."""
-    file = raw.path.name
-    text = raw.frame.reset_index(drop=True)
-    rows = np.asarray(raw.row_numbers)
-    issues: list[dict] = []
-    for i, column in control_character_cells(text):
-        # The value is never shown: it is damaged, and may be an identifier.
-        issues.append(dict(file=file, row_number=int(rows[i]), column=column, rule="control_character",
-                           message="The value contains a control character (such as a NUL byte), which no valid "
-                                   "value holds: the file is damaged here.", value=WITHHELD))
+    validation = _Validation(contract, extract_date, raw.path.name, compact=False)
+    validation.add(raw.frame, raw.row_numbers)
+    return validation.result(raw.rows_read, raw.notes, raw.malformed_rows)
 
-    typed_cols = {}
-    for spec in contract.fields:
-        typed, bad = parse_column(spec, text[spec.name])
-        typed_cols[spec.name] = typed
-        for i in np.flatnonzero(bad.to_numpy()):
-            value = shown_value(contract, spec, text.at[i, spec.name])
-            message = f"{_subject(spec, value)} {_type_hint(spec)}."
-            serial = excel_serial_date(text.at[i, spec.name]) if spec.type == "date" else None
-            if serial is not None:
-                message += (" It looks like an Excel date serial number (a count of days from 1899-12-30"
-                            + (f", here {serial.isoformat()}" if value != WITHHELD else "")
-                            + "): format the column as dates in the workbook and export it again.")
-            issues.append(dict(file=file, row_number=int(rows[i]), column=spec.name, rule="type",
-                               message=message, value=value))
-    typed = pd.DataFrame(typed_cols)
 
-    schema = build_schema(contract, extract_date)
-    failures = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            schema.validate(typed, lazy=True)
-        except pa.errors.SchemaErrors as exc:
-            failures = exc.failure_cases
-    if failures is not None and len(failures):
-        issues.extend(_translate_failures(failures, contract, text, typed, rows, file, extract_date))
+class _FirstSeen:
+    """The first row of each value of a unique field seen in earlier chunks, in compact form.
 
-    issue_frame = _issues_frame(issues)
-    for line, problem in raw.malformed_rows:
-        issue_frame.loc[len(issue_frame)] = dict(
-            file=file, row_number=line, column="(whole row)", rule="row_shape",
-            message=f"The row could not be split into columns: {problem}.", value="")
-    issue_frame = issue_frame.sort_values(["row_number", "column"], kind="stable").reset_index(drop=True)
+    Each value is kept as two independent hashes (SipHash with two keys; 64 and 32 bits) and its row,
+    16 bytes: two different record ids share both hashes with a chance of about n^2 / 2^97 (1 in
+    10^16 for 3.5 million ids), far below any other failure. Runs of values sorted by the first hash are
+    searched with binary search and merged while small, so no run is ever copied whole late on.
+    """
 
-    bad_rows = set(issue_frame["row_number"].astype(int))
-    is_bad = np.isin(rows, list(bad_rows))
-    accepted = typed[~is_bad].copy()
-    accepted.insert(0, "_row_number", rows[~is_bad])
-    quarantined = _quarantine_frame(contract, text, rows, is_bad, issue_frame, raw.malformed_rows)
-    return ValidationResult(
-        file=file, source=contract.name, contract_version=contract.version, extract_date=extract_date,
-        rows_read=raw.rows_read, accepted=accepted.reset_index(drop=True), quarantined=quarantined,
-        issues=issue_frame, notes=list(raw.notes),
-    )
+    KEYS = ("0123456789123456", "workbench-hash-2")
+
+    def __init__(self, expected: int = 0):
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.cap = max(expected // 4, 1 << 16)
+
+    @classmethod
+    def hashes(cls, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(pd.util.hash_array(values, hash_key=key, categorize=False) for key in cls.KEYS)
+
+    def first_rows(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+        """The first row of each value, or -1 if not seen."""
+        out = np.full(len(h1), -1, dtype=np.int64)
+        for run_h1, run_h2, run_rows in self.runs:
+            left = np.searchsorted(run_h1, h1, side="left")
+            right = np.searchsorted(run_h1, h1, side="right")
+            for i in np.flatnonzero((right > left) & (out < 0)):
+                for j in range(left[i], right[i]):  # almost always one
+                    if run_h2[j] == np.uint32(h2[i] & 0xFFFFFFFF):
+                        out[i] = run_rows[j]
+                        break
+        return out
+
+    def add(self, h1: np.ndarray, h2: np.ndarray, rows: np.ndarray) -> None:
+        if not len(h1):
+            return
+        order = np.argsort(h1, kind="stable")
+        self.runs.append((h1[order], h2[order].astype(np.uint32), rows[order].astype(np.uint32)))
+        while (len(self.runs) >= 2 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
+               and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.cap):
+            (a1, a2, ar), (b1, b2, br) = self.runs.pop(), self.runs.pop()
+            m1 = np.concatenate([b1, a1])
+            order = np.argsort(m1, kind="stable")
+            self.runs.append((m1[order], np.concatenate([b2, a2])[order], np.concatenate([br, ar])[order]))
+
+
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as Arrow strings: a few bytes a value instead of a Python object each."""
+    out = frame.copy(deep=False)
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.StringDtype) and out[c].dtype.storage == "python":
+            out[c] = out[c].astype("string[pyarrow]")
+    return out
+
+
+class _Validation:
+    """Validate a file chunk by chunk, in file order, keeping only what the result needs."""
+
+    def __init__(self, contract: Contract, extract_date: dt.date, file: str, *, compact: bool = True,
+                 accepted_columns: str = "all", expected_rows: int = 0):
+        self.contract, self.extract_date, self.file = contract, extract_date, file
+        self.compact = compact
+        self.accepted_columns = accepted_columns
+        self.schema = build_schema(contract, extract_date)
+        self.unique = {spec.name: _FirstSeen(expected_rows) for spec in contract.fields if spec.unique}
+        self.issues: list[pyarrow.Table] = []
+        self.accepted: list[pd.DataFrame] = []
+        self.bad: list[pd.DataFrame] = []
+        self.template: pd.DataFrame | None = None  # no failing rows: the quarantine frame's columns
+
+    def add(self, text: pd.DataFrame, rows) -> None:
+        """Validate the next chunk: ``text`` matched to the contract, ``rows`` its row numbers."""
+        contract, file = self.contract, self.file
+        text = text.reset_index(drop=True)
+        rows = np.asarray(rows)
+        issues: list[dict] = []
+        for i, column in control_character_cells(text):
+            # The value is never shown: it is damaged, and may be an identifier.
+            issues.append(dict(file=file, row_number=int(rows[i]), column=column, rule="control_character",
+                               message="The value contains a control character (such as a NUL byte), which no valid "
+                                       "value holds: the file is damaged here.", value=WITHHELD))
+
+        typed_cols = {}
+        for spec in contract.fields:
+            typed, bad = parse_column(spec, text[spec.name])
+            typed_cols[spec.name] = typed
+            for i in np.flatnonzero(bad.to_numpy()):
+                value = shown_value(contract, spec, text.at[i, spec.name])
+                message = f"{_subject(spec, value)} {_type_hint(spec)}."
+                serial = excel_serial_date(text.at[i, spec.name]) if spec.type == "date" else None
+                if serial is not None:
+                    message += (" It looks like an Excel date serial number (a count of days from 1899-12-30"
+                                + (f", here {serial.isoformat()}" if value != WITHHELD else "")
+                                + "): format the column as dates in the workbook and export it again.")
+                issues.append(dict(file=file, row_number=int(rows[i]), column=spec.name, rule="type",
+                                   message=message, value=value))
+        typed = pd.DataFrame(typed_cols)
+
+        # Values of unique fields first used in an earlier chunk: those first rows go in front.
+        seen = {}
+        context = []
+        for name, first_seen in self.unique.items():
+            values = text[name]
+            present = values.notna().to_numpy()
+            h1, h2 = _FirstSeen.hashes(values.to_numpy(dtype=object, na_value=None)[present])
+            firsts = np.full(len(values), -1, dtype=np.int64)
+            firsts[present] = first_seen.first_rows(h1, h2)
+            seen[name] = (present, h1, h2, firsts)
+            earlier = firsts >= 0
+            if earlier.any():
+                at = pd.Series(np.flatnonzero(earlier)).groupby(values[earlier].to_numpy()).first()
+                part_text, part_typed = text.iloc[at.to_numpy()].copy(), typed.iloc[at.to_numpy()].copy()
+                for other in self.unique:
+                    if other != name:
+                        part_text[other], part_typed[other] = pd.NA, pd.NA
+                context.append((part_text, part_typed, firsts[at.to_numpy()]))
+        offset = sum(len(c[0]) for c in context)
+        if offset:
+            all_text = pd.concat([c[0] for c in context] + [text], ignore_index=True)
+            all_typed = pd.concat([c[1] for c in context] + [typed], ignore_index=True)
+            all_rows = np.concatenate([c[2] for c in context] + [rows.astype(np.int64)])
+        else:
+            all_text, all_typed, all_rows = text, typed, rows
+
+        failures = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                self.schema.validate(all_typed, lazy=True)
+            except pa.errors.SchemaErrors as exc:
+                failures = exc.failure_cases
+        if failures is not None and offset:
+            index = pd.to_numeric(failures["index"], errors="coerce")
+            failures = failures[index.isna() | (index >= offset)]  # the earlier rows' own problems are theirs
+        if failures is not None and len(failures):
+            issues.extend(_translate_failures(failures, contract, all_text, all_typed, all_rows, file,
+                                              self.extract_date))
+        del all_text, all_typed
+
+        for name, (present, h1, h2, firsts) in seen.items():
+            # Remember each value first used in this chunk (not earlier, not twice here).
+            fresh = (firsts[present] < 0) & ~text[name][present].duplicated(keep="first").to_numpy()
+            self.unique[name].add(h1[fresh], h2[fresh], rows[present][fresh])
+
+        if self.template is None:
+            self.template = _withheld_rows(contract, text.iloc[:0], rows[:0], np.zeros(0, bool), _issues_frame([]))
+        if issues:
+            # Kept as Arrow, not as Python objects: a few long-lived objects made among a chunk's
+            # millions of short-lived ones would pin the memory they sit in (and the process grow).
+            self.issues.append(pyarrow.Table.from_pylist(issues, schema=_ISSUE_SCHEMA))
+        bad_rows = {d["row_number"] for d in issues}
+        is_bad = np.isin(rows, list(bad_rows))
+        accepted = typed[~is_bad]
+        if self.accepted_columns != "all":
+            accepted = accepted[[contract.record_id]]
+        accepted = accepted.reset_index(drop=True)
+        accepted.insert(0, "_row_number", rows[~is_bad])
+        self.accepted.append(_compact(accepted) if self.compact else accepted)
+        if is_bad.any():
+            self.bad.append(_compact(_withheld_rows(contract, text, rows, is_bad, _issues_frame(issues))))
+
+    def result(self, rows_read: int, notes: list[str], malformed_rows: list[tuple[int, str]]) -> ValidationResult:
+        file = self.file
+        issue_frame = _issues_frame([record for table in self.issues for record in table.to_pylist()])
+        for line, problem in malformed_rows:
+            issue_frame.loc[len(issue_frame)] = dict(
+                file=file, row_number=line, column="(whole row)", rule="row_shape",
+                message=f"The row could not be split into columns: {problem}.", value="")
+        issue_frame = issue_frame.sort_values(["row_number", "column"], kind="stable").reset_index(drop=True)
+        if not self.accepted:  # nothing was read (a file refused before its rows): an empty result
+            self.add(pd.DataFrame({name: pd.array([], dtype="string") for name in self.contract.field_names}),
+                     np.zeros(0, np.int64))
+        accepted = pd.concat(self.accepted, ignore_index=True) if len(self.accepted) > 1 else self.accepted[0]
+        accepted = accepted if isinstance(accepted.index, pd.RangeIndex) else accepted.reset_index(drop=True)
+        self.accepted = []
+        bad = None
+        if self.bad:  # back to the column types of a failing row as read
+            bad = pd.concat(self.bad, ignore_index=True).astype(self.template.dtypes.to_dict())
+        return ValidationResult(
+            file=file, source=self.contract.name, contract_version=self.contract.version,
+            extract_date=self.extract_date, rows_read=rows_read, accepted=accepted,
+            quarantined=_quarantine_frame(self.contract, bad, self.template, issue_frame, malformed_rows),
+            issues=issue_frame, notes=list(notes),
+        )
 
 
 def _translate_failures(failures, contract, text, typed, rows, file, extract_date) -> list[dict]:
@@ -440,13 +593,9 @@ def _translate_failures(failures, contract, text, typed, rows, file, extract_dat
     return out
 
 
-def _quarantine_frame(contract, text, rows, is_bad, issues, malformed) -> pd.DataFrame:
-    """Failing rows with their reasons; direct identifiers, and offending values that may not be
-    shown (:func:`shown_value`), are withheld."""
-    reasons = (
-        issues.assign(reason=issues["column"] + ": " + issues["message"] + " [" + issues["rule"] + "]")
-        .groupby("row_number")["reason"].agg(" | ".join)
-    )
+def _withheld_rows(contract, text, rows, is_bad, issues) -> pd.DataFrame:
+    """The failing rows of a chunk as text, with their row number first; direct identifiers, and
+    offending values that may not be shown (:func:`shown_value`), are withheld."""
     bad = text[is_bad].copy()
     for name in contract.identifier_fields:
         bad[name] = bad[name].where(bad[name].isna(), WITHHELD)
@@ -458,6 +607,16 @@ def _quarantine_frame(contract, text, rows, is_bad, issues, malformed) -> pd.Dat
         if at is not None and shown_value(contract, contract.field(column), bad.at[at, column]) == WITHHELD:
             bad.at[at, column] = WITHHELD
     bad.insert(0, "row_number", rows[is_bad])
+    return bad
+
+
+def _quarantine_frame(contract, bad, empty, issues, malformed) -> pd.DataFrame:
+    """Failing rows (``bad``, from :func:`_withheld_rows`, or None: ``empty``) with their reasons."""
+    reasons = (
+        issues.assign(reason=issues["column"] + ": " + issues["message"] + " [" + issues["rule"] + "]")
+        .groupby("row_number")["reason"].agg(" | ".join)
+    )
+    bad = empty if bad is None else bad
     extra = pd.DataFrame({"row_number": [m[0] for m in malformed]})
     out = pd.concat([bad, extra], ignore_index=True) if malformed else bad.reset_index(drop=True)
     out.insert(1, "reasons", out["row_number"].map(reasons))
@@ -465,21 +624,48 @@ def _quarantine_frame(contract, text, rows, is_bad, issues, malformed) -> pd.Dat
 
 
 def validate_file(
-    path: str | Path, contract: Contract, extract_date: dt.date | None = None, *, encoding: str = "utf-8"
+    path: str | Path, contract: Contract, extract_date: dt.date | None = None, *, encoding: str = "utf-8",
+    accepted_columns: str = "all", piece_characters: int = PIECE_CHARACTERS,
 ) -> ValidationResult:
-    """Read and validate one extract. Never raises for bad input: a refused file is reported as such."""
+    """Read and validate one extract. Never raises for bad input: a refused file is reported as such.
+
+    A CSV is read and validated in chunks (``piece_characters`` of text each). ``accepted_columns``
+    ``"record_id"`` keeps of the accepted rows only their row number and record id (what ``validate``
+    needs), not every value; text values of accepted rows are Arrow strings either way.
+    """
     path = Path(path)
     extract_date = extract_date or dt.date.today()
+    dates = [f.name for f in contract.fields if f.type == "date"]
+    order = DateOrder(dates)
     try:
-        raw = read_extract(path, contract, encoding=encoding)
-        dates = [f.name for f in contract.fields if f.type == "date"]
-        order = date_order_problem(raw.frame, dates, raw.row_numbers)
-        if order:
-            raise FileRefused(f"{path.name}: {order}")
+        if path.suffix.lower() == ".csv":
+            stream = open_csv(path, contract, encoding=encoding, piece_characters=piece_characters)
+
+            def fresh() -> _Validation:
+                return _Validation(contract, extract_date, path.name, accepted_columns=accepted_columns,
+                                   expected_rows=stream.scan.records)
+
+            validation = fresh()
+            for chunk in stream.chunks():
+                if chunk is RESTART:
+                    validation, order = fresh(), DateOrder(dates)
+                    continue
+                text, rows = chunk
+                order.add(text, rows)
+                validation.add(text, rows)
+            rows_read, notes, malformed = stream.rows_read, stream.notes, stream.malformed_rows
+        else:
+            raw = read_extract(path, contract, encoding=encoding)
+            order.add(raw.frame, raw.row_numbers)
+            validation = _Validation(contract, extract_date, path.name, accepted_columns=accepted_columns)
+            validation.add(raw.frame, raw.row_numbers)
+            rows_read, notes, malformed = raw.rows_read, raw.notes, raw.malformed_rows
+        problem = order.problem()
+        if problem:
+            raise FileRefused(f"{path.name}: {problem}")
     except FileRefused as exc:
         return ValidationResult(
             file=path.name, source=contract.name, contract_version=contract.version,
             extract_date=extract_date, refused=True, refusal_reason=str(exc),
         )
-    return validate_raw(raw, contract, extract_date)
-
+    return validation.result(rows_read, notes, malformed)
