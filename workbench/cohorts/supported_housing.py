@@ -48,15 +48,30 @@ CONFOUNDERS = [
 LOSS_EXCLUDED_END_REASONS = {"planned_move"}
 
 
+def cohort_inputs(store, tables: dict[str, pd.DataFrame] | None,
+                  extract_date: dt.date | None) -> tuple[dict[str, pd.DataFrame], dt.date]:
+    """The source tables and extract date a cohort is built from: given, or read once from the store
+    (the study reads them once for both of its cohorts)."""
+    if tables is None:
+        tables = {n: store.table(n) for n in SOURCES if n in store.tables()}
+    if extract_date is None:
+        extract_date = dt.date.fromisoformat(store.meta()["extract_date"])
+    return tables, extract_date
+
+
+def _death_dates(person_id: pd.Series, tables: dict[str, pd.DataFrame]) -> pd.Series:
+    deaths = tables.get("deaths", pd.DataFrame())
+    if not len(deaths):
+        return pd.Series(pd.NaT, index=person_id.index)
+    return pd.to_datetime(person_id.map(deaths.groupby("person_id")["date_of_death"].min()))
+
+
 def leavers_cohort(store=None, *, tables: dict[str, pd.DataFrame] | None = None,
                    extract_date: dt.date | None = None) -> pd.DataFrame:
     """One row per ended supported-accommodation stay, with outcomes and covariates."""
     cfg = definition("supported_housing")
     window = int(cfg["move_on_window_days"])
-    if tables is None:
-        tables = {n: store.table(n) for n in SOURCES if n in store.tables()}
-    if extract_date is None:
-        extract_date = dt.date.fromisoformat(store.meta()["extract_date"])
+    tables, extract_date = cohort_inputs(store, tables, extract_date)
     extract_ts = pd.Timestamp(extract_date)
     sa = tables["supported_accommodation"]
     stays = sa[sa["end_date"].notna()].copy()
@@ -90,9 +105,7 @@ def leavers_cohort(store=None, *, tables: dict[str, pd.DataFrame] | None = None,
     cohort = returns_cohort(tables=tables, extract_date=extract_date, routes=list(
         set(definitions()["returns"]["cohort_routes"]) | {"supported_accommodation"}))
     ret = cohort.set_index("tenancy_id")
-    deaths = tables.get("deaths", pd.DataFrame())
-    death_date = (pd.to_datetime(out.person_id.map(deaths.groupby("person_id")["date_of_death"].min()))
-                  if len(deaths) else pd.Series(pd.NaT, index=out.index))
+    death_date = _death_dates(out.person_id, tables)
     for days, name in ((183, "kept_6m"), (365, "kept_12m")):
         horizon = out.move_in_date + pd.Timedelta(days=days)
         observed = out.moved_on_settled.astype(bool) & (horizon <= extract_ts)
@@ -121,10 +134,7 @@ def entrants_cohort(store=None, *, tables: dict[str, pd.DataFrame] | None = None
     extract date) and the covariates of :func:`leavers_cohort`."""
     cfg = definition("supported_housing")
     horizon_days = int(cfg["entrants_horizon_days"])
-    if tables is None:
-        tables = {n: store.table(n) for n in SOURCES if n in store.tables()}
-    if extract_date is None:
-        extract_date = dt.date.fromisoformat(store.meta()["extract_date"])
+    tables, extract_date = cohort_inputs(store, tables, extract_date)
     sa = tables["supported_accommodation"]
     stays = sa.drop_duplicates(["person_id", "start_date", "model"], keep="first")
     out = pd.DataFrame({
@@ -155,9 +165,7 @@ def entrants_cohort(store=None, *, tables: dict[str, pd.DataFrame] | None = None
     back = pd.to_datetime(pairs.tenancy_id.map(returned_on))
     held &= ~(back.notna() & (back <= pairs.horizon_date))
     settled = set(pairs.loc[held, "episode_id"])
-    deaths = tables.get("deaths", pd.DataFrame())
-    death_date = (pd.to_datetime(out.person_id.map(deaths.groupby("person_id")["date_of_death"].min()))
-                  if len(deaths) else pd.Series(pd.NaT, index=out.index))
+    death_date = _death_dates(out.person_id, tables)
     alive = ~(death_date.notna() & (death_date <= out.horizon_date))
     outcome = (out.episode_id.isin(settled) & alive).astype(float)
     out["settled_at_horizon"] = outcome.where(out.horizon_observed)

@@ -29,7 +29,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from workbench.cohorts.supported_housing import CONFOUNDERS, entrants_cohort, leavers_cohort  # noqa: E402
+from workbench.cohorts.supported_housing import (  # noqa: E402
+    CONFOUNDERS,
+    cohort_inputs,
+    entrants_cohort,
+    leavers_cohort,
+)
 from workbench.definitions import definitions  # noqa: E402
 from workbench.statistics.causal import (  # noqa: E402
     AugmentedIPW,
@@ -197,8 +202,12 @@ def run(
 
     The primary comparison is of everyone who entered (``entrants_cohort``: settled two years after
     entry); the comparison of people who moved on (``leavers_cohort``) is a labelled secondary one."""
-    if entrants is None and store is not None:
-        entrants = entrants_cohort(store, extract_date=extract_date)
+    if store is not None and (entrants is None or cohort is None):
+        tables, extract_date = cohort_inputs(store, None, extract_date)  # read the store once for both cohorts
+        if entrants is None:
+            entrants = entrants_cohort(tables=tables, extract_date=extract_date)
+        if cohort is None:
+            cohort = leavers_cohort(tables=tables, extract_date=extract_date)
     if cohort is None:
         cohort = leavers_cohort(store, extract_date=extract_date)
     if period_start:
