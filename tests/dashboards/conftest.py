@@ -90,6 +90,13 @@ def require_axe():
 
 
 @pytest.fixture(scope="session")
+def pdftotext() -> str:
+    """Path of poppler's pdftotext (a fixture, not an import: with several conftest.py files on
+    the path, `from conftest import ...` can find the wrong one under xdist)."""
+    return require_pdftotext()
+
+
+@pytest.fixture(scope="session")
 def axe():
     """axe-core, injected into a Playwright page by axe-playwright-python."""
     return require_axe()()

@@ -498,16 +498,13 @@ BOXES = ".wb-live .wb-figure, .wb-live .wb-table-wrap"
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_every_page_prints_cleanly_to_a4(opened, dashboard_server, name):
+def test_every_page_prints_cleanly_to_a4(opened, dashboard_server, pdftotext, name):
     """Printed (Chromium's PDF, A4): no filters, buttons or navigation; the header with the title,
     extract date, district and period; every chart and every table whole on one page (each box is
     marked at its top and bottom, and both marks must be on the same page of the PDF); no blank
     page; the footer with extract date, definitions version and ingest id."""
     import subprocess
 
-    from conftest import require_pdftotext
-
-    pdftotext = require_pdftotext()
     p = opened(name)
     about = _expected_about(dashboard_server["data_dir"], name)
     page = p.page
