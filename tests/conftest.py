@@ -5,6 +5,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from shared_fixtures import built_once  # noqa: E402
+
 from workbench.contracts import load_contracts  # noqa: E402
 
 
@@ -15,26 +17,28 @@ def contracts():
 
 @pytest.fixture(scope="session")
 def synthetic_county(tmp_path_factory):
-    """The synthetic county at scale 1 with the default seed, generated once per test session.
+    """The synthetic county at scale 1 with the default seed, generated once per test run (shared
+    by the workers; read-only).
 
     Returns the folder holding ``extracts/`` and ``truth/``.
     """
     from workbench.synthetic import DEFAULT_SEED, generate_county
 
-    out = tmp_path_factory.mktemp("county")
-    generate_county(out, seed=DEFAULT_SEED, scale=1.0, progress=False)
-    return out
+    return built_once(tmp_path_factory, "county",
+                      lambda out: generate_county(out, seed=DEFAULT_SEED, scale=1.0, progress=False))
 
 
 @pytest.fixture(scope="session")
 def county_store(synthetic_county, tmp_path_factory):
     """The synthetic county ingested into a store with the TRUE linkage (studies test their
-    estimators against planted truths without linkage error; linkage error is measured separately)."""
+    estimators against planted truths without linkage error; linkage error is measured separately).
+    Built once per test run and shared by the workers: tests only read it."""
     from workbench.ingest.pipeline import ingest_folder
     from workbench.store import Store
     from workbench.synthetic.evaluation import TruthLinker
 
-    data_dir = tmp_path_factory.mktemp("store")
-    ingest_folder(synthetic_county / "extracts", data_dir, linkage=TruthLinker(synthetic_county / "truth"),
-                  progress=False)
-    return Store(data_dir)
+    def build(folder):
+        ingest_folder(synthetic_county / "extracts", folder / "data",
+                      linkage=TruthLinker(synthetic_county / "truth"), progress=False)
+
+    return Store(built_once(tmp_path_factory, "county-store", build) / "data")

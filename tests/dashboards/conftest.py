@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from factories import write_extract_folder
+from shared_fixtures import built_once
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artefacts" / "screenshots"
@@ -40,16 +41,21 @@ def small_data_dir(tmp_path_factory, contracts) -> Path:
 
 @pytest.fixture(scope="session")
 def county_data_dir(tmp_path_factory) -> Path:
-    """The synthetic county (half scale), ingested with true linkage, as the demo does."""
+    """The synthetic county (half scale), ingested with true linkage, as the demo does, with its
+    dashboard aggregates. Built once per test run and shared by the workers (tests that change it
+    work on a copy)."""
+    from workbench.dashboards.aggregates import ensure_aggregates
     from workbench.ingest.pipeline import ingest_folder
     from workbench.synthetic import DEFAULT_SEED, generate_county
     from workbench.synthetic.evaluation import TruthLinker
 
-    base = tmp_path_factory.mktemp("dash-county")
-    generate_county(base / "county", seed=DEFAULT_SEED, scale=COUNTY_SCALE, progress=False)
-    ingest_folder(base / "county" / "extracts", base / "data", linkage=TruthLinker(base / "county" / "truth"),
-                  progress=False)
-    return base / "data"
+    def build(base: Path) -> None:
+        generate_county(base / "county", seed=DEFAULT_SEED, scale=COUNTY_SCALE, progress=False)
+        ingest_folder(base / "county" / "extracts", base / "data", linkage=TruthLinker(base / "county" / "truth"),
+                      progress=False)
+        ensure_aggregates(base / "data")
+
+    return built_once(tmp_path_factory, "dash-county", build) / "data"
 
 
 def require_chromium() -> None:
