@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench.dashboards.format import codes, label
+from workbench.dashboards.pages.by_name_list import by_name_list_panels
 from workbench.dashboards.pages.district_benchmarking import BENCHMARK_MEASURES, benchmarking_panels
 from workbench.dashboards.pages.new_arrivals import ARRIVAL_GROUPS, arrivals_panels
 from workbench.dashboards.pages.overview import overview_panels
@@ -32,4 +33,7 @@ PAGE_SPECS: dict[str, dict] = {
                                   build=benchmarking_panels, district=False,
                                   group_options=[(k, v) for k, v in BENCHMARK_MEASURES],
                                   group_label="Measure", default_group="prevention"),
+    "by_name_list": dict(title="By Name List",
+                         intro="People known to be homeless: how many joined and left the list, and how many were on it.",
+                         build=by_name_list_panels),
 }
