@@ -21,7 +21,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artefacts" / "screenshots"
-PAGES = ["overview", "returns", "new_arrivals", "supported_housing", "district_benchmarking", "by_name_list"]
+PAGES = ["overview", "returns", "new_arrivals", "supported_housing", "district_benchmarking", "by_name_list",
+         "housing_first", "pathways"]
 LIVE_CHART = ".wb-live svg.wb-chart"
 TIMEOUT = 90_000  # ms; the first view of a page is pre-rendered, this only guards a stuck server
 

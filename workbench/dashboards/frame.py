@@ -31,6 +31,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("supported_housing", "Supported housing outcomes"),
     ("district_benchmarking", "District benchmarking"),
     ("by_name_list", "By Name List"),
+    ("housing_first", "Housing First"),
+    ("pathways", "Pathways"),
 )
 
 CSS = Template("""

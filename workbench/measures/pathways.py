@@ -17,7 +17,9 @@ is part of the move, not a return.
 
 A **move** is a change of state: the person's next record is in a different state from their
 last one. It is dated by the new record's start and placed in that record's district. A person's
-first record is a move from ``first_recorded``. A move from ``settled`` to any other state is a
+first record is a move from ``first_recorded``, unless it is a move-in (a tenancy with no homeless
+record before it is not a move out of homelessness: it is left out, and the person's later moves
+count from ``settled``). A move from ``settled`` to any other state is a
 return to homelessness. Records of the same state in a row (a second street contact, a second
 stay) are not moves. Every move is counted, so one person can make several moves in a month.
 
@@ -78,6 +80,7 @@ def moves(source: Any) -> pd.DataFrame:
     prev = ev.groupby("person_id")["state"].shift()
     keep = ev["state"].to_numpy() != prev.to_numpy()
     out = ev[keep].assign(from_state=prev[keep].fillna(FIRST)).rename(columns={"state": "to_state"})
+    out = out[~((out["from_state"] == FIRST) & (out["to_state"] == SETTLED))]
     return out[["person_id", "from_state", "to_state", "district", "date"]].reset_index(drop=True)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 from workbench.dashboards.aggregates import COUNTY, Aggregates, Period, Quarter
 from workbench.dashboards.charts import line_chart
 from workbench.dashboards.filters import FilterState
-from workbench.dashboards.format import fmt_count, period_label, plural
+from workbench.dashboards.format import during, fmt_count, period_label, plural
 from workbench.dashboards.pages.common import (
     area_rows,
     not_available,
@@ -122,8 +122,9 @@ def _identity_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolic
     if n_end is None or n_in is None or n_out is None:
         head = f"In {words}, the numbers on the By Name List in {where} are too small to show."
     else:
-        head = (f"At the end of {words}, {fmt_count(n_end)} {plural(n_end, 'person was', 'people were')} on the By Name "
-                f"List in {where}; during the quarter {fmt_count(n_in)} joined and {fmt_count(n_out)} left.")
+        head = (f"At the end of {min(qs[-1].end, agg.last_month):%B %Y}, {fmt_count(n_end)} "
+                f"{plural(n_end, 'person was', 'people were')} on the By Name List in {where}; in {words}, "
+                f"{fmt_count(n_in)} joined and {fmt_count(n_out)} left.")
     check = ("In every month of the chosen period, the number on the list at the end equals the number at the start "
              "plus those who joined minus those who left, exactly, in the unrounded counts."
              if holds else
@@ -159,9 +160,9 @@ def _reasons_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
     total = cell(pt, "Total", column)
     verb = "joined" if joined else "left"
     if total is None or total == 0:
-        head = f"The number of times people {verb} the By Name List in {where} in {when} is too small to show."
+        head = f"The number of times people {verb} the By Name List in {where} {during(state.period)} is too small to show."
     else:
-        head = f"People {verb} the By Name List in {where} {fmt_count(total)} times in {when}."
+        head = f"People {verb} the By Name List in {where} {fmt_count(total)} times {during(state.period)}."
         first = REASONS[bnl.NEWLY_IDENTIFIED if joined else bnl.HOUSED]
         pct = cell(pt, first, "Share (%)")
         if pct is not None:
