@@ -125,7 +125,8 @@ def sustainment_table(agg: Aggregates, state: FilterState, policy: DisclosurePol
         prim[name] = False
     pilots = pd.Series([ENGLAND_PILOTS_12_MONTHS * 100 if m == 12 else np.nan for m in HORIZONS], index=pt.values.index)
     numeric[PILOTS] = pilots
-    values[PILOTS] = pilots.astype(object).where(pilots.notna(), "")
+    # words, not a rate of these tenancies: a published figure where it applies, blank elsewhere
+    values[PILOTS] = [f"{v:.0f}" if pd.notna(v) else "" for v in pilots]
     mask[PILOTS] = False
     prim[PILOTS] = False
     src = pt.sources
@@ -179,7 +180,7 @@ def _sustainment_panel(agg: Aggregates, state: FilterState, policy: DisclosurePo
     return PanelContent(
         key=key, title=title, headline=head, chart=chart,
         tables=[TableSpec(pt, f"Housing First tenancies started by {by} and sustained, {where}",
-                          "housing_first_sustainment", rate_columns=(*ESTIMATES, PILOTS))],
+                          "housing_first_sustainment", rate_columns=ESTIMATES)],
         definitions=("All Housing First tenancies in the chosen district (or the county) that started from the "
                      "beginning of the data to the end of the chosen period, each followed to the extract date. A "
                      "tenancy is lost when it ends for a reason other than a planned move to other settled housing or "
