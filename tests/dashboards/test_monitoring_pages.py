@@ -80,7 +80,7 @@ def test_bnl_page_states_the_identity_from_true_counts_and_it_holds(county, poli
     # a broken identity is reported, not hidden
     bad = pd.DataFrame({"active_start": [10, 12], bnl.NEWLY_IDENTIFIED: [5, 1], bnl.HOUSED: [3, 1], "active_end": [12, 13]})
     assert bnl_page.identity_holds(bad.iloc[:1]) and not bnl_page.identity_holds(bad)
-    panel = bnl_page.by_name_list_panels(agg, FilterState(COUNTY, _all_time(agg), None), policy)[0]
+    panel = next(iter(bnl_page.by_name_list_panels(agg, FilterState(COUNTY, _all_time(agg), None), policy)))
     assert "exactly, in the unrounded counts" in panel.headline
     assert "no numeric target" in panel.notice  # the strategy sets none: said, not invented
 
@@ -160,7 +160,7 @@ def test_hf_page_shows_estimates_only_for_safe_groups_and_cites_the_pilots(count
     pt = hf_page.sustainment_table(agg, state, policy)
     assert pt.numeric.loc["12 months", hf_page.PILOTS] == 92.0
     assert pt.numeric[hf_page.SUSTAINED].notna().all()  # the county: every horizon shown
-    panels = hf_page.housing_first_panels(agg, state, policy)
+    panels = list(hf_page.housing_first_panels(agg, state, policy))
     sus = panels[1]
     assert "England's Housing First pilots" in sus.headline and "reference definitions" in sus.definitions
     assert 'data-comparator="92"' in sus.chart
@@ -229,7 +229,7 @@ def test_pathways_map_draws_only_shown_flows(small, county, policy):
         for area in [COUNTY, *DISTRICTS]:
             state = FilterState(area, Period(qs[-4].start, agg.last_month), None)
             pt = pw_page.pathways_table(agg, state, policy)
-            panel = pw_page.pathways_panels(agg, state, policy)[0]
+            panel = next(iter(pw_page.pathways_panels(agg, state, policy)))
             for f in pw_page.FROM_LABELS:
                 for t in pw_page.TO_LABELS:
                     drawn = f'data-flow="{f}|{t}"' in panel.chart

@@ -3,6 +3,8 @@ homeless, how many were on it, quarter by quarter, and the monthly identity that
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 
 from workbench.dashboards.aggregates import COUNTY, Aggregates, Period, Quarter
@@ -174,8 +176,11 @@ def _reasons_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
                                      "leave more than once in a period. " + DEFINITIONS))
 
 
-def by_name_list_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
+def by_name_list_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> Iterator[PanelContent]:
+    # a generator: the page shows each panel as soon as it is ready
     if not agg.available("bnl_monthly"):
-        return [not_available("bnl-identity", "By Name List", "Figures from the By Name List")]
-    return [_identity_panel(agg, state, policy), _reasons_panel(agg, state, policy, "in"),
-            _reasons_panel(agg, state, policy, "out")]
+        yield not_available("bnl-identity", "By Name List", "Figures from the By Name List")
+        return
+    yield _identity_panel(agg, state, policy)
+    yield _reasons_panel(agg, state, policy, "in")
+    yield _reasons_panel(agg, state, policy, "out")

@@ -5,6 +5,7 @@ England's Housing First pilots."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -190,5 +191,7 @@ def _sustainment_panel(agg: Aggregates, state: FilterState, policy: DisclosurePo
                      f"tenancies that had run at least that many months. {SOURCE}"))
 
 
-def housing_first_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
-    return [_starts_panel(agg, state, policy), _sustainment_panel(agg, state, policy)]
+def housing_first_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> Iterator[PanelContent]:
+    # a generator: the page shows each panel as soon as it is ready
+    yield _starts_panel(agg, state, policy)
+    yield _sustainment_panel(agg, state, policy)

@@ -4,6 +4,8 @@ communities, under the same disclosure control as every table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from workbench.dashboards.aggregates import Aggregates
 from workbench.dashboards.filters import FilterState
 from workbench.dashboards.flow_charts import sankey_chart
@@ -79,5 +81,5 @@ def _map_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) ->
                      "from them."))
 
 
-def pathways_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
-    return [_map_panel(agg, state, policy)]
+def pathways_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> Iterator[PanelContent]:
+    yield _map_panel(agg, state, policy)
