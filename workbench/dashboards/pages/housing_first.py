@@ -26,8 +26,9 @@ from workbench.reporting.protected_table import ProtectedTable
 
 HORIZONS: tuple[int, ...] = (6, 12, 24)
 TENANCIES, FOLLOWED, LOST = "Tenancies", "Followed this long", "Lost by then"
-SUSTAINED, LOWER, UPPER, PILOTS = ("Still in tenancy (%)", "95% interval from (%)", "95% interval to (%)",
-                                   "England pilots (%)")
+# not "(%)" columns: these are Kaplan-Meier estimates, not one count's share of another
+SUSTAINED, LOWER, UPPER, PILOTS = ("Still in tenancy, Kaplan-Meier %", "95% interval from, %", "95% interval to, %",
+                                   "England pilots, %")
 ESTIMATES = (SUSTAINED, LOWER, UPPER)
 PILOTS_LABEL = f"England's Housing First pilots at 12 months (about {ENGLAND_PILOTS_12_MONTHS:.0%})"
 SOURCE = ("England's Housing First pilots (the three regional pilots evaluated for MHCLG) reported about "
