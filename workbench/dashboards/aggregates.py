@@ -44,14 +44,18 @@ from workbench.measures import (
     rough_sleeping,
     supported_housing,
 )
+from workbench.measures import by_name_list as bnl_measure
+from workbench.measures import housing_first as hf_measure
+from workbench.measures import pathways as pathways_measure
 from workbench.measures.sources import SourceTables
 from workbench.store import AS_OF_ENV, Store, StoreNotFound, default_data_dir
 
 AGGREGATES_FILE = "aggregates.duckdb"
 #: Bump when a table's definition changes, so existing aggregate files are rebuilt.
 #: 5: the new arrivals headline (the study's own estimate); 6: the aggregates also record the
-#: definitions (version and hash) they were built with.
-SCHEMA_VERSION = "6"
+#: definitions (version and hash) they were built with; 7: By Name List, Housing First durations
+#: and pathway moves (issue 20).
+SCHEMA_VERSION = "7"
 
 #: The county as a whole, in tables where a county figure is not the sum of the districts
 #: (a person seen sleeping rough in two districts in one month is one person in the county).
@@ -71,6 +75,9 @@ MEASURE_MODULES: tuple[str, ...] = (
     "workbench.measures.returns",
     "workbench.measures.supported_housing",
     "workbench.measures.benchmarking",
+    "workbench.measures.by_name_list",
+    "workbench.measures.housing_first",
+    "workbench.measures.pathways",
 )
 
 #: Indicators of :mod:`workbench.measures.benchmarking` whose case-mix-adjusted comparison the
@@ -92,8 +99,23 @@ TABLES: tuple[str, ...] = (
     "tenancy_outcomes",
     "returns_outcomes",
     "case_mix_expected",
+    "bnl_monthly",
+    "hf_durations",
+    "pathway_moves",
     "meta",
 )
+
+#: The dimensions of each table added for issue 20 (besides ``n``, the count): what a page may
+#: filter or break a table down by. ``district`` holds districts only: the county is their sum.
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "bnl_monthly": ("district", "month", "measure"),
+    "hf_durations": ("district", "month", "days", "lost"),
+    "pathway_moves": ("district", "month", "from_state", "to_state"),
+}
+#: Housing First durations are kept to the day up to this many days (just past 24 months, the
+#: longest horizon shown); longer ones are stored as this value, which gives the same
+#: Kaplan-Meier estimates at 6, 12 and 24 months and fewer rows.
+HF_DURATION_CAP_DAYS: int = int(np.ceil(24 * hf_measure.DAYS_PER_MONTH)) + 1
 
 
 class AggregatesError(RuntimeError):
@@ -117,6 +139,29 @@ def _new_arrivals_headline(store: Store) -> pd.DataFrame:
     keep = ("estimate", "lower", "upper", "method", "why", "arrivals", "presented", "uncorrected",
             "uncorrected_lower", "uncorrected_upper", "period_start", "period_end")
     return pd.DataFrame([{k: h[k] for k in keep}])
+
+
+def _bnl_monthly(sources: SourceTables) -> pd.DataFrame:
+    """The By Name List's monthly table (:func:`workbench.measures.by_name_list.by_name_list`) per
+    district, long: district, month, measure (a flow reason, ``active_start`` or ``active_end``),
+    n. The county is the sum of its districts, without the moves between districts."""
+    m = bnl_measure.by_name_list(sources).monthly
+    m = m[m["district"] != registry.COUNTY]
+    measures = [*bnl_measure.ENTRY_REASONS, bnl_measure.MOVED_IN, *bnl_measure.EXIT_REASONS, bnl_measure.MOVED_OUT,
+                "active_start", "active_end"]
+    long = m.melt(id_vars=["district", "period_start"], value_vars=measures, var_name="measure", value_name="n")
+    long = long.rename(columns={"period_start": "month"}).astype({"n": "int64"})
+    return long[["district", "month", "measure", "n"]].reset_index(drop=True)
+
+
+def _hf_durations(sources: SourceTables) -> pd.DataFrame:
+    """Housing First tenancies by district, start month, days followed (capped) and whether the
+    tenancy was lost by then: what the Kaplan-Meier sustainment of any chosen group needs."""
+    t = hf_measure.housing_first_tenancies(sources)
+    frame = pd.DataFrame({"district": t["district"], "month": monthly_counts.month_start(t["start"]),
+                          "days": t["days"].clip(upper=HF_DURATION_CAP_DAYS).astype("int64"),
+                          "lost": t["lost"].where(t["days"] <= HF_DURATION_CAP_DAYS, 0).astype("int64")})
+    return monthly_counts.count_by(frame, ["district", "month", "days", "lost"])
 
 
 def _case_mix_expected(sources: SourceTables) -> pd.DataFrame:
@@ -173,6 +218,9 @@ def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFram
         # observed and expected (county case-mix model) per district and quarter: summed over
         # the quarters a reader picks, they give the indirectly standardised comparison
         "case_mix_expected": lambda: _case_mix_expected(sources),
+        "bnl_monthly": lambda: _bnl_monthly(sources),
+        "hf_durations": lambda: _hf_durations(sources),
+        "pathway_moves": lambda: pathways_measure.move_counts(sources),
     }
     for name, build in builders.items():
         try:

@@ -30,6 +30,9 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("new_arrivals", "New arrivals on the streets"),
     ("supported_housing", "Supported housing outcomes"),
     ("district_benchmarking", "District benchmarking"),
+    ("by_name_list", "By Name List"),
+    ("housing_first", "Housing First"),
+    ("pathways", "Pathways"),
 )
 
 CSS = Template("""

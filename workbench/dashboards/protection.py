@@ -160,24 +160,30 @@ def protect(
     col_total: bool = False,
     index_name: str = "",
     total_label: str = "Total",
+    hide: pd.DataFrame | None = None,
 ) -> ProtectedTable:
-    """Protect a count table (labels already plain English); margins labelled ``total_label``."""
+    """Protect a count table (labels already plain English); margins labelled ``total_label``.
+    ``hide`` (booleans, labelled like the protected table) names cells to hide as well, for the
+    page's own reasons (e.g. a row tied together by an identity the margins do not express)."""
     t = table.copy()
     t.attrs = {}
     t.index = pd.Index([str(i) for i in t.index], name=index_name or None)
     pt = protect_counts(t, policy, row_total=row_total or None, col_total=col_total or None,
-                        total_label=total_label)
+                        total_label=total_label, hide=hide)
     # a zero beside a hidden total is hidden too (and protected like a small count): at most a
     # few rounds, as each only hides more
-    hide = revealing_zeros(pt, row_total=row_total, col_total=col_total, total_label=total_label)
-    while hide.to_numpy().any():
-        hide |= pt.mask[hide.columns]
+    hide_rev = revealing_zeros(pt, row_total=row_total, col_total=col_total, total_label=total_label)
+    if hide is not None and hide.to_numpy().any():  # a revealing zero is hidden on top of the page's own
+        extra = hide.reindex(index=hide_rev.index, columns=hide_rev.columns, fill_value=False)
+        hide_rev = hide_rev | extra
+    while hide_rev.to_numpy().any():
+        hide_rev |= pt.mask[hide_rev.columns]
         pt = protect_counts(t, policy, row_total=row_total or None, col_total=col_total or None,
-                            total_label=total_label, hide=hide)
-        more = revealing_zeros(pt, row_total=row_total, col_total=col_total, total_label=total_label) & ~hide
+                            total_label=total_label, hide=hide_rev)
+        more = revealing_zeros(pt, row_total=row_total, col_total=col_total, total_label=total_label) & ~hide_rev
         if not more.to_numpy().any():
             break
-        hide |= more
+        hide_rev |= more
     if _TRACING:
         kept = table.attrs.get("sources")
         src = _margin_sources(kept.cells if kept is not None else None, pt.values.shape, row_total, col_total)

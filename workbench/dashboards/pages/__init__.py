@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from workbench.dashboards.format import codes, label
+from workbench.dashboards.pages.by_name_list import by_name_list_panels
 from workbench.dashboards.pages.district_benchmarking import BENCHMARK_MEASURES, benchmarking_panels
+from workbench.dashboards.pages.housing_first import housing_first_panels
 from workbench.dashboards.pages.new_arrivals import ARRIVAL_GROUPS, arrivals_panels
 from workbench.dashboards.pages.overview import overview_panels
+from workbench.dashboards.pages.pathways import pathways_panels
 from workbench.dashboards.pages.returns import RETURNS_GROUPS, returns_panels
 from workbench.dashboards.pages.supported_housing import supported_panels
 
@@ -32,4 +35,13 @@ PAGE_SPECS: dict[str, dict] = {
                                   build=benchmarking_panels, district=False,
                                   group_options=[(k, v) for k, v in BENCHMARK_MEASURES],
                                   group_label="Measure", default_group="prevention"),
+    "by_name_list": dict(title="By Name List",
+                         intro="People known to be homeless: how many joined and left the list, and how many were on it.",
+                         build=by_name_list_panels),
+    "housing_first": dict(title="Housing First",
+                          intro="Housing First tenancies started, and how many tenants kept their home, against England's pilots.",
+                          build=housing_first_panels),
+    "pathways": dict(title="Pathways between services",
+                     intro="How people moved between the street, council help, supported accommodation and settled homes, and back.",
+                     build=pathways_panels),
 }
