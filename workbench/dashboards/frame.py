@@ -30,6 +30,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("new_arrivals", "New arrivals on the streets"),
     ("supported_housing", "Supported housing outcomes"),
     ("district_benchmarking", "District benchmarking"),
+    ("duties", "Duties closed without an outcome"),
 )
 
 CSS = Template("""

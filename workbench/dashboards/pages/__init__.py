@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workbench.dashboards.format import codes, label
 from workbench.dashboards.pages.district_benchmarking import BENCHMARK_MEASURES, benchmarking_panels
+from workbench.dashboards.pages.duties import DUTIES, duties_panels
 from workbench.dashboards.pages.new_arrivals import ARRIVAL_GROUPS, arrivals_panels
 from workbench.dashboards.pages.overview import overview_panels
 from workbench.dashboards.pages.returns import RETURNS_GROUPS, returns_panels
@@ -32,4 +33,8 @@ PAGE_SPECS: dict[str, dict] = {
                                   build=benchmarking_panels, district=False,
                                   group_options=[(k, v) for k, v in BENCHMARK_MEASURES],
                                   group_label="Measure", default_group="prevention"),
+    "duties": dict(title="Duties closed without an outcome",
+                   intro="Prevention and relief duties that ended without an outcome (strategy action 3.3): how many, why, where and what goes with it.",
+                   build=duties_panels, group_options=[(k, v) for k, v in DUTIES], group_label="Duty",
+                   default_group="prevention"),
 }
