@@ -13,7 +13,7 @@ from workbench.dashboards import filters, pages
 from workbench.dashboards.aggregates import COUNTY, Aggregates, Period, load_aggregates
 from workbench.dashboards.protection import disclosure_policy, true_counts
 from workbench.definitions import DISTRICTS
-from workbench.measures import duty_outcomes
+from workbench.measures import duty_outcomes, equality
 from workbench.measures.sources import SourceTables
 from workbench.reporting.audit import find_disclosure_risks
 from workbench.store import Store
@@ -91,3 +91,55 @@ def test_duties_page_hides_small_counts_for_every_district(agg):
                 counts = [c for c in spec.table.values.columns if c not in spec.rate_columns]
                 vals = pd.to_numeric(spec.table.values[counts].stack(), errors="coerce").dropna()
                 assert not ((vals >= 1) & (vals < policy.threshold)).any()
+
+
+# --------------------------------------------------------------------------------------------
+# Equality of outcomes (action 7.1)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", ["relief_success", "move_on"])
+def test_equality_tables_reconcile_with_the_measure(agg, sources, outcome):
+    from workbench.dashboards.pages.equality import LOW, RATIO, YES, group_label
+
+    period = last_year(agg)
+    start, end = period_bounds(period)
+    expected = equality.equality_outcomes(sources, outcomes=[outcome], period_start=start, period_end=end)
+    panels = panels_of(agg, "equality", group=outcome)
+    compared = ratios = 0
+    for characteristic, exp in expected.groupby("characteristic"):
+        pt = panels[f"equality-{characteristic.replace('_', '-')}"].tables[0].table
+        true = true_counts(pt)
+        for r in exp.itertuples():
+            row = group_label(characteristic, r.group)
+            if pd.isna(true.loc[row, "Total"]):
+                continue
+            assert true.loc[row, "Total"] == r.n
+            if not pd.isna(true.loc[row, YES]):
+                assert true.loc[row, YES] == r.successes
+                compared += 1
+            # the disparity ratio and its interval are the measure's (to 2 decimals)
+            if pt.numeric.loc[row, RATIO] == pt.numeric.loc[row, RATIO] and not np.isnan(r.rr_lower):
+                assert pt.numeric.loc[row, RATIO] == pytest.approx(r.risk_ratio, abs=0.006)
+                assert pt.numeric.loc[row, LOW] == pytest.approx(r.rr_lower, abs=0.006)
+                ratios += 1
+    assert compared >= 8 and ratios >= 4
+
+
+def test_equality_recording_reconciles_with_the_measure(agg, sources):
+    period = last_year(agg)
+    start, end = period_bounds(period)
+    expected = equality.equality_recording(sources, freq=None, period_start=start, period_end=end)
+    expected = expected[expected["district"] == definitions.COUNTY]
+    pt = panels_of(agg, "equality")["equality-recording"].tables[0].table
+    true = true_counts(pt)
+    from workbench.dashboards.pages.equality import CHARACTERISTIC_WORDS, SOURCE_WORDS
+
+    checked = 0
+    for r in expected.itertuples():
+        row = f"{SOURCE_WORDS[r.source]}: {CHARACTERISTIC_WORDS[r.characteristic].lower()}"
+        assert true.loc[row, "Total"] == r.records
+        if not pd.isna(true.loc[row, "Not recorded"]):
+            assert true.loc[row, "Not recorded"] == r.not_recorded
+            checked += 1
+    assert checked >= 8

@@ -31,6 +31,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("supported_housing", "Supported housing outcomes"),
     ("district_benchmarking", "District benchmarking"),
     ("duties", "Duties closed without an outcome"),
+    ("equality", "Equality of outcomes"),
 )
 
 CSS = Template("""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from workbench.dashboards.format import codes, label
 from workbench.dashboards.pages.district_benchmarking import BENCHMARK_MEASURES, benchmarking_panels
 from workbench.dashboards.pages.duties import DUTIES, duties_panels
+from workbench.dashboards.pages.equality import OUTCOMES, equality_panels
 from workbench.dashboards.pages.new_arrivals import ARRIVAL_GROUPS, arrivals_panels
 from workbench.dashboards.pages.overview import overview_panels
 from workbench.dashboards.pages.returns import RETURNS_GROUPS, returns_panels
@@ -37,4 +38,8 @@ PAGE_SPECS: dict[str, dict] = {
                    intro="Prevention and relief duties that ended without an outcome (strategy action 3.3): how many, why, where and what goes with it.",
                    build=duties_panels, group_options=[(k, v) for k, v in DUTIES], group_label="Duty",
                    default_group="prevention"),
+    "equality": dict(title="Equality of outcomes",
+                     intro="Outcomes by age, gender, ethnic group, disability and sexual orientation, compared with the largest group (strategy action 7.1), and how often each is recorded.",
+                     build=equality_panels, group_options=[(k, v) for k, v in OUTCOMES], group_label="Outcome",
+                     default_group="prevention_success"),
 }
