@@ -32,6 +32,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("district_benchmarking", "District benchmarking"),
     ("duties", "Duties closed without an outcome"),
     ("equality", "Equality of outcomes"),
+    ("data_quality", "Data quality scorecard"),
 )
 
 CSS = Template("""

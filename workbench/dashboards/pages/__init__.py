@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench.dashboards.format import codes, label
+from workbench.dashboards.pages.data_quality import SOURCES, data_quality_panels
 from workbench.dashboards.pages.district_benchmarking import BENCHMARK_MEASURES, benchmarking_panels
 from workbench.dashboards.pages.duties import DUTIES, duties_panels
 from workbench.dashboards.pages.equality import OUTCOMES, equality_panels
@@ -42,4 +43,7 @@ PAGE_SPECS: dict[str, dict] = {
                      intro="Outcomes by age, gender, ethnic group, disability and sexual orientation, compared with the largest group (strategy action 7.1), and how often each is recorded.",
                      build=equality_panels, group_options=[(k, v) for k, v in OUTCOMES], group_label="Outcome",
                      default_group="prevention_success"),
+    "data_quality": dict(title="Data quality scorecard",
+                         intro="How complete, duplicated, up to date and valid each source's records are, so the figures on the other pages can be read with care.",
+                         build=data_quality_panels, group_options=[(k, v) for k, v in SOURCES], group_label="Source"),
 }
