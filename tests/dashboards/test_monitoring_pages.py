@@ -13,7 +13,7 @@ from workbench.dashboards import filters, pages
 from workbench.dashboards.aggregates import COUNTY, Aggregates, Period, load_aggregates
 from workbench.dashboards.protection import disclosure_policy, true_counts
 from workbench.definitions import DISTRICTS
-from workbench.measures import data_quality, duty_outcomes, equality
+from workbench.measures import data_quality, duty_outcomes, equality, joins
 from workbench.measures.sources import SourceTables
 from workbench.reporting.audit import find_disclosure_risks
 from workbench.store import Store
@@ -184,3 +184,55 @@ def test_data_quality_page_shows_the_scorecard_for_a_district(agg, sources):
     assert other["dq-stale"].headline == panels["dq-stale"].headline
     assert true_counts(other["dq-completeness"].tables[0].table)["Total"].max() > \
         true_counts(panels["dq-completeness"].tables[0].table)["Total"].max()
+
+
+# --------------------------------------------------------------------------------------------
+# Joins between services (handover times)
+# --------------------------------------------------------------------------------------------
+
+
+def test_handover_aggregate_gives_the_measures_kaplan_meier(agg, sources):
+    from workbench.dashboards.pages.joins import km_figures
+
+    period = last_year(agg)
+    start, end = period_bounds(period)
+    events = joins.handover_events(sources)
+    summary = joins.handover_summary(events, freq=None, period_start=start, period_end=end)
+    rows = agg.select("handovers", period=period)
+    checked = 0
+    for r in summary.itertuples():
+        mine = rows[rows["handover"] == r.handover]
+        if r.district != definitions.COUNTY:
+            mine = mine[mine["district"] == r.district]
+        km = km_figures(mine, [7, 28])
+        assert km["n"] == r.n and km["events"] == r.events, (r.handover, r.district)
+        for got, want in ((km["km_median"], r.km_median), (km["within_28"], r.within_28_days)):
+            assert (np.isnan(got) and np.isnan(want)) or got == pytest.approx(want), (r.handover, r.district)
+        checked += 1
+    assert checked >= 30
+
+
+def test_joins_page_states_only_safe_figures(agg):
+    from workbench.dashboards.pages.joins import MEDIAN
+
+    policy = disclosure_policy()
+    panels = panels_of(agg, "joins", group="relief_duty_to_outcome")
+    pt = panels["joins-summary"].tables[0].table
+    # the duties have many handovers: their medians are shown, and equal the detail panel's headline
+    med = pt.numeric.loc["Relief duty to its end", MEDIAN]
+    assert med > 0
+    assert f"half had waited {med:.0f} days or less" in panels["joins-handover"].headline
+    # a share within days is never stated where a band of days up to it is hidden
+    for area in [COUNTY, *DISTRICTS]:
+        p = panels_of(agg, "joins", area=area)
+        bands = p["joins-handover"].tables[0].table
+        if bands.mask.loc[["Within 7 days", "8 to 28 days"], "Handovers started"].any():
+            assert "within 28 days is hidden" in p["joins-handover"].headline or "No " in p["joins-handover"].headline
+            summary = p["joins-summary"].tables[0].table
+            assert summary.mask.loc["Hospital discharge to accommodation", "Within 28 days (%)"]
+        for panel in p.values():
+            for spec in panel.tables:
+                assert find_disclosure_risks(spec.table).empty
+                counts = [c for c in spec.table.values.columns if c not in spec.rate_columns]
+                vals = pd.to_numeric(spec.table.values[counts].stack(), errors="coerce").dropna()
+                assert not ((vals >= 1) & (vals < policy.threshold)).any()

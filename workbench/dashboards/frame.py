@@ -30,6 +30,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("new_arrivals", "New arrivals on the streets"),
     ("supported_housing", "Supported housing outcomes"),
     ("district_benchmarking", "District benchmarking"),
+    ("joins", "Handovers between services"),
     ("duties", "Duties closed without an outcome"),
     ("equality", "Equality of outcomes"),
     ("data_quality", "Data quality scorecard"),

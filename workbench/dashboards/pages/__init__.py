@@ -7,6 +7,7 @@ from workbench.dashboards.pages.data_quality import SOURCES, data_quality_panels
 from workbench.dashboards.pages.district_benchmarking import BENCHMARK_MEASURES, benchmarking_panels
 from workbench.dashboards.pages.duties import DUTIES, duties_panels
 from workbench.dashboards.pages.equality import OUTCOMES, equality_panels
+from workbench.dashboards.pages.joins import HANDOVERS, joins_panels
 from workbench.dashboards.pages.new_arrivals import ARRIVAL_GROUPS, arrivals_panels
 from workbench.dashboards.pages.overview import overview_panels
 from workbench.dashboards.pages.returns import RETURNS_GROUPS, returns_panels
@@ -46,4 +47,8 @@ PAGE_SPECS: dict[str, dict] = {
     "data_quality": dict(title="Data quality scorecard",
                          intro="How complete, duplicated, up to date and valid each source's records are, so the figures on the other pages can be read with care.",
                          build=data_quality_panels, group_options=[(k, v) for k, v in SOURCES], group_label="Source"),
+    "joins": dict(title="Handovers between services",
+                  intro="How long people wait between services: leaving hospital or prison, or the street, to accommodation; supported accommodation to a settled home; a duty to its end.",
+                  build=joins_panels, group_options=[(k, v) for k, v in HANDOVERS], group_label="Handover",
+                  default_group="hospital_discharge_to_accommodation"),
 }
