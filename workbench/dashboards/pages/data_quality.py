@@ -161,7 +161,8 @@ def _stale_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) 
             "sustainment. Taken on the extract date, so the period filter does not change this panel.")
     return PanelContent(key=key, title=title, headline=head, chart=chart, definitions=defs, tables=[
         TableSpec(pt, f"Open episodes on {extract}, {where}", "data_quality_open_too_long",
-                  rate_columns=("Open too long (%)", "Usual longest length (days)"))])
+                  rate_columns=("Open too long (%)", "Usual longest length (days)"),
+                  plain_columns=("Usual longest length (days)",))])
 
 
 def _timeliness_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> PanelContent:

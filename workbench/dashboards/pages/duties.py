@@ -195,7 +195,7 @@ def _drivers_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
     return PanelContent(key=key, title=title, headline=head, definitions=defs,
                         tables=[TableSpec(pt, f"What goes with a {duty} duty closing without an outcome (odds ratios), "
                                               "Oxfordshire, all years", f"{duty}_duties_without_outcome_drivers",
-                                          rate_columns=tuple(cols))])
+                                          rate_columns=tuple(cols), plain_columns=tuple(cols))])
 
 
 def duties_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:

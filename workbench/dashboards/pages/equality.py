@@ -130,7 +130,7 @@ def _characteristic_panel(agg: Aggregates, state: FilterState, policy: Disclosur
             "Differences describe outcomes; they do not say why they differ (case mix, services or recording).")
     return PanelContent(key=key, title=title, headline=head, chart=chart, definitions=defs, tables=[
         TableSpec(pt, f"{words}: {cases}, by group, {when}, {where}", f"equality_{outcome}_by_{characteristic}",
-                  rate_columns=(RATE, RATIO, LOW, HIGH))])
+                  rate_columns=(RATE, RATIO, LOW, HIGH), plain_columns=(RATIO, LOW, HIGH))])
 
 
 def _clear(pt: ProtectedTable, lab: str) -> str | None:

@@ -205,7 +205,7 @@ def _all_handovers_panel(agg: Aggregates, state: FilterState, policy: Disclosure
             f"needs {policy.min_group_for_summary} or more handovers made; a share needs the counts behind it to be shown.")
     return PanelContent(key=key, title=title, headline=head, chart=chart, definitions=defs, tables=[
         TableSpec(pt, f"Handovers that began {when}: waits, {where}", "joins_all_handovers",
-                  rate_columns=tuple(cols))])
+                  rate_columns=tuple(cols), plain_columns=(MEDIAN, MED_LO, MED_HI))])
 
 
 def joins_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
