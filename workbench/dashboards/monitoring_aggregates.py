@@ -17,7 +17,7 @@ import pandas as pd
 
 from workbench.definitions import event_date
 from workbench.measures import data_quality, duty_outcomes, equality, joins
-from workbench.measures.benchmarking import indicator_records
+from workbench.measures.benchmarking import indicator_records, pool_rare_levels
 from workbench.measures.monthly_counts import count_by, month_start
 from workbench.measures.sources import SourceTables
 
@@ -114,9 +114,24 @@ def data_quality_at_extract(sources: SourceTables) -> pd.DataFrame:
 
 def duty_driver_table(sources: SourceTables) -> pd.DataFrame:
     """The study's model of what goes with a duty closing without an outcome (odds ratios with
-    95% intervals), for prevention and relief, over the whole history and county."""
-    parts = [duty_outcomes.without_outcome_drivers(sources, duty) for duty in ("prevention", "relief")]
-    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    95% intervals), for prevention and relief, over the whole history and county, with the
+    duties of each level (``level_n``) and how many closed without an outcome (``level_events``),
+    rare levels pooled as the model pools them."""
+    parts = []
+    endings = duty_outcomes.duty_endings(sources)
+    for duty in ("prevention", "relief"):
+        d = duty_outcomes.without_outcome_drivers(sources, duty)
+        if not len(d):
+            continue
+        e = endings[endings["duty"] == duty].reset_index(drop=True)
+        x = pool_rare_levels(e, duty_outcomes.DRIVER_TERMS)
+        n, ev = [], []
+        for r in d.itertuples():
+            mine = (x[r.term] == r.level) if r.term in x else pd.Series(True, index=x.index)
+            n.append(int(mine.sum()))
+            ev.append(int(e.loc[mine.to_numpy(), "without_outcome"].sum()))
+        parts.append(d.assign(level_n=n, level_events=ev))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if not len(out):
         raise KeyError("no duties to model")
     return out

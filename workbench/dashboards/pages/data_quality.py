@@ -181,7 +181,8 @@ def _timeliness_panel(agg: Aggregates, state: FilterState, policy: DisclosurePol
     ratio = [round(float(true.loc[i, c1] / true.loc[i, c2] * 100)) if not pd.isna(true.loc[i, c1]) and not pd.isna(true.loc[i, c2])
              and true.loc[i, c2] > 0 and cell(pt1, i, c1) is not None and cell(pt1, i, c2) is not None else np.nan
              for i in pt1.numeric.index]
-    rc = "Last 90 days against usual (%)".replace("90", str(days))
+    # not a share of a total (so not "(%)"): the recent number per 100 of the usual one
+    rc = "Against the usual number (per 100)"
     pt1 = with_column(pt1, rc, [policy.suppressed_marker if np.isnan(r) else r for r in ratio], ratio,
                       [bool(np.isnan(r)) for r in ratio])
     q = _at_extract_rows(agg, state, "quarantined")

@@ -3,6 +3,8 @@ by reason, quarter and district, and what goes with it (the system performance s
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -11,6 +13,7 @@ from workbench.dashboards.charts import bar_chart, line_chart
 from workbench.dashboards.filters import FilterState
 from workbench.dashboards.format import during, fmt_count, label, period_label, plural
 from workbench.dashboards.pages.common import area_rows, not_available, place_name, quarter_label
+from workbench.dashboards.pages.district_benchmarking import with_column
 from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import cell, crosstab, protect, with_rates, with_shares
 from workbench.dashboards.tables import TableSpec
@@ -22,7 +25,7 @@ from workbench.reporting.protected_table import ProtectedTable
 DUTIES: tuple[tuple[str, str], ...] = (("Prevention duties", "prevention"), ("Relief duties", "relief"))
 WITHOUT = "Closed without an outcome"
 OTHER = "Other endings"
-SHARE = "Without an outcome (%)"
+SHARE = "Closed without an outcome (%)"
 
 
 def _without_table(df: pd.DataFrame, rows: str, order: list[str], policy: DisclosurePolicy, index_name: str,
@@ -160,20 +163,22 @@ def _drivers_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
     d = d[(d["duty"] == duty) & (d["term"] != "intercept")]
     if not len(d):
         return not_available(key, title, "The model of what goes with closing without an outcome")
-    rows, values, numeric = [], [], []
-    for r in d.itertuples():
-        rows.append(f"{_factor_words(r.term)}: {_level_words(r.term, r.level)} (against {_level_words(r.term, r.reference)})")
-        v = [round(r.odds_ratio, 2), round(r.lower, 2), round(r.upper, 2)]
-        numeric.append(v)
-        values.append(v)
+    rows = [f"{_factor_words(r.term)}: {_level_words(r.term, r.level)} (against {_level_words(r.term, r.reference)})"
+            for r in d.itertuples()]
+    # the duties of each level, protected like any count (the comparison levels are not listed, so
+    # no factor's rows add up to a total a hidden cell could be worked out from)
+    t = pd.DataFrame({WITHOUT: d["level_events"].to_numpy(), OTHER: (d["level_n"] - d["level_events"]).to_numpy()},
+                     index=rows, dtype="int64")
+    pt = with_rates(protect(t, policy, row_total=True, index_name="Factor"), {SHARE: (WITHOUT, "Total")})
     cols = ["Odds ratio", "95% interval from", "95% interval to"]
-    num = pd.DataFrame(numeric, index=pd.Index(rows, name="Factor"), columns=cols, dtype=float)
-    mask = pd.DataFrame(False, index=num.index, columns=cols)
-    footnote = ("Odds ratios from a logistic regression over every duty that ended across Oxfordshire in the data "
-                "(not filtered by district or period); rare levels are grouped. Counts behind the model are not shown.")
-    # a model's estimates, not counts: nothing to suppress; the counts it was fitted on are large
-    pt = ProtectedTable(values=num.astype(object), numeric=num, mask=mask, primary_mask=mask.copy(), footnote=footnote,
-                        policy=policy)
+    hidden = list(pt.mask["Total"])
+    for col, src in zip(cols, ("odds_ratio", "lower", "upper"), strict=True):
+        vals = [round(float(v), 2) for v in d[src]]
+        pt = with_column(pt, col, [policy.suppressed_marker if h else v for v, h in zip(vals, hidden, strict=True)],
+                         [np.nan if h else v for v, h in zip(vals, hidden, strict=True)], hidden)
+    pt = dataclasses.replace(pt, footnote=pt.footnote + (
+        " Odds ratios from a logistic regression over every duty that ended across Oxfordshire in the data (not "
+        "filtered by district or period); rare levels are grouped."))
     clear = d[(d["lower"] > 1) | (d["upper"] < 1)].copy()
     lead = f"Across Oxfordshire's {duty} duties that ended, allowing for the other factors, "
     if len(clear):
@@ -195,7 +200,7 @@ def _drivers_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
     return PanelContent(key=key, title=title, headline=head, definitions=defs,
                         tables=[TableSpec(pt, f"What goes with a {duty} duty closing without an outcome (odds ratios), "
                                               "Oxfordshire, all years", f"{duty}_duties_without_outcome_drivers",
-                                          rate_columns=tuple(cols), plain_columns=tuple(cols))])
+                                          rate_columns=(SHARE, *cols), plain_columns=tuple(cols))])
 
 
 def duties_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:

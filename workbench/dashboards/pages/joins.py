@@ -151,6 +151,11 @@ def _km_median(km: dict[str, float], policy: DisclosurePolicy) -> float | None:
     return km["km_median"]
 
 
+def within_col(days: int) -> str:
+    # a Kaplan-Meier estimate, not a count over the row's total: not written "(%)"
+    return f"Within {days} days, % (Kaplan-Meier)"
+
+
 def _all_handovers_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> PanelContent:
     key, title = "joins-summary", "Every handover: how long people waited"
     where, when = place_name(state), period_label(state.period)
@@ -164,7 +169,7 @@ def _all_handovers_panel(agg: Aggregates, state: FilterState, policy: Disclosure
     pt = protect(t, policy, row_total=True, index_name="Handover")
     true = true_counts(pt)
     reached: dict[str, bool] = {}
-    cols: dict[str, list[float]] = {MEDIAN: [], MED_LO: [], MED_HI: [], **{f"Within {w} days (%)": [] for w in within}}
+    cols: dict[str, list[float]] = {MEDIAN: [], MED_LO: [], MED_HI: [], **{within_col(w): [] for w in within}}
     for code, lab in names.items():
         shown = cell(pt, lab, "Total") is not None and not pd.isna(true.loc[lab, "Total"])
         mine = df[df["handover"] == code]
@@ -179,7 +184,7 @@ def _all_handovers_panel(agg: Aggregates, state: FilterState, policy: Disclosure
         reached[lab] = ok
         for w in within:
             s = _km_share(km, w, policy) if _bands_shown(bands, w) else None
-            cols[f"Within {w} days (%)"].append(round(s) if s is not None else np.nan)
+            cols[within_col(w)].append(round(s) if s is not None else np.nan)
     for col, vals in cols.items():
         vals = [round(v) if not np.isnan(v) and col != MEDIAN else v for v in vals]
         vals = [float(v) if not np.isnan(v) else np.nan for v in vals]
