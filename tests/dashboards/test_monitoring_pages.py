@@ -236,3 +236,17 @@ def test_joins_page_states_only_safe_figures(agg):
                 counts = [c for c in spec.table.values.columns if c not in spec.rate_columns]
                 vals = pd.to_numeric(spec.table.values[counts].stack(), errors="coerce").dropna()
                 assert not ((vals >= 1) & (vals < policy.threshold)).any()
+
+
+def test_ratios_and_days_are_shown_as_given_not_as_percentages():
+    from workbench.dashboards.pages.district_benchmarking import with_column
+    from workbench.dashboards.protection import protect
+    from workbench.dashboards.tables import TableSpec, table_html
+
+    policy = disclosure_policy()
+    pt = protect(pd.DataFrame({"Yes": [30, 40], "No": [50, 60]}, index=["A", "B"]), policy, row_total=True)
+    pt = with_column(pt, "Odds ratio", [0.92, 1.23], [0.92, 1.23])
+    html = table_html(TableSpec(pt, "c", "s", rate_columns=("Odds ratio",), plain_columns=("Odds ratio",)), "k", "f")
+    assert ">0.92<" in html and ">1.23<" in html and "1%" not in html
+    # without plain_columns a rate column is a percentage, as before
+    assert ">1%<" in table_html(TableSpec(pt, "c", "s", rate_columns=("Odds ratio",)), "k", "f")
