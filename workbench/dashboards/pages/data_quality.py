@@ -50,15 +50,23 @@ def _completeness_panel(agg: Aggregates, state: FilterState, policy: DisclosureP
     sources = _sources(state)
     df = area_rows(agg, "dq_completeness", state, source=sources)
     df = df[df["field"] != "duplicates"]
-    lines = {f"{s}|{f}": (f"{SOURCE_WORDS[s]}: {field_words(s, f)}" + (" (ended records)" if applies == "ended" else ""))
-             for s in sources for f, applies in KEY_FIELDS.get(s, [])}
-    d = df.assign(line=df["source"] + "|" + df["field"], result=np.where(df["ok"] == 1, FILLED, MISSING))
-    t = crosstab(d, "line", "result", row_order=list(lines), col_order=[FILLED, MISSING])
-    t.index = [lines.get(i, i) for i in t.index]
-    # each row judges its own records (a field of one source): no column total
-    pt = with_rates(protect(t, policy, row_total=True, index_name="Source and field"), {SHARE: (FILLED, "Total")})
-    labels = list(lines.values())
-    vals = {lab: cell(pt, lab, SHARE) for lab in labels}
+    # one table per source (each row judges its own records, so no column total): a table per
+    # source also keeps each one short enough to print whole on a page
+    tables, vals = [], {}
+    for source in sources:
+        lines = {f: field_words(source, f).capitalize() + (" (ended records)" if applies == "ended" else "")
+                 for f, applies in KEY_FIELDS.get(source, [])}
+        mine = df[df["source"] == source]
+        d = mine.assign(result=np.where(mine["ok"] == 1, FILLED, MISSING))
+        t = crosstab(d, "field", "result", row_order=list(lines), col_order=[FILLED, MISSING])
+        t.index = [lines.get(i, i) for i in t.index]
+        pt = with_rates(protect(t, policy, row_total=True, index_name=f"{SOURCE_WORDS[source]}: field"),
+                        {SHARE: (FILLED, "Total")})
+        for words in lines.values():
+            vals[f"{SOURCE_WORDS[source]}: {words[:1].lower()}{words[1:]}"] = cell(pt, words, SHARE)
+        tables.append(TableSpec(pt, f"{SOURCE_WORDS[source]}: key fields filled in, {when}, {where}",
+                                f"data_quality_completeness_{source}", rate_columns=(SHARE,)))
+    labels = list(vals)
     shown = {k: v for k, v in vals.items() if v is not None}
     if shown:
         low = min(shown.values())
@@ -78,9 +86,7 @@ def _completeness_panel(agg: Aggregates, state: FilterState, policy: DisclosureP
             "Fields that only apply once a record has ended (why a stay ended, where the person went) are judged over "
             "ended records. The key fields are those the system performance definitions list. The definitions set no "
             "pass mark for completeness, so none is drawn.")
-    return PanelContent(key=key, title=title, headline=head, chart=chart, definitions=defs, tables=[
-        TableSpec(pt, f"Key fields filled in, by source, {when}, {where}", "data_quality_completeness",
-                  rate_columns=(SHARE,))])
+    return PanelContent(key=key, title=title, headline=head, chart=chart, definitions=defs, tables=tables)
 
 
 def _duplicates_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> PanelContent:
