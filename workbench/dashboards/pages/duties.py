@@ -163,22 +163,33 @@ def _drivers_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
     d = d[(d["duty"] == duty) & (d["term"] != "intercept")]
     if not len(d):
         return not_available(key, title, "The model of what goes with closing without an outcome")
-    rows = [f"{_factor_words(r.term)}: {_level_words(r.term, r.level)} (against {_level_words(r.term, r.reference)})"
-            for r in d.itertuples()]
-    # the duties of each level, protected like any count (the comparison levels are not listed, so
-    # no factor's rows add up to a total a hidden cell could be worked out from)
-    t = pd.DataFrame({WITHOUT: d["level_events"].to_numpy(), OTHER: (d["level_n"] - d["level_events"]).to_numpy()},
-                     index=rows, dtype="int64")
-    pt = with_rates(protect(t, policy, row_total=True, index_name="Factor"), {SHARE: (WITHOUT, "Total")})
     cols = ["Odds ratio", "95% interval from", "95% interval to"]
-    hidden = list(pt.mask["Total"])
-    for col, src in zip(cols, ("odds_ratio", "lower", "upper"), strict=True):
-        vals = [round(float(v), 2) for v in d[src]]
-        pt = with_column(pt, col, [policy.suppressed_marker if h else v for v, h in zip(vals, hidden, strict=True)],
-                         [np.nan if h else v for v, h in zip(vals, hidden, strict=True)], hidden)
-    pt = dataclasses.replace(pt, footnote=pt.footnote + (
-        " Odds ratios from a logistic regression over every duty that ended across Oxfordshire in the data (not "
-        "filtered by district or period); rare levels are grouped."))
+    # one table per factor (all support needs in one), each short enough to print whole
+    d = d.assign(factor=d["term"].where(~d["term"].str.startswith("need_"), "needs"))
+    tables = []
+    for factor, g in d.groupby("factor", sort=False):
+        if factor == "needs":
+            rows = [label("support_need", r.term[5:]) for r in g.itertuples()]
+            name = "Support need recorded (compared with not recorded)"
+        else:
+            rows = [_level_words(r.term, r.level) for r in g.itertuples()]
+            name = f"{_factor_words(factor)} (compared with {_level_words(factor, g['reference'].iloc[0])})"
+        # the duties of each level, protected like any count (the comparison level is not listed, so
+        # no factor's rows add up to a total a hidden cell could be worked out from)
+        t = pd.DataFrame({WITHOUT: g["level_events"].to_numpy(), OTHER: (g["level_n"] - g["level_events"]).to_numpy()},
+                         index=rows, dtype="int64")
+        pt = with_rates(protect(t, policy, row_total=True, index_name=name), {SHARE: (WITHOUT, "Total")})
+        hidden = list(pt.mask["Total"])
+        for col, src in zip(cols, ("odds_ratio", "lower", "upper"), strict=True):
+            vals = [round(float(v), 2) for v in g[src]]
+            pt = with_column(pt, col, [policy.suppressed_marker if h else v for v, h in zip(vals, hidden, strict=True)],
+                             [np.nan if h else v for v, h in zip(vals, hidden, strict=True)], hidden)
+        pt = dataclasses.replace(pt, footnote=pt.footnote + (
+            " Odds ratios from a logistic regression over every duty that ended across Oxfordshire in the data (not "
+            "filtered by district or period); rare levels are grouped."))
+        tables.append(TableSpec(pt, f"What goes with a {duty} duty closing without an outcome: {name.split(' (')[0].lower()}, "
+                                    "Oxfordshire, all years", f"{duty}_duties_without_outcome_drivers_{factor}",
+                                rate_columns=(SHARE, *cols), plain_columns=tuple(cols)))
     clear = d[(d["lower"] > 1) | (d["upper"] < 1)].copy()
     lead = f"Across Oxfordshire's {duty} duties that ended, allowing for the other factors, "
     if len(clear):
@@ -197,10 +208,7 @@ def _drivers_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
             "associations, not causes: a district's practice, not its cases, may be what differs. The model covers "
             "the whole county and every year, so it does not change with the filters. It was fitted on about "
             f"{int(round(n / base) * base):,} duties.")
-    return PanelContent(key=key, title=title, headline=head, definitions=defs,
-                        tables=[TableSpec(pt, f"What goes with a {duty} duty closing without an outcome (odds ratios), "
-                                              "Oxfordshire, all years", f"{duty}_duties_without_outcome_drivers",
-                                          rate_columns=(SHARE, *cols), plain_columns=tuple(cols))])
+    return PanelContent(key=key, title=title, headline=head, definitions=defs, tables=tables)
 
 
 def duties_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) -> list[PanelContent]:
