@@ -78,7 +78,7 @@ def test_duty_drivers_are_the_studys_model(agg, sources):
     panel = panels_of(agg, "duties", group="relief")["duties-drivers"]
     shown = pd.concat([spec.table.numeric for spec in panel.tables])
     assert len(panel.tables) > 3 and len(shown) == len(expected) - 1  # every term but the intercept
-    assert np.allclose(shown["Odds ratio"].to_numpy(), expected["odds_ratio"].iloc[1:].round(2).to_numpy())
+    assert np.allclose(shown["Odds ratio (95% interval)"].to_numpy(), expected["odds_ratio"].iloc[1:].round(2).to_numpy())
     assert "went" in panel.headline
 
 

@@ -3,8 +3,6 @@ by reason, quarter and district, and what goes with it (the system performance s
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 
@@ -126,7 +124,7 @@ def _district_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolic
 
 
 TERM_WORDS = {
-    "district": "District", "household_type": "Household", "referral_route": "How the case was referred",
+    "district": "District", "household_type": "Household", "referral_route": "How referred",
     "age_band": "Age", "needs_band": "Number of support needs",
 }
 
@@ -139,7 +137,10 @@ def _level_words(term: str, level: str) -> str:
     if term.startswith("need_"):
         need = label("support_need", term[5:]).lower()
         return f"with {need} recorded" if level == "1" else f"without {need} recorded"
-    if term in ("district", "household_type", "referral_route"):
+    if term == "referral_route":
+        # the label without its bracketed examples: short enough for the table to print on a page
+        return label(term, level).split(" (")[0]
+    if term in ("district", "household_type"):
         return label(term, level)
     return level
 
@@ -163,7 +164,10 @@ def _drivers_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
     d = d[(d["duty"] == duty) & (d["term"] != "intercept")]
     if not len(d):
         return not_available(key, title, "The model of what goes with closing without an outcome")
-    cols = ["Odds ratio", "95% interval from", "95% interval to"]
+    # short headers and row names: with eight columns, long ones wrap and the tables would not
+    # print whole on an A4 page
+    cols = ["Odds ratio (95% interval)"]
+    yes, no, share_col = "Without an outcome", "Other endings", "Without an outcome (%)"
     # one table per factor (all support needs in one), each short enough to print whole
     d = d.assign(factor=d["term"].where(~d["term"].str.startswith("need_"), "needs"))
     tables = []
@@ -173,23 +177,22 @@ def _drivers_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy
             name = "Support need recorded (compared with not recorded)"
         else:
             rows = [_level_words(r.term, r.level) for r in g.itertuples()]
-            name = f"{_factor_words(factor)} (compared with {_level_words(factor, g['reference'].iloc[0])})"
+            ref_code = g["reference"].iloc[0]
+            ref = "applying directly" if ref_code == "self_referral" else _level_words(factor, ref_code)
+            name = f"{_factor_words(factor)} (compared with {ref})"
         # the duties of each level, protected like any count (the comparison level is not listed, so
         # no factor's rows add up to a total a hidden cell could be worked out from)
-        t = pd.DataFrame({WITHOUT: g["level_events"].to_numpy(), OTHER: (g["level_n"] - g["level_events"]).to_numpy()},
+        t = pd.DataFrame({yes: g["level_events"].to_numpy(), no: (g["level_n"] - g["level_events"]).to_numpy()},
                          index=rows, dtype="int64")
-        pt = with_rates(protect(t, policy, row_total=True, index_name=name), {SHARE: (WITHOUT, "Total")})
+        pt = with_rates(protect(t, policy, row_total=True, index_name=name), {share_col: (yes, "Total")})
         hidden = list(pt.mask["Total"])
-        for col, src in zip(cols, ("odds_ratio", "lower", "upper"), strict=True):
-            vals = [round(float(v), 2) for v in g[src]]
-            pt = with_column(pt, col, [policy.suppressed_marker if h else v for v, h in zip(vals, hidden, strict=True)],
-                             [np.nan if h else v for v, h in zip(vals, hidden, strict=True)], hidden)
-        pt = dataclasses.replace(pt, footnote=pt.footnote + (
-            " Odds ratios from a logistic regression over every duty that ended across Oxfordshire in the data (not "
-            "filtered by district or period); rare levels are grouped."))
+        # the odds ratio and its interval in one column: fewer columns keep the table on one page
+        text = [f"{r.odds_ratio:.2f} ({r.lower:.2f} to {r.upper:.2f})" for r in g.itertuples()]
+        pt = with_column(pt, cols[0], [policy.suppressed_marker if h else v for v, h in zip(text, hidden, strict=True)],
+                         [np.nan if h else round(float(v), 2) for v, h in zip(g["odds_ratio"], hidden, strict=True)], hidden)
         tables.append(TableSpec(pt, f"What goes with a {duty} duty closing without an outcome: {name.split(' (')[0].lower()}, "
                                     "Oxfordshire, all years", f"{duty}_duties_without_outcome_drivers_{factor}",
-                                rate_columns=(SHARE, *cols), plain_columns=tuple(cols)))
+                                rate_columns=(share_col, *cols), plain_columns=tuple(cols)))
     clear = d[(d["lower"] > 1) | (d["upper"] < 1)].copy()
     lead = f"Across Oxfordshire's {duty} duties that ended, allowing for the other factors, "
     if len(clear):
