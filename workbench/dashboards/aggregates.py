@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import definitions as registry
+from workbench.dashboards import monitoring_aggregates as monitoring
 from workbench.definitions import definition, history_start
 from workbench.measures import (
     benchmarking,
@@ -54,8 +55,9 @@ AGGREGATES_FILE = "aggregates.duckdb"
 #: Bump when a table's definition changes, so existing aggregate files are rebuilt.
 #: 5: the new arrivals headline (the study's own estimate); 6: the aggregates also record the
 #: definitions (version and hash) they were built with; 7: By Name List, Housing First durations
-#: and pathway moves (issue 20).
-SCHEMA_VERSION = "7"
+#: and pathway moves (issue 20); 8: also the tables of the joins, equality, data quality and duties
+#: pages (:mod:`workbench.dashboards.monitoring_aggregates`).
+SCHEMA_VERSION = "8"
 
 #: The county as a whole, in tables where a county figure is not the sum of the districts
 #: (a person seen sleeping rough in two districts in one month is one person in the county).
@@ -78,6 +80,7 @@ MEASURE_MODULES: tuple[str, ...] = (
     "workbench.measures.by_name_list",
     "workbench.measures.housing_first",
     "workbench.measures.pathways",
+    *monitoring.MONITORING_MODULES,
 )
 
 #: Indicators of :mod:`workbench.measures.benchmarking` whose case-mix-adjusted comparison the
@@ -102,6 +105,12 @@ TABLES: tuple[str, ...] = (
     "bnl_monthly",
     "hf_durations",
     "pathway_moves",
+    "handovers",
+    "equality_outcomes",
+    "equality_recording",
+    "dq_completeness",
+    "dq_at_extract",
+    "duty_drivers",
     "meta",
 )
 
@@ -174,6 +183,15 @@ def _case_mix_expected(sources: SourceTables) -> pd.DataFrame:
         raise MeasureUnavailable(f"case-mix model: {exc}") from exc
 
 
+def _model_or_unavailable(build, sources: SourceTables) -> pd.DataFrame:
+    """A model that cannot be fitted on this store (too few or one-sided cases) leaves its table
+    unavailable instead of failing every dashboard."""
+    try:
+        return build(sources)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise MeasureUnavailable(f"model: {exc}") from exc
+
+
 # --------------------------------------------------------------------------------------------
 # Building
 # --------------------------------------------------------------------------------------------
@@ -221,6 +239,13 @@ def _compute(store: Store, extract: pd.Timestamp) -> tuple[dict[str, pd.DataFram
         "bnl_monthly": lambda: _bnl_monthly(sources),
         "hf_durations": lambda: _hf_durations(sources),
         "pathway_moves": lambda: pathways_measure.move_counts(sources),
+        # the pages on what the partnership monitors (joins, equality, data quality, duties)
+        "handovers": lambda: monitoring.handover_counts(sources),
+        "equality_outcomes": lambda: monitoring.equality_outcome_counts(sources),
+        "equality_recording": lambda: monitoring.equality_recording_counts(sources),
+        "dq_completeness": lambda: monitoring.completeness_counts(sources),
+        "dq_at_extract": lambda: monitoring.data_quality_at_extract(sources),
+        "duty_drivers": lambda: _model_or_unavailable(monitoring.duty_driver_table, sources),
     }
     for name, build in builders.items():
         try:

@@ -33,6 +33,10 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("by_name_list", "By Name List"),
     ("housing_first", "Housing First"),
     ("pathways", "Pathways"),
+    ("joins", "Handovers between services"),
+    ("duties", "Duties closed without an outcome"),
+    ("equality", "Equality of outcomes"),
+    ("data_quality", "Data quality scorecard"),
 )
 
 CSS = Template("""

@@ -50,6 +50,8 @@ class TableSpec:
     caption: str
     stem: str  # file name stem for downloads
     rate_columns: Sequence[str] = ()
+    #: Of the rate columns, those that are not percentages (ratios, days): shown as given.
+    plain_columns: Sequence[str] = ()
 
 
 def table_html(spec: TableSpec, key: str, filters: str) -> str:
@@ -70,7 +72,8 @@ def table_html(spec: TableSpec, key: str, filters: str) -> str:
             if hidden:
                 text = esc(pt.policy.suppressed_marker)
             else:
-                text = fmt_pct(v, RATE_DECIMALS) if kind == "wb-rate" else esc(v) if kind == "wb-text" else fmt_count(v)
+                text = (esc(v) if col in spec.plain_columns else fmt_pct(v, RATE_DECIMALS)) if kind == "wb-rate" \
+                    else esc(v) if kind == "wb-text" else fmt_count(v)
             cls = f"{kind} wb-hidden" if hidden else kind
             tds.append(f'<td class="{cls}">{text}</td>')
         tr_cls = ' class="wb-total"' if str(idx) == "Total" else ""
