@@ -41,6 +41,7 @@ from tornado.httputil import HTTPServerRequest
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
+from workbench.dashboards import first_view
 from workbench.dashboards.freshness import StoreWatch, rendered_ingest
 from workbench.dashboards.palette import TEXT
 
@@ -341,6 +342,18 @@ class _KernelsForOnePage:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._manager, name)
 
+    def get_pool_size(self, notebook_name: str) -> int:
+        """Pre-heated kernels of this page that are *ready* (rendered). Voila counts the kernels
+        still starting too, and a viewer given one waits, with a blank page, for its whole start
+        and render; with none ready, Voila starts the viewer's own kernel at once instead and the
+        handler sends the page's saved first view meanwhile (:mod:`workbench.dashboards.first_view`).
+        Voila has no public list of its pools (``_pools``): without it, Voila's count is used."""
+        pools = getattr(self._manager, "_pools", None)
+        if not isinstance(pools, dict):
+            return self._manager.get_pool_size(notebook_name)
+        return sum(1 for task in pools.get(notebook_name, ())
+                   if task.done() and not task.cancelled() and task.exception() is None)
+
     async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
         result = await self._manager.get_rendered_notebook(*args, **kwargs)
         for _ in range(MAX_STALE_PAGES if self._watch is not None else 0):
@@ -370,7 +383,9 @@ class PageHandler(TornadoVoilaHandler):
     once the token is used, so without using it here that request is refused (403) and every
     closed tab holds a kernel until it is found abandoned. Cross-site request protection stays on.
     A pre-heated page rendered from an earlier ingest than the store's is not handed out
-    (:mod:`workbench.dashboards.freshness`)."""
+    (:mod:`workbench.dashboards.freshness`). When no pre-heated kernel of the page is ready, the
+    viewer's kernel is started at once and the page's saved first view is sent with the page's
+    head, before the kernel is ready (:mod:`workbench.dashboards.first_view`)."""
 
     _page_kernels: _KernelsForOnePage | None = None
 
@@ -393,11 +408,23 @@ class PageHandler(TornadoVoilaHandler):
             self.set_header("Content-Type", "text/html; charset=UTF-8")
             self.finish(plain_page(BUSY_TITLE, BUSY_TEXT[admitted]))
             return
+        watch: StoreWatch | None = self.settings.get("workbench_store_watch")
         self._page_kernels = _KernelsForOnePage(self.settings["kernel_manager"],
-                                                lambda kid: guard.assign(admitted, kid),
-                                                self.settings.get("workbench_store_watch"), self.log)
+                                                lambda kid: guard.assign(admitted, kid), watch, self.log)
+        early = None
+        if watch is not None and path:
+            early = first_view.load(watch.data_dir, path.rsplit("/", 1)[-1].removesuffix(".ipynb"), watch.current())
         try:
-            await super().get(path)
+            # Voila's TornadoVoilaHandler.get, with the page's saved first view written into the
+            # first part sent (the page head) when that part is not a pre-heated page already
+            async for html in self.get_generator(path=path):
+                if early is not None:
+                    with_view = first_view.inject(html, early)
+                    if with_view is not None or 'class="wb-snapshot' in html:
+                        early = None
+                    html = with_view or html
+                self.write(html)
+                self.flush()
         finally:
             guard.release(admitted)
 

@@ -1,0 +1,94 @@
+"""The protected default view of each page, served without waiting for a kernel.
+
+Each page's first view (its "snapshot": the default filters, every table protected, no downloads)
+is the same for every viewer until the next ingest. A kernel that renders a page saves it here
+(:func:`save`); when a viewer arrives and no pre-heated kernel of that page is ready, the page
+handler (:class:`workbench.dashboards.hardening.PageHandler`) writes the saved view into the page
+as soon as Voila sends the page's head (:func:`inject`), before that viewer's kernel has started.
+The viewer sees the charts at once; the filters and downloads follow when the kernel is ready
+(the live widgets then replace the view, as they replace a pre-heated page's snapshot). Twenty
+viewers opening a page together then each see its first chart without queueing for twenty kernel
+starts on two cores (docs/assumptions/dashboards.md, "Serving choices").
+
+Safety: the saved view is exactly what every viewer of the page is shown by default (its figures
+have passed disclosure control), and it is only served for the ingest it was rendered from
+(``data-ingest-id``, compared with the store's ingest now). Still, it is written owner-only
+(0700 folder, 0600 files) beside the store, like everything else there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from workbench.dashboards.freshness import rendered_ingest
+
+FOLDER = "dashboard_first_views"
+#: Element ids of the saved view are prefixed differently from the kernel's own snapshot's, which
+#: arrives later in the same page (duplicate ids would confuse screen readers and aria references).
+SNAPSHOT_PREFIX = "wb-snap-"
+EARLY_PREFIX = "wb-early-"
+#: Marks the served copy; CSS hides it once the kernel's own snapshot or the live page is there.
+EARLY_CLASS = "wb-early"
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+#: Where the view goes in the page Voila sends: inside the cells' container, where the cells'
+#: output would be (the workbench template's body header, see dashboards/.share).
+_CELLS = re.compile(r'<div id="rendered_cells"[^>]*>\s*<div>')
+
+
+def _path(data_dir: str | Path, key: str) -> Path:
+    if not _KEY.fullmatch(key):  # a page name from a URL: never a path
+        raise ValueError(f"not a page name: {key!r}")
+    return Path(data_dir) / FOLDER / f"{key}.html"
+
+
+def save(data_dir: str | Path, key: str, html: str) -> Path:
+    """Save ``html`` (a page's snapshot, saying its ingest in ``data-ingest-id``) as the page's
+    first view, replacing an older one atomically; owner-only."""
+    target = _path(data_dir, key)
+    folder = target.parent
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    try:
+        if target.read_text(encoding="utf-8") == html:
+            return target  # every kernel of the page renders the same view: nothing to write
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=folder)  # created 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(html)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load(data_dir: str | Path, key: str, ingest_id: str | None) -> str | None:
+    """The saved first view of page ``key`` as served before a kernel (ids prefixed, marked
+    ``wb-early``), or None if there is none, it is not a page name, or it was rendered from
+    another ingest than ``ingest_id`` (None: the store's ingest is unknown, so nothing is served)."""
+    if not ingest_id:
+        return None
+    try:
+        html = _path(data_dir, key).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    if rendered_ingest(html) != ingest_id or 'class="wb-snapshot ' not in html:
+        return None
+    html = html.replace(SNAPSHOT_PREFIX, EARLY_PREFIX)
+    return html.replace('class="wb-snapshot ', f'class="wb-snapshot {EARLY_CLASS} ', 1)
+
+
+def inject(chunk: str, view: str) -> str | None:
+    """``chunk`` of a page being sent with ``view`` written into the cells' container, or None
+    if the chunk does not open it, or already holds a snapshot (a pre-heated page)."""
+    if 'class="wb-snapshot' in chunk:
+        return None
+    found = _CELLS.search(chunk)
+    if found is None:
+        return None
+    return f"{chunk[: found.end()]}\n{view}\n{chunk[found.end():]}"
