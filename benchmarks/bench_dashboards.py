@@ -156,7 +156,7 @@ async def _load(browser, url: str, live_sel: str) -> dict:
     page.on("pageerror", lambda e: errors.append(str(e)))
     t0 = time.perf_counter()
     await page.goto(url, wait_until="commit")
-    await page.wait_for_selector("svg.wb-chart", timeout=120_000)
+    await page.wait_for_selector("svg.wb-chart >> visible=true", timeout=120_000)
     seen = time.perf_counter() - t0
     await page.wait_for_selector(live_sel, timeout=120_000)
     interactive = time.perf_counter() - t0
@@ -234,9 +234,10 @@ async def _crowd(browser, url: str, viewers: int, server_pid: int, timeout_s: fl
         out: dict = {"seen": None, "paint": None, "live": None, "ctx": ctx, "page": page}
         try:
             await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
-            await page.wait_for_selector("svg.wb-chart[data-chart]", timeout=timeout_s * 1000)
+            # visible: a saved first view sent early stays in the page, hidden, once a newer view is there
+            await page.wait_for_selector("svg.wb-chart[data-chart] >> visible=true", timeout=timeout_s * 1000)
             out["seen"] = time.perf_counter() - t0
-            await page.wait_for_selector(".wb-live svg.wb-chart", timeout=timeout_s * 1000)
+            await page.wait_for_selector(".wb-live svg.wb-chart >> visible=true", timeout=timeout_s * 1000)
             out["live"] = time.perf_counter() - t0
             paints = await page.evaluate(PAINT_JS)
             charts = [t for ident, t in paints if ident and (ident.startswith("chart-") or ident.startswith("headline-")) and t]
