@@ -58,7 +58,13 @@ def test_saved_view_is_the_protected_default_view(small_data_dir: Path, tmp_path
     """What a viewer sees before their kernel is the page a kernel renders with the default
     filters: the same snapshot, every table already protected (the snapshot is built from the
     page's protected panels)."""
-    from workbench.dashboards.frame import PAGES, SNAPSHOT_ID_PREFIX, _save_first_view, build_page, namespace_ids
+    from workbench.dashboards.frame import (
+        PAGES,
+        SNAPSHOT_ID_PREFIX,
+        _save_first_view,
+        build_page,
+        namespace_ids,
+    )
     from workbench.dashboards.panels import panel_html
 
     ensure_aggregates(small_data_dir)

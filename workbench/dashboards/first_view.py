@@ -25,6 +25,8 @@ from pathlib import Path
 
 from workbench.dashboards.freshness import rendered_ingest
 
+__all__ = ["EARLY_PREFIX", "FOLDER", "SNAPSHOT_PREFIX", "inject", "load", "rendered_ingest", "save"]
+
 FOLDER = "dashboard_first_views"
 #: Element ids of the saved view are prefixed differently from the kernel's own snapshot's, which
 #: arrives later in the same page (duplicate ids would confuse screen readers and aria references).

@@ -130,7 +130,7 @@ class KernelLimits:
     """Caps on viewers' kernels, and how soon the kernel of a viewer who left is stopped."""
 
     max_kernels: int = 40  # viewers' kernels in total (pre-heated ones waiting are not counted)
-    max_kernels_per_client: int = 6  # e.g. the five pages open in tabs, and one more
+    max_kernels_per_client: int = 14  # every page (twelve) open in tabs, and two reloads
     connect_grace: float = 45.0  # s from the page being sent until its websocket must connect
     disconnect_grace: float = 15.0  # s a kernel may stay without a connected browser (reconnects)
     check_interval: float = 5.0  # s between checks for kernels nobody is connected to
