@@ -117,3 +117,16 @@ def test_only_ready_pre_heated_kernels_count_as_the_pool() -> None:
         assert _KernelsForOnePage(_Pools(0, 3, 0), lambda _kid: None).get_pool_size("overview.ipynb") == 0
     finally:
         manager.loop.close()
+
+
+def test_page_head_is_kept_and_voilas_own_copy_dropped() -> None:
+    page = HEAD + "\n<script>cells</script></div></div></body></html>"
+    assert first_view.page_head("<html><head>") is None  # not complete yet
+    head = first_view.page_head(page)
+    assert head == HEAD and not head.endswith("cells")
+    assert first_view.after_head(HEAD[:40]) is None
+    assert first_view.after_head(page) == "\n<script>cells</script></div></div></body></html>"
+    # sent head + view, then the rest of Voila's page: one document, one cells' container
+    early = VIEW.replace("wb-snap-", "wb-early-")
+    whole = f"{head}\n{early}\n" + first_view.after_head(page)
+    assert whole.count('id="rendered_cells"') == 1 and whole.count("<html>") == 1

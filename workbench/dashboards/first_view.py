@@ -25,7 +25,8 @@ from pathlib import Path
 
 from workbench.dashboards.freshness import rendered_ingest
 
-__all__ = ["EARLY_PREFIX", "FOLDER", "SNAPSHOT_PREFIX", "inject", "load", "rendered_ingest", "save"]
+__all__ = ["EARLY_PREFIX", "FOLDER", "PAGE_HEADERS", "SNAPSHOT_PREFIX", "after_head", "inject", "load", "page_head",
+           "rendered_ingest", "save"]
 
 FOLDER = "dashboard_first_views"
 #: Element ids of the saved view are prefixed differently from the kernel's own snapshot's, which
@@ -83,6 +84,27 @@ def load(data_dir: str | Path, key: str, ingest_id: str | None) -> str | None:
         return None
     html = html.replace(SNAPSHOT_PREFIX, EARLY_PREFIX)
     return html.replace('class="wb-snapshot ', f'class="wb-snapshot {EARLY_CLASS} ', 1)
+
+
+#: The headers Voila sets on a page, set by the handler when it sends the head itself.
+PAGE_HEADERS = {"Content-Type": "text/html", "Cache-Control": "no-cache, no-store, must-revalidate",
+                "Pragma": "no-cache", "Expires": "0"}
+
+
+def page_head(html: str) -> str | None:
+    """The page head in ``html`` (Voila's page up to and including the opening of the cells'
+    container), or None if ``html`` does not reach it. It holds nothing about the viewer or the
+    kernel (those come after it), so the server keeps it per page and sends it to the next
+    viewers at once, with the saved view."""
+    found = _CELLS.search(html)
+    return html[: found.end()] if found else None
+
+
+def after_head(html: str) -> str | None:
+    """What follows the page head in ``html`` (Voila's own copy of a head already sent), or None
+    if ``html`` does not reach its end yet."""
+    found = _CELLS.search(html)
+    return html[found.end():] if found else None
 
 
 def inject(chunk: str, view: str) -> str | None:
