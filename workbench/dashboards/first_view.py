@@ -3,10 +3,14 @@
 Each page's first view (its "snapshot": the default filters, every table protected, no downloads)
 is the same for every viewer until the next ingest. A kernel that renders a page saves it here
 (:func:`save`); when a viewer arrives and no pre-heated kernel of that page is ready, the page
-handler (:class:`workbench.dashboards.hardening.PageHandler`) writes the saved view into the page
-as soon as Voila sends the page's head (:func:`inject`), before that viewer's kernel has started.
-The viewer sees the charts at once; the filters and downloads follow when the kernel is ready
-(the live widgets then replace the view, as they replace a pre-heated page's snapshot). Twenty
+handler (:class:`workbench.dashboards.hardening.PageHandler`) sends the page's head (kept from an
+earlier render of the page: :func:`page_head`, the same for every viewer) and the saved view at
+once, before Voila has done anything for that viewer, starts the viewer's kernel in the
+background, and drops Voila's own copy of the head when it comes (:func:`after_head`). Until a
+head has been kept (the first such viewer after a start), the view is written into Voila's head
+as it is sent (:func:`inject`). The viewer sees the charts at once; the filters and downloads
+follow when the kernel is ready (the live widgets then replace the view, as they replace a
+pre-heated page's snapshot). Twenty
 viewers opening a page together then each see its first chart without queueing for twenty kernel
 starts on two cores (docs/assumptions/dashboards.md, "Serving choices").
 

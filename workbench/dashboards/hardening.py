@@ -9,8 +9,9 @@ extension points (no monkeypatching of private internals):
   before writing an error page, so errors carry them too.
 * **Handler subclasses**, put in Voila's handler list in place of its own: :class:`PageHandler`
   (``TornadoVoilaHandler``) enforces the kernel caps, tells the :class:`KernelGuard` which
-  kernel a viewer was given, and replaces a pre-heated page rendered before a new ingest
-  (:mod:`workbench.dashboards.freshness`); :class:`KernelSocketHandler` (``VoilaKernelWebsocketHandler``, the
+  kernel a viewer was given, replaces a pre-heated page rendered before a new ingest
+  (:mod:`workbench.dashboards.freshness`), and, when no pre-heated kernel is ready, sends the
+  page's saved first view before the viewer's kernel starts (:mod:`workbench.dashboards.first_view`); :class:`KernelSocketHandler` (``VoilaKernelWebsocketHandler``, the
   same extension point Voila itself uses to drop ``execute_input``) reports websocket opens and
   closes, and strips tracebacks, server paths and stderr from what a kernel sends back.
 * **Tornado settings**: jupyter_server's websocket pings (``ws_ping_interval``/``ws_ping_timeout``)
