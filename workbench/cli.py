@@ -452,8 +452,8 @@ def dashboards(
     as_of: AsOf = None,
     allowed_host: Annotated[list[str] | None, typer.Option(
         "--allowed-host", help="Public host name the reverse proxy passes on (repeatable); other names are refused.")] = None,
-    max_kernels: Annotated[int, typer.Option(help="Viewers' pages open at once, in total (about 300 MB each).")] = 40,
-    max_kernels_per_client: Annotated[int, typer.Option(help="Pages open at once per viewer.")] = 6,
+    max_kernels: Annotated[int, typer.Option(help="Viewers' pages open at once, in total (about 130 MB each).")] = 40,
+    max_kernels_per_client: Annotated[int, typer.Option(help="Pages open at once per viewer.")] = 14,
 ) -> None:
     """Serve the commissioner dashboards on an existing store (see docs/dashboards.md)."""
     from workbench.dashboards.server import serve

@@ -47,7 +47,7 @@ def test_command_line_repeats_the_security_settings():
 
 def test_command_line_carries_the_abuse_limits():
     defaults = voila_arguments(dashboards_dir(), ServerSettings())
-    for flag in ("--DashboardVoila.max_kernels=40", "--DashboardVoila.max_kernels_per_client=6",
+    for flag in ("--DashboardVoila.max_kernels=40", "--DashboardVoila.max_kernels_per_client=14",
                  "--DashboardVoila.client_header=X-Real-IP", "--DashboardVoila.ws_ping_timeout=25.0"):
         assert flag in defaults
     assert not any(a.startswith("--DashboardVoila.allowed_hosts") for a in defaults)  # local names only
@@ -87,3 +87,15 @@ def test_command_passes_the_deployments_host_names_and_caps(small_data_dir, monk
     assert result.exit_code == 0, result.output
     assert list(seen["allowed_hosts"]) == ["dashboards.example.org", "intranet.example.org"]
     assert seen["max_kernels"] == 12 and seen["max_kernels_per_client"] == 3
+
+
+def test_a_viewer_may_open_every_page_in_tabs():
+    """The per-client cap leaves room for every page open at once (twelve once the last four
+    arrive) and a reload or two; the total cap is not below one viewer's."""
+    from workbench.dashboards.frame import PAGES
+    from workbench.dashboards.hardening import KernelLimits
+
+    for per_client, total in ((ServerSettings().max_kernels_per_client, ServerSettings().max_kernels),
+                              (KernelLimits().max_kernels_per_client, KernelLimits().max_kernels)):
+        assert per_client >= max(len(PAGES), 12) + 2
+        assert total >= per_client

@@ -307,3 +307,31 @@ def test_widget_messages_with_bad_data_get_no_traceback(server, protocol):
             assert leak not in text, f"{kind} message shows {leak!r}"
         assert not (kind == "stream" and m["content"].get("name") == "stderr")
     assert all(m["content"]["traceback"] == [] for m in errors)
+
+
+def test_a_viewer_with_no_ready_kernel_is_sent_the_saved_first_view(server, county_data_dir):
+    """Two viewers at once, one pre-heated kernel: whoever finds no ready kernel gets the page's
+    saved first view in the part of the page sent before their kernel (before the page's kernel
+    id), and it is the view their kernel then renders (the protected default view)."""
+    from workbench.dashboards import first_view
+
+    saved = county_data_dir / first_view.FOLDER / "new_arrivals.html"
+    deadline = time.monotonic() + WAIT
+    while not saved.exists() and time.monotonic() < deadline:  # written by the pre-heated kernel
+        time.sleep(0.5)
+    assert saved.exists(), "no kernel saved the page's first view"
+    assert saved.stat().st_mode & 0o077 == 0 and saved.parent.stat().st_mode & 0o077 == 0
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda client: get(server, PAGE, client=client), ("192.0.2.21", "192.0.2.22")))
+    assert [p.status for p in pages] == [200, 200]
+    early = [p.body for p in pages if 'class="wb-snapshot wb-early' in p.body]
+    assert early, "neither viewer was sent the saved first view (both had a ready pre-heated kernel?)"
+    snapshot = saved.read_text()
+    sent_early = first_view.load(county_data_dir, "new_arrivals", first_view.rendered_ingest(snapshot))
+    assert sent_early is not None
+    for body in early:
+        kernel_at = body.index('id="jupyter-config-data"')
+        # sent before the page's kernel started, exactly the saved view (ids of its own) ...
+        assert sent_early in body[:kernel_at], "the saved view came after the kernel started"
+        # ... which is the first view the viewer's kernel renders, verbatim
+        assert snapshot in body[kernel_at:], "the viewer's kernel rendered another first view"

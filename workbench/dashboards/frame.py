@@ -73,6 +73,7 @@ CSS = Template("""
 .wb-filters-snapshot label{margin-right:24px}
 .wb-filters-snapshot span{color:$TEXT_HIDDEN;font-style:italic}
 body:has(.wb-live) .wb-snapshot{display:none !important}
+body:has(.wb-snapshot:not(.wb-early)) .wb-early{display:none !important}
 .jp-OutputArea-output:has(.wb-page){padding:0}
 .wb-provenance{color:$TEXT_MUTED;font-size:.9em;margin:.2em 0}
 .wb-print-only{display:none}
@@ -296,9 +297,24 @@ def show(key: str, data_dir: str | Path | None = None) -> Page | None:
     _log_render(key, page.agg.ingest_id)
     # the snapshot is rendered as plain HTML by the workbench Voila template and hidden by CSS as
     # soon as the live page (class wb-live) is on screen
-    display(HTML(page.snapshot_html()), metadata={"workbench_snapshot": True})
+    snapshot = page.snapshot_html()
+    display(HTML(snapshot), metadata={"workbench_snapshot": True})
+    _save_first_view(key, snapshot, page.agg)
     display(page.widget)
     return page
+
+
+def _save_first_view(key: str, snapshot: str, agg: Aggregates) -> None:
+    """Save the page's default view for the server to send before a viewer's kernel is ready
+    (:mod:`workbench.dashboards.first_view`). Beside the aggregates it was computed from."""
+    from workbench.dashboards import first_view
+
+    if agg.path is None:
+        return
+    try:
+        first_view.save(agg.path.parent, key, snapshot)
+    except OSError:
+        pass  # a read-only data folder: viewers then wait for their kernel, as before
 
 
 def _log_render(key: str, ingest_id: str) -> None:

@@ -9,8 +9,9 @@ extension points (no monkeypatching of private internals):
   before writing an error page, so errors carry them too.
 * **Handler subclasses**, put in Voila's handler list in place of its own: :class:`PageHandler`
   (``TornadoVoilaHandler``) enforces the kernel caps, tells the :class:`KernelGuard` which
-  kernel a viewer was given, and replaces a pre-heated page rendered before a new ingest
-  (:mod:`workbench.dashboards.freshness`); :class:`KernelSocketHandler` (``VoilaKernelWebsocketHandler``, the
+  kernel a viewer was given, replaces a pre-heated page rendered before a new ingest
+  (:mod:`workbench.dashboards.freshness`), and, when no pre-heated kernel is ready, sends the
+  page's saved first view before the viewer's kernel starts (:mod:`workbench.dashboards.first_view`); :class:`KernelSocketHandler` (``VoilaKernelWebsocketHandler``, the
   same extension point Voila itself uses to drop ``execute_input``) reports websocket opens and
   closes, and strips tracebacks, server paths and stderr from what a kernel sends back.
 * **Tornado settings**: jupyter_server's websocket pings (``ws_ping_interval``/``ws_ping_timeout``)
@@ -23,8 +24,10 @@ closed or timed out), instead of leaving it for the 30-minute idle cull.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +44,7 @@ from tornado.httputil import HTTPServerRequest
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
+from workbench.dashboards import first_view
 from workbench.dashboards.freshness import StoreWatch, rendered_ingest
 from workbench.dashboards.palette import TEXT
 
@@ -129,7 +133,7 @@ class KernelLimits:
     """Caps on viewers' kernels, and how soon the kernel of a viewer who left is stopped."""
 
     max_kernels: int = 40  # viewers' kernels in total (pre-heated ones waiting are not counted)
-    max_kernels_per_client: int = 6  # e.g. the five pages open in tabs, and one more
+    max_kernels_per_client: int = 14  # every page (twelve) open in tabs, and two reloads
     connect_grace: float = 45.0  # s from the page being sent until its websocket must connect
     disconnect_grace: float = 15.0  # s a kernel may stay without a connected browser (reconnects)
     check_interval: float = 5.0  # s between checks for kernels nobody is connected to
@@ -188,7 +192,9 @@ class KernelGuard:
     def assign(self, reservation: Reservation, kernel_id: str) -> None:
         """The page's kernel is known: it now counts instead of the reservation."""
         reservation.kernel_id = kernel_id
-        self.viewers[kernel_id] = _Viewer(reservation.client)
+        # a kernel started in the background may be known only after its page request ended (the
+        # browser went away): it then counts as sent, so that it is stopped if nobody connects
+        self.viewers[kernel_id] = _Viewer(reservation.client, sent_at=self.clock() if reservation.released else None)
         self._drop(reservation)
 
     def release(self, reservation: Reservation) -> None:
@@ -337,9 +343,22 @@ class _KernelsForOnePage:
     def __init__(self, manager: Any, on_kernel: Callable[[str], None], watch: StoreWatch | None = None,
                  log: Any = None) -> None:
         self._manager, self._on_kernel, self._watch, self._log = manager, on_kernel, watch, log
+        self._starting: dict[str, asyncio.Future] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._manager, name)
+
+    def get_pool_size(self, notebook_name: str) -> int:
+        """Pre-heated kernels of this page that are *ready* (rendered). Voila counts the kernels
+        still starting too, and a viewer given one waits, with a blank page, for its whole start
+        and render; with none ready, Voila starts the viewer's own kernel at once instead and the
+        handler sends the page's saved first view meanwhile (:mod:`workbench.dashboards.first_view`).
+        Voila has no public list of its pools (``_pools``): without it, Voila's count is used."""
+        pools = getattr(self._manager, "_pools", None)
+        if not isinstance(pools, dict):
+            return self._manager.get_pool_size(notebook_name)
+        return sum(1 for task in pools.get(notebook_name, ())
+                   if task.done() and not task.cancelled() and task.exception() is None)
 
     async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
         result = await self._manager.get_rendered_notebook(*args, **kwargs)
@@ -355,10 +374,43 @@ class _KernelsForOnePage:
         self._on_kernel(result[2])  # (render task, rendered cells, kernel id)
         return result
 
+    #: Set by the page handler when it has a saved first view to send: the viewer's kernel is then
+    #: started in the background, so that Voila sends the page head (with the view) at once.
+    start_in_background = False
+
     async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
-        kernel_id = await ensure_async(self._manager.start_kernel(*args, **kwargs))
-        self._on_kernel(kernel_id)
+        """Start the viewer's kernel. Voila awaits this before it renders anything, and the kernel
+        manager returns only once the kernel process is up (seconds each when many start at once
+        on two cores). With a saved first view to send, the kernel id is chosen here, the start
+        runs in the background, and :meth:`get_kernel` gives Voila a future of the kernel (Voila
+        awaits it inside the template, after the page head has been sent). The viewer counts
+        under the caps through the page's reservation until the kernel has started."""
+        if not self.start_in_background:
+            kernel_id = await ensure_async(self._manager.start_kernel(*args, **kwargs))
+            self._on_kernel(kernel_id)
+            return kernel_id
+        kernel_id = kwargs.pop("kernel_id", None) or str(uuid.uuid4())
+
+        async def start() -> str:
+            started = await ensure_async(self._manager.start_kernel(*args, kernel_id=kernel_id, **kwargs))
+            self._on_kernel(started)
+            return started
+
+        self._starting[kernel_id] = asyncio.ensure_future(start())
         return kernel_id
+
+    def get_kernel(self, kernel_id: str) -> Any:
+        """The kernel, or, for one starting in the background, an awaitable of it (Voila's renderer
+        awaits what it is given: ``kernel_future``)."""
+        starting = self._starting.get(kernel_id)
+        if starting is None:
+            return self._manager.get_kernel(kernel_id)
+
+        async def when_started() -> Any:
+            await starting
+            return self._manager.get_kernel(kernel_id)
+
+        return when_started()
 
 
 class PageHandler(TornadoVoilaHandler):
@@ -370,7 +422,9 @@ class PageHandler(TornadoVoilaHandler):
     once the token is used, so without using it here that request is refused (403) and every
     closed tab holds a kernel until it is found abandoned. Cross-site request protection stays on.
     A pre-heated page rendered from an earlier ingest than the store's is not handed out
-    (:mod:`workbench.dashboards.freshness`)."""
+    (:mod:`workbench.dashboards.freshness`). When no pre-heated kernel of the page is ready, the
+    viewer's kernel is started at once and the page's saved first view is sent with the page's
+    head, before the kernel is ready (:mod:`workbench.dashboards.first_view`)."""
 
     _page_kernels: _KernelsForOnePage | None = None
 
@@ -393,11 +447,46 @@ class PageHandler(TornadoVoilaHandler):
             self.set_header("Content-Type", "text/html; charset=UTF-8")
             self.finish(plain_page(BUSY_TITLE, BUSY_TEXT[admitted]))
             return
+        watch: StoreWatch | None = self.settings.get("workbench_store_watch")
         self._page_kernels = _KernelsForOnePage(self.settings["kernel_manager"],
-                                                lambda kid: guard.assign(admitted, kid),
-                                                self.settings.get("workbench_store_watch"), self.log)
+                                                lambda kid: guard.assign(admitted, kid), watch, self.log)
+        key = (path or "").rsplit("/", 1)[-1].removesuffix(".ipynb")
+        early = None
+        if watch is not None and path and self._page_kernels.get_pool_size(path) == 0:
+            early = first_view.load(watch.data_dir, key, watch.current())
+        self._page_kernels.start_in_background = early is not None
+        heads: dict[str, str] = self.settings.setdefault("workbench_page_heads", {})
+        skipping = ""  # Voila's own copy of a page head already sent, until its end
         try:
-            await super().get(path)
+            if early is not None and key in heads:
+                # the page head (the same for every viewer of the page) and the saved view, before
+                # Voila has done anything for this viewer: no wait for the server either
+                for name, value in first_view.PAGE_HEADERS.items():
+                    self.set_header(name, value)
+                self.write(f"{heads[key]}\n{early}\n")
+                self.flush()
+                early, skipping = None, "\0"
+            # Voila's TornadoVoilaHandler.get, keeping the page head for the next viewers and
+            # writing the saved first view into it when it was not sent above
+            start = ""  # the page so far, until its head is complete
+            async for html in self.get_generator(path=path):
+                if key and key not in heads and start is not None:
+                    start += html
+                    if (head := first_view.page_head(start)) is not None:
+                        heads[key], start = head, None
+                if skipping:
+                    skipping = (skipping if skipping != "\0" else "") + html
+                    rest = first_view.after_head(skipping)
+                    if rest is None:
+                        continue
+                    html, skipping = rest, ""
+                elif early is not None:
+                    with_view = first_view.inject(html, early)
+                    if with_view is not None or 'class="wb-snapshot' in html:
+                        early = None
+                    html = with_view or html
+                self.write(html)
+                self.flush()
         finally:
             guard.release(admitted)
 

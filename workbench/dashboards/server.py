@@ -74,10 +74,12 @@ class ServerSettings:
     cull_interval: int = 60
     base_url: str = "/"  # e.g. "/dashboards/" behind a reverse proxy path
     fill_delay: float = 1.0  # seconds before a used pre-heated kernel is replaced
-    #: Viewers' kernels at once, in total and per client (about 300 MB each, see docs/dashboards.md);
-    #: beyond them a plain "busy, try again" page, and no kernel.
+    #: Viewers' kernels at once, in total and per client (about 130 MB of memory each, proportional
+    #: set size: docs/assumptions/dashboards.md); beyond them a plain "busy, try again" page, and no
+    #: kernel (the saved first view is not sent either: the page says to try again). Per client:
+    #: every page open in a tab (twelve) and two reloads.
     max_kernels: int = 40
-    max_kernels_per_client: int = 6
+    max_kernels_per_client: int = 14
     #: Host names served besides localhost, 127.0.0.1, ::1 and ``ip``: the public name(s) the
     #: reverse proxy passes on (e.g. "dashboards.example.org"). Any other Host is refused.
     allowed_hosts: tuple[str, ...] = ()
@@ -268,7 +270,7 @@ def _voila_app_class():
         (``--DashboardVoila.max_kernels=...``), set by :func:`voila_arguments`."""
 
         max_kernels = Int(40, config=True, help="Viewers' kernels at once, in total.")
-        max_kernels_per_client = Int(6, config=True, help="Viewers' kernels at once, per client.")
+        max_kernels_per_client = Int(14, config=True, help="Viewers' kernels at once, per client.")
         allowed_hosts = List(Unicode(), config=True,
                              help="Host names served besides localhost, 127.0.0.1, ::1 and the ip.")
         client_header = Unicode("X-Real-IP", config=True,

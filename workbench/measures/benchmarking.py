@@ -29,11 +29,10 @@ Rates per 1,000 households use the Census 2021 household counts (:func:`workbenc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from workbench.definitions import (
     COUNTY,
@@ -52,7 +51,13 @@ from workbench.measures.funnel import (
 from workbench.measures.periods import add_period
 from workbench.measures.sources import as_sources, has_need, need_count
 from workbench.statistics.intervals import wilson
-from workbench.statistics.logistic import LogisticRegression
+
+if TYPE_CHECKING:
+    from workbench.statistics.logistic import LogisticRegression
+
+# scipy.stats and the logistic regression (statsmodels) are imported in the functions that use
+# them: the dashboards import this module for its constants in every page kernel, which then
+# start without them (about a second and tens of megabytes each; docs/assumptions/dashboards.md).
 
 INDICATORS: dict[str, str] = {
     "prevention_success": "Prevention duties ended with accommodation secured for 6+ months, of prevention duties ended",
@@ -244,6 +249,8 @@ def fit_case_mix_model(records: pd.DataFrame) -> tuple[LogisticRegression, pd.Se
     source = records["source"].iloc[0]
     design = case_mix_design(records, [c for c in CASE_MIX[source] if c in records.columns])
     frame = design.assign(success=records["success"].astype(float).to_numpy())
+    from workbench.statistics.logistic import LogisticRegression
+
     fit = LogisticRegression().fit(frame, "success", list(design.columns))
     return fit, pd.Series(fit.predict(frame), index=records.index)
 
@@ -289,6 +296,8 @@ def case_mix_adjusted(
     # 95% CI of each district's own O/E: variance of O at the district's own level of success
     ratio = (g["observed"] / g["expected"]).to_numpy()
     var_own = np.array([np.sum(np.minimum(r * q, 1) * (1 - np.minimum(r * q, 1))) for r, q in zip(ratio, probs, strict=True)])
+    from scipy import stats
+
     z975 = stats.norm.ppf(0.975)
     base["ratio_lower"] = np.maximum(ratio - z975 * np.sqrt(var_own) / g["expected"].to_numpy(), 0)
     base["ratio_upper"] = ratio + z975 * np.sqrt(var_own) / g["expected"].to_numpy()
@@ -327,6 +336,8 @@ def case_mix_expected_by_quarter(source: Any, indicator: str = "prevention_succe
     terms = [c for c in CASE_MIX[rec["source"].iloc[0]] if c in rec.columns] + ["quarter"]
     design = case_mix_design(rec, terms)
     frame = design.assign(success=rec["success"].astype(float).to_numpy())
+    from workbench.statistics.logistic import LogisticRegression
+
     p = LogisticRegression().fit(frame, "success", list(design.columns)).predict(frame)
     rec["expected"] = np.asarray(p, float)
     rec["variance"] = rec["expected"] * (1 - rec["expected"])
@@ -352,6 +363,8 @@ def case_mix_model_table(source: Any, indicator: str = "prevention_success", *, 
 
 def _poisson_ci(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) 95% interval for a Poisson count."""
+    from scipy import stats
+
     k = np.asarray(k, float)
     lo = np.where(k > 0, stats.chi2.ppf(0.025, 2 * k) / 2, 0.0)
     hi = stats.chi2.ppf(0.975, 2 * (k + 1)) / 2

@@ -39,7 +39,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+
+# scipy.stats is imported where it is used: the dashboards import this module in every page
+# kernel, and only the benchmarking page draws a funnel (docs/assumptions/dashboards.md).
 
 Method = Literal["exact", "normal"]
 LEVELS: tuple[float, float] = (0.95, 0.998)
@@ -48,11 +50,15 @@ POSITIONS = ("above 99.8% limit", "above 95% limit", "within limits", "below 95%
 
 
 def _z(level: float) -> float:
+    from scipy import stats
+
     return float(stats.norm.ppf(1 - (1 - level) / 2))
 
 
 def binomial_limit(theta: float, n: ArrayLike, p: float) -> np.ndarray:
     """Spiegelhalter's interpolated binomial quantile, as a proportion: the ``p`` limit at ``n``."""
+    from scipy import stats
+
     n = np.asarray(n, dtype=float)
     r = stats.binom.ppf(p, n, theta)
     f_r = stats.binom.cdf(r, n, theta)

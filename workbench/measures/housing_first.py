@@ -29,7 +29,9 @@ import pandas as pd
 from workbench.definitions import COUNTY, definition
 from workbench.measures.periods import add_period
 from workbench.measures.sources import as_sources
-from workbench.measures.survival import km_table
+
+# km_table (Kaplan-Meier, with scipy) is imported where it is used: the dashboards import this
+# module for its constants in every page kernel (docs/assumptions/dashboards.md).
 
 NOT_LOST: tuple[str, ...] = tuple(definition("system_performance", "housing_first", "not_lost_end_reasons"))
 DAYS_PER_MONTH = 365.25 / 12
@@ -93,6 +95,8 @@ def tenancy_sustainment(
     frames = [t.assign(district=COUNTY)] + ([t] if by_district else [])
     both = pd.concat(frames, ignore_index=True)
     times = [m * DAYS_PER_MONTH for m in months]
+    from workbench.measures.survival import km_table
+
     tab = km_table(both, ["district"], duration="days", event="lost", times=times)
     rows = []
     for _, r in tab.iterrows():

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    multinomial_proportions_confint,
-    proportion_confint,
-)
+
+# statsmodels is imported where it is used, not here: the dashboards import this module (through
+# the measures) in every page kernel, and statsmodels (with patsy, formulaic and most of scipy)
+# would add about a second and tens of megabytes to each kernel that never draws an interval.
 
 
 def wilson(k, n, confidence: float = 0.95):
     """Wilson score interval for ``k`` of ``n``: a pair of floats for scalars, a pair of arrays
     for arrays. Where ``n`` is 0 the interval is NaN."""
+    from statsmodels.stats.proportion import proportion_confint
+
     alpha = 1 - confidence
     if np.ndim(k) == 0 and np.ndim(n) == 0:
         if n == 0:
@@ -44,6 +45,8 @@ def newcombe(k1: int, n1: int, k0: int, n0: int, confidence: float = 0.95) -> tu
     """Interval for ``k1/n1 - k0/n0`` (Newcombe's hybrid score); NaN when either group is empty."""
     if n1 == 0 or n0 == 0:
         return (np.nan, np.nan)
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     lo, hi = confint_proportions_2indep(k1, n1, k0, n0, method="newcomb", compare="diff", alpha=1 - confidence)
     return float(lo), float(hi)
 
@@ -56,6 +59,8 @@ def goodman(counts, confidence: float = 0.95) -> np.ndarray:
         return np.full((len(counts), 2), np.nan)
     if len(counts) == 1:
         return np.array([wilson(int(counts[0]), int(counts[0]), confidence)])
+    from statsmodels.stats.proportion import multinomial_proportions_confint
+
     return multinomial_proportions_confint(counts, alpha=1 - confidence, method="goodman")
 
 
