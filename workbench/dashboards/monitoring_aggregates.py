@@ -16,10 +16,13 @@ import numpy as np
 import pandas as pd
 
 from workbench.definitions import event_date
-from workbench.measures import data_quality, duty_outcomes, equality, joins
 from workbench.measures.benchmarking import indicator_records, pool_rare_levels
 from workbench.measures.monthly_counts import count_by, month_start
 from workbench.measures.sources import SourceTables
+
+# The measure modules are imported inside the builders: the aggregates are built by the server
+# before any page kernel starts, and importing them here would load scipy.stats (and through the
+# duty drivers, statsmodels) into every kernel, the landing page's too.
 
 #: Measure modules these tables come from (the aggregates are rebuilt when the list changes).
 MONITORING_MODULES: tuple[str, ...] = (
@@ -34,6 +37,8 @@ def handover_counts(sources: SourceTables) -> pd.DataFrame:
     """Handovers started, by district, month started, handover, status, days waited (to the
     handover or to censoring) and event (1 = handed over): enough to redo the Kaplan-Meier
     estimates of :func:`workbench.measures.joins.handover_summary` for any period exactly."""
+    from workbench.measures import joins
+
     ev = joins.handover_events(sources)
     ev = ev.assign(month=month_start(ev["from_date"]), days=ev["days"].astype("int64"), event=ev["event"].astype("int64"))
     return count_by(ev, ["district", "month", "handover", "status", "days", "event"])
@@ -43,6 +48,8 @@ def equality_outcome_counts(sources: SourceTables) -> pd.DataFrame:
     """Duties and stays in each outcome's denominator, by district, month (of the duty's end or the
     stay's end), outcome, characteristic, group and success (0/1), as
     :func:`workbench.measures.equality.equality_outcomes` groups them."""
+    from workbench.measures import equality
+
     parts = []
     for outcome, table in equality.OUTCOME_SOURCES.items():
         rec = indicator_records(sources, outcome)
@@ -57,6 +64,8 @@ def equality_outcome_counts(sources: SourceTables) -> pd.DataFrame:
 def equality_recording_counts(sources: SourceTables) -> pd.DataFrame:
     """Records by source, district, month (of the record's main date), characteristic and whether
     it is recorded, as :func:`workbench.measures.equality.equality_recording` counts them."""
+    from workbench.measures import equality
+
     parts = []
     for table, chars in equality.CHARACTERISTICS.items():
         f = sources[table]
@@ -76,6 +85,8 @@ def completeness_counts(sources: SourceTables) -> pd.DataFrame:
     record's main date, source and field, and whether the field is filled in; and records
     by whether they duplicate another (``field == "duplicates"``, ``ok`` = not a duplicate), as
     :mod:`workbench.measures.data_quality` counts them."""
+    from workbench.measures import data_quality
+
     parts = []
     for name, fields in data_quality.KEY_FIELDS.items():
         f = sources[name]
@@ -104,6 +115,8 @@ def data_quality_at_extract(sources: SourceTables) -> pd.DataFrame:
     """The scorecard's measures taken at the extract date (episodes open too long, records of the
     last 90 days against the year before, rows refused at the latest ingest): source, district
     (and the county), measure, numerator, denominator, detail. Not filtered by period."""
+    from workbench.measures import data_quality
+
     parts = [data_quality.stale_open_episodes(sources), data_quality.recent_share(sources),
              data_quality.quarantine_rates(sources)]
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
@@ -117,6 +130,8 @@ def duty_driver_table(sources: SourceTables) -> pd.DataFrame:
     95% intervals), for prevention and relief, over the whole history and county, with the
     duties of each level (``level_n``) and how many closed without an outcome (``level_events``),
     rare levels pooled as the model pools them."""
+    from workbench.measures import duty_outcomes
+
     parts = []
     endings = duty_outcomes.duty_endings(sources)
     for duty in ("prevention", "relief"):

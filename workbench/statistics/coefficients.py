@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = ["coefficient_table", "confidence_intervals"]
 
@@ -13,6 +12,9 @@ __all__ = ["coefficient_table", "confidence_intervals"]
 def coefficient_table(params: pd.Series, standard_errors: pd.Series, alpha: float) -> pd.DataFrame:
     """The summary table every regression fitter reports, from coefficients and their SEs:
     coef, exp(coef), se(coef), z, p (two-sided Wald) and the Wald interval of exp(coef)."""
+    # imported here, not at the top: dashboard kernels import this module but never fit
+    from scipy import stats
+
     z = params / standard_errors
     zcrit = stats.norm.ppf(1 - alpha / 2)
     lvl = f"{1 - alpha:.2f}".lstrip("0")
@@ -27,6 +29,8 @@ def coefficient_table(params: pd.Series, standard_errors: pd.Series, alpha: floa
 def confidence_intervals(params: pd.Series, standard_errors: pd.Series, alpha: float) -> pd.DataFrame:
     """Wald limits of the coefficients themselves, with lifelines' column names
     (``95% lower-bound``, ``95% upper-bound``): every fitter's ``confidence_intervals_``."""
+    from scipy import stats
+
     z = stats.norm.ppf(1 - alpha / 2)
     pct = f"{100 * (1 - alpha):g}%"
     return pd.DataFrame({f"{pct} lower-bound": params - z * standard_errors,

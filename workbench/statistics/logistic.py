@@ -24,7 +24,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from workbench.statistics.coefficients import coefficient_table, confidence_intervals
 
@@ -63,6 +62,10 @@ class LogisticRegression:
 
     def fit(self, df: pd.DataFrame, outcome_col: str, covariates: Sequence[str]) -> LogisticRegression:
         """Fit ``P(outcome_col = 1) = expit(const + covariates' beta)`` on every row of ``df``."""
+        # imported here: dashboard kernels import this module (through the duties page's
+        # aggregates) but never fit, and statsmodels costs each kernel about a second
+        import statsmodels.api as sm
+
         self.covariates_ = list(covariates)
         X = self._design(df)
         y = df[outcome_col].to_numpy(dtype=float)

@@ -16,10 +16,17 @@ from workbench.dashboards.pages.district_benchmarking import with_column
 from workbench.dashboards.panels import PanelContent
 from workbench.dashboards.protection import cell, crosstab, protect, true_counts, with_shares
 from workbench.dashboards.tables import TableSpec
-from workbench.measures.joins import settings
-from workbench.measures.survival import km_summary
 from workbench.reporting.policy import DisclosurePolicy
 from workbench.reporting.rates import protect_rate
+
+
+def settings() -> dict:
+    """The joins' definitions. The measures are imported when the page is built, not when the
+    pages are registered: through Kaplan-Meier they load scipy.stats, which the landing page's
+    kernel does not need."""
+    from workbench.measures.joins import settings as joins_settings
+
+    return joins_settings()
 
 #: The handovers in plain words: (filter label, what starts it, what ends it). What people "had"
 #: done by then is in :data:`DONE`.
@@ -70,6 +77,8 @@ def km_figures(df: pd.DataFrame, within: list[int]) -> dict[str, float]:
     if not len(df) or df["n"].sum() == 0:
         return {}
     rows = df.loc[df.index.repeat(df["n"].to_numpy())][["days", "event"]].reset_index(drop=True)
+    from workbench.measures.survival import km_summary
+
     s = km_summary(rows, "days", "event", within)
     out = {k: float(v) for k, v in s.items() if k != "method"}
     for t in within:
