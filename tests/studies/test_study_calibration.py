@@ -13,16 +13,15 @@ alpha = 0.002 per assertion, so about 30 assertions fail together by chance unde
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from calibration_bands import FAST, PLANTED_SUBGROUPS, SCALE, R
+from calibration_bands import covers as _covers
+from calibration_bands import false_positives as _false_positives
+from calibration_bands import no_failures as _no_failures
 
-from workbench.synthetic.calibration import binomial_band, run_replicates, summarise
+from workbench.synthetic.calibration import run_replicates, summarise
 
 pytestmark = pytest.mark.slow
-
-R, SCALE, ALPHA = 20, 0.2, 0.002
-PLANTED_SUBGROUPS = ("rough_sleeping_and_substance_use", "young_person_18_25", "women_with_domestic_abuse")
-FAST = {"supported_housing": {"n_bootstrap": 50}}
 
 
 @pytest.fixture(scope="module")
@@ -32,33 +31,6 @@ def default_county():
     summary = summarise(rows)
     print(summary.drop(columns=["note"]).to_string())  # shown with a failure, for the diagnosis
     return rows, summary.set_index(["study", "estimate"])
-
-
-@pytest.fixture(scope="module")
-def null_county():
-    rows = run_replicates(["supported_housing", "returns"], "null_all", R, seed_start=101, scale=SCALE, workers=2,
-                          study_parameters=FAST, progress=False)
-    summary = summarise(rows)
-    print(summary.drop(columns=["note"]).to_string())
-    return rows, summary.set_index(["study", "estimate"])
-
-
-def _no_failures(rows: pd.DataFrame) -> None:
-    failed = rows[rows["kind"] == "error"]
-    assert failed.empty, failed[["study", "seed", "note"]].to_string()
-
-
-def _covers(row: pd.Series, name: str) -> None:
-    lo, _ = binomial_band(int(row.with_interval), 0.95, ALPHA)
-    assert row.covered >= lo, (f"{name}: the 95% interval covered the truth in {row.covered} of {row.with_interval} "
-                               f"counties; the exact band for 95% starts at {lo} (bias {row.bias:+.4f})")
-
-
-def _false_positives(row: pd.Series, name: str) -> None:
-    assert row.null, f"{name}: the truth is not null"
-    _, hi = binomial_band(int(row.replicates), 0.05, ALPHA)
-    assert row.findings <= hi, (f"{name}: printed in {row.findings} of {row.replicates} counties where it is false; "
-                                f"the exact band for 5% ends at {hi}")
 
 
 def test_supported_housing_subgroup_effects_cover_the_planted_ones(default_county):
@@ -100,14 +72,3 @@ def test_returns_hazard_ratios_and_incidence_cover_the_planted_ones(default_coun
     for months in (6, 12, 24):
         _covers(s.loc[("returns", f"cumulative incidence: {months} months")], f"{months} months")
     _false_positives(s.loc[("returns", "log hazard ratio: female")], "female (no planted effect)")
-
-
-def test_no_effect_planted_no_finding_beyond_chance(null_county):
-    rows, s = null_county
-    _no_failures(rows)
-    _false_positives(s.loc[("supported_housing", "any subgroup named (Holm)")], "a subgroup named")
-    for name in ("movers: ipw", "movers: doubly_robust", "entrants: doubly_robust"):
-        _false_positives(s.loc[("supported_housing", name)], name)
-        _covers(s.loc[("supported_housing", name)], name)
-    _false_positives(s.loc[("returns", "log hazard ratio: housing_first")], "Housing First")
-    _covers(s.loc[("returns", "log hazard ratio: housing_first")], "Housing First")
