@@ -129,7 +129,7 @@ def report(runs: pd.DataFrame, args: argparse.Namespace) -> str:
         f"--scale {args.scale} --arrivals {args.arrivals} --error {args.error}` on "
         f"{dt.date.today().isoformat()}: seeds {seeds[0]} to {seeds[-1]} (not the default seed, on which the "
         f"linkage was tuned), county at scale {args.scale} (about {runs['arrivals'].mean():.0f} arrivals in the "
-        f"headline per county; scale 1 has about twice as many), splink linkage through the ingest, "
+        f"headline per county{'' if args.scale == 1.0 else f'; at scale {args.scale}'}), splink linkage through the ingest, "
         f"{args.arrivals} arrivals reviewed per county by the simulated reviewer (wrong on {args.error:.0%} of "
         f"answers at random; mean {runs['second_looks'].mean():.0f} second looks). Bias is the corrected "
         "estimate minus the share under the true linkage, in percentage points; coverage is how often the 95% "
