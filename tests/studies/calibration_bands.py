@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.synthetic.calibration import binomial_band
+from workbench.synthetic.calibration import binomial_band, run_replicates, summarise
 
 R, SCALE, ALPHA = 20, 0.2, 0.002
 PLANTED_SUBGROUPS = ("rough_sleeping_and_substance_use", "young_person_18_25", "women_with_domestic_abuse")
@@ -27,3 +27,13 @@ def false_positives(row: pd.Series, name: str) -> None:
     _, hi = binomial_band(int(row.replicates), 0.05, ALPHA)
     assert row.findings <= hi, (f"{name}: printed in {row.findings} of {row.replicates} counties where it is false; "
                                 f"the exact band for 5% ends at {hi}")
+
+
+def calibrated_counties(scenario: str, seed_start: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """R counties of ``scenario`` run through both studies: the rows and their summary by estimate
+    (printed, so a failure shows the whole table for the diagnosis)."""
+    rows = run_replicates(["supported_housing", "returns"], scenario, R, seed_start=seed_start, scale=SCALE,
+                          workers=2, study_parameters=FAST, progress=False)
+    summary = summarise(rows)
+    print(summary.drop(columns=["note"]).to_string())
+    return rows, summary.set_index(["study", "estimate"])

@@ -14,23 +14,17 @@ alpha = 0.002 per assertion, so about 30 assertions fail together by chance unde
 from __future__ import annotations
 
 import pytest
-from calibration_bands import FAST, PLANTED_SUBGROUPS, SCALE, R
+from calibration_bands import PLANTED_SUBGROUPS, R, calibrated_counties
 from calibration_bands import covers as _covers
 from calibration_bands import false_positives as _false_positives
 from calibration_bands import no_failures as _no_failures
-
-from workbench.synthetic.calibration import run_replicates, summarise
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def default_county():
-    rows = run_replicates(["supported_housing", "returns"], "default", R, seed_start=1, scale=SCALE, workers=2,
-                          study_parameters=FAST, progress=False)
-    summary = summarise(rows)
-    print(summary.drop(columns=["note"]).to_string())  # shown with a failure, for the diagnosis
-    return rows, summary.set_index(["study", "estimate"])
+    return calibrated_counties("default", seed_start=1)
 
 
 def test_supported_housing_subgroup_effects_cover_the_planted_ones(default_county):

@@ -5,23 +5,17 @@ R = 20 counties at scale 0.2 (seeds 101-120). In a file of its own so that the t
 from __future__ import annotations
 
 import pytest
-from calibration_bands import FAST, SCALE, R
+from calibration_bands import calibrated_counties
 from calibration_bands import covers as _covers
 from calibration_bands import false_positives as _false_positives
 from calibration_bands import no_failures as _no_failures
-
-from workbench.synthetic.calibration import run_replicates, summarise
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def null_county():
-    rows = run_replicates(["supported_housing", "returns"], "null_all", R, seed_start=101, scale=SCALE, workers=2,
-                          study_parameters=FAST, progress=False)
-    summary = summarise(rows)
-    print(summary.drop(columns=["note"]).to_string())
-    return rows, summary.set_index(["study", "estimate"])
+    return calibrated_counties("null_all", seed_start=101)
 
 
 def test_no_effect_planted_no_finding_beyond_chance(null_county):
