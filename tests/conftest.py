@@ -5,6 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from browser import CHROMIUM, CHROMIUM_ARGS, require_chromium  # noqa: E402
 from shared_fixtures import built_once  # noqa: E402
 
 from workbench.contracts import load_contracts  # noqa: E402
@@ -42,3 +43,15 @@ def county_store(synthetic_county, tmp_path_factory):
                       linkage=TruthLinker(synthetic_county / "truth"), progress=False)
 
     return Store(built_once(tmp_path_factory, "county-store", build) / "data")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Chromium through Playwright, one per test worker (see tests/browser.py for why only one)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -7,16 +7,12 @@ import socket
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, require_chromium  # noqa: F401 (used by the dashboard tests)
 from factories import write_extract_folder
 from shared_fixtures import built_once
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artefacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 #: Scale of the synthetic county for browser tests: big enough that most figures are shown,
 #: small enough to build in well under a minute.
 COUNTY_SCALE = 0.5
@@ -58,16 +54,6 @@ def county_data_dir(tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "dash-county", build) / "data"
 
 
-def require_chromium() -> None:
-    """Browser tests skip without Chromium locally, but FAIL on CI (CI must run them)."""
-    if CHROMIUM.exists():
-        return
-    message = f"Chromium is not installed at {CHROMIUM}; the browser tests need it (apt install chromium)."
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def require_pdftotext() -> str:
     """poppler's pdftotext, to read printed pages back (scripts/setup installs poppler-utils): the
     print test skips without it locally, but FAILS on CI."""
@@ -106,17 +92,6 @@ def pdftotext() -> str:
 def axe():
     """axe-core, injected into a Playwright page by axe-playwright-python."""
     return require_axe()()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import stat
 import zipfile
@@ -31,9 +30,6 @@ from workbench.reporting.report_content import REPORT_CHARTS
 STUDIES = ("returns", "new_arrivals", "supported_housing", "system_performance")
 PARAMETERS = {"supported_housing": ["-p", "n_bootstrap=50", "-p", "seed=11"]}
 SECTIONS = ["Findings", "Figures", "Tables", "Definitions", "Caveats", "Disclosure control", "About this output"]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 STUDY_NAMES = {"returns": "returns_to_homelessness", "new_arrivals": "new_arrivals",
                "supported_housing": "supported_housing_outcomes", "system_performance": "system_performance"}
 
@@ -217,24 +213,17 @@ def test_canary_identifiers_reach_no_report(reports):
 
 
 @pytest.mark.browser
-def test_html_makes_no_external_request_in_chromium_offline(reports):
+def test_html_makes_no_external_request_in_chromium_offline(reports, browser):
     """Every report opened from disk in Chromium with every request but the file itself blocked: nothing
-    is requested, nothing fails, every image is drawn, and the page holds no external address."""
-    if not CHROMIUM.exists():  # as the dashboards' browser tests: skipped locally, a failure on CI
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            for name, (folder, parts, _) in reports.items():
-                requests, errors, drawn = _open_offline(browser, folder / f"{name}-report.html")
-                assert requests == [], (name, requests)
-                assert errors == [], (name, errors)
-                assert len(drawn) == len(parts.images) > 0 and all(drawn), name
-                assert parts.external == []
-        finally:
-            browser.close()
+    is requested, nothing fails, every image is drawn, and the page holds no external address.
+    (The worker's one browser: a second Playwright session in a worker that already ran the
+    dashboards' browser tests fails; tests/browser.py.)"""
+    for name, (folder, parts, _) in reports.items():
+        requests, errors, drawn = _open_offline(browser, folder / f"{name}-report.html")
+        assert requests == [], (name, requests)
+        assert errors == [], (name, errors)
+        assert len(drawn) == len(parts.images) > 0 and all(drawn), name
+        assert parts.external == []
 
 
 def _open_offline(browser, path: Path) -> tuple[list[str], list[str], list[bool]]:
