@@ -55,6 +55,10 @@ NOT_COUNTS = {
     "within_7_days_upper": "an upper confidence limit of 1", "within_28_days_upper": "an upper confidence limit of 1",
     "rate": "a rate of 1 (100%)", "share": "a share of 1 (100%)", "sustained": "a share of 1 (100%)",
     "share_within_brief": "a share of 1 (100%)",
+    # supported housing's outcomes by model: shares of the model's leavers (their base is protected)
+    "planned_move_on": "a share of 1 (100%)", "moved_on_to_settled": "a share of 1 (100%)",
+    "evicted_or_abandoned": "a share of 1 (100%)", "kept_settled_6_months": "a share of 1 (100%)",
+    "kept_settled_12_months": "a share of 1 (100%)",
     "lower": "a lower confidence limit of a quantile in days",
     "median_observed": "a median in days", "km_median": "a median in days", "km_median_lower": "days",
     "km_median_upper": "days", "median_days": "a median in days", "median_lower": "days", "median_upper": "days",
