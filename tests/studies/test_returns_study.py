@@ -70,3 +70,26 @@ def test_export_writes_tables_figures_and_summary(result, tmp_path):
     assert (folder / "windowed_rates.research-only.csv").exists() and (folder / "forest_cox.research-only.png").exists()
     assert (folder / "summary.research-only.md").read_text().count("- ") >= 5
     assert RETURNED == 1
+
+
+def test_definition_sensitivity_moves_the_way_each_definition_must(result):
+    """A longer transfer grace window can only turn returns into transfers, and a narrower definition
+    of a return can only count fewer: the 12-month shares are ordered, and the standard row is the
+    study's own headline."""
+    t = result.tables["definition_sensitivity"].set_index("definition")["cumulative_incidence"]
+    assert t["grace window of 0 days"] >= t["standard"] >= t["grace window of 28 days"] >= t["grace window of 90 days"]
+    narrow = [d for d in t.index if d.startswith("rough sleeping")]
+    assert len(narrow) == 2 and t[narrow].max() <= t["standard"]
+    assert t["rough sleeping only"] <= t[narrow].max()
+    assert t["standard"] == pytest.approx(result.estimates["cumulative_incidence"][12][0])
+    assert any(f.startswith("How much the 12-month share depends on the definition") for f in result.findings)
+
+
+def test_housing_first_is_also_estimated_by_period(result, planted):
+    """The strategy's term is estimated for the first year and after, whatever the check says; on the
+    default county its effect does not fade, so both periods' intervals hold the planted ratio."""
+    p = result.tables["hazard_ratios_by_period"]
+    hf = p[p["term"] == "housing_first"]
+    assert list(hf["period"]) == ["first 365 days", "after 365 days"]
+    true_hr = planted["hazard_ratios"]["housing_first"]
+    assert ((hf["lower"] <= true_hr) & (true_hr <= hf["upper"])).all(), hf

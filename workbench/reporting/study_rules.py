@@ -41,6 +41,11 @@ RETURNS: dict[str, Rule] = {
     "recurrent_pwp_gap_time": Rule(keep=("term",), estimates=dict.fromkeys(_COEFFICIENTS, "@size"),
                                    model="recurrent_pwp_gap_time", size=_moved_in),
     "cumulative_incidence_from_history_start": Rule(dims=("group", "months"), **_CIF),
+    "hazard_ratios_by_period": Rule(keep=("term", "period"), counts=("events_with_term",),
+                                    estimates={"hazard_ratio": "@size", "p": "@size"},
+                                    intervals={"lower": "hazard_ratio", "upper": "hazard_ratio"},
+                                    model="hazard_ratios_by_period", size=_moved_in),
+    "definition_sensitivity": Rule(dims=("definition",), keep=("grace_days", "return_kinds"), **_CIF),
 }
 for _g in ("route_in", "tenure", "district"):
     RETURNS[f"windowed_rates_by_{_g}"] = Rule(dims=(_g, "window"), overall=("windowed_rates", "group", "all"),

@@ -39,6 +39,7 @@ from workbench.statistics.fine_gray_expand import finegray_data  # noqa: E402
 from workbench.statistics.intervals import wilson  # noqa: E402
 from workbench.statistics.kaplan_meier import KaplanMeier  # noqa: E402
 from workbench.statistics.recurrent import fit_pwp_gap_time  # noqa: E402
+from workbench.studies import returns_sensitivity as sensitivity  # noqa: E402
 from workbench.studies.base import StudyResult, model_size  # noqa: E402
 from workbench.studies.provenance import recorded  # noqa: E402
 
@@ -249,6 +250,7 @@ def run(
     """Run the returns study on a store (or on a prepared cohort)."""
     if extract_date is None:
         extract_date = dt.date.fromisoformat(store.meta()["extract_date"])
+    cohort_given = cohort is not None or grace_days is not None  # definitions varied by the caller: no re-run
     if cohort is None:
         cohort = returns_cohort(store, extract_date=extract_date, grace_days=grace_days)
     if period_start:
@@ -303,12 +305,20 @@ def run(
     ax.set_title("Hazard ratios of return (cause-specific Cox, 95% CI, robust by person)")
     fig.tight_layout()
     result.figures["forest_cox"] = fig
+    not_proportional: list[str] = []
     try:
         from workbench.statistics.ph_test import proportional_hazards_test
 
         result.tables["proportional_hazards_test"] = proportional_hazards_test(cox).reset_index()
+        not_proportional = sensitivity.terms_not_proportional(result.tables["proportional_hazards_test"])
     except Exception as exc:  # the check must not stop the study; say why it is missing
         result.findings.append(f"The proportional-hazards check could not be computed ({exc}).")
+    by_period = [t for t in terms if t in not_proportional or t in sensitivity.ALWAYS_BY_PERIOD]
+    if by_period:
+        data = frame.dropna(subset=terms)
+        result.tables["hazard_ratios_by_period"] = sensitivity.hazard_ratios_by_period(
+            data, terms, by_period, _entry_col(data))
+        sizes["hazard_ratios_by_period"] = model_size(data, terms, data["returned"])
 
     fg_table = fine_gray_table(frame, terms)
     fg_data = frame.dropna(subset=terms)
@@ -365,12 +375,38 @@ def run(
             f"Of {len(frame):,} moves into settled accommodation, an estimated {c12.cumulative_incidence:.0%} of people "
             f"returned to homelessness within 12 months (95% CI {c12.lower:.0%} to {c12.upper:.0%}), "
             "counting death as a competing outcome rather than as a return.")
+    periods = result.tables.get("hazard_ratios_by_period", pd.DataFrame(columns=["term"]))
     for t, (est, lo, hi) in result.estimates["hazard_ratios"].items():
         label = dict(MODEL_TERMS)[t]
         direction = "higher" if est > 1 else "lower"
         sure = "" if (lo > 1 or hi < 1) else " - but the interval includes no difference, so this may be chance"
+        if t in not_proportional:
+            # calibration (fading Housing First scenario): the single ratio is an average over this
+            # cohort's follow-up, so it is not quoted as "the" effect
+            p = periods[periods["term"] == t].reset_index(drop=True)
+            result.findings.append(
+                f"{label}: the effect changes over follow-up (proportional-hazards check failed), so no single "
+                f"hazard ratio describes it: {p.hazard_ratio[0]:.2f} (95% CI {p.lower[0]:.2f} to {p.upper[0]:.2f}) "
+                f"in the first {sensitivity.SPLIT_DAYS} days after the move-in and {p.hazard_ratio[1]:.2f} "
+                f"({p.lower[1]:.2f} to {p.upper[1]:.2f}) after; the average over this cohort's follow-up "
+                f"is {est:.2f} ({lo:.2f} to {hi:.2f}), holding the other factors fixed.")
+            continue
+        by_period = ""
+        if t in set(periods["term"]):
+            p = periods[periods["term"] == t].reset_index(drop=True)
+            by_period = (f" By period (no change over follow-up was found): {p.hazard_ratio[0]:.2f} in the first "
+                         f"{sensitivity.SPLIT_DAYS} days, {p.hazard_ratio[1]:.2f} after.")
         result.findings.append(f"{label}: the rate of return was {abs(est - 1):.0%} {direction} (hazard ratio {est:.2f}, "
-                               f"95% CI {lo:.2f} to {hi:.2f}), holding the other factors fixed{sure}.")
+                               f"95% CI {lo:.2f} to {hi:.2f}), holding the other factors fixed{sure}.{by_period}")
+    if store is not None and not cohort_given:
+        table = sensitivity.definition_sensitivity(store, extract_date, result.tables["cumulative_incidence"],
+                                                   (period_start, period_end))
+        result.tables["definition_sensitivity"] = table
+        low, high = table.loc[table.cumulative_incidence.idxmin()], table.loc[table.cumulative_incidence.idxmax()]
+        result.findings.append(
+            f"How much the 12-month share depends on the definition of a return: from {low.cumulative_incidence:.0%} "
+            f"({low.definition}) to {high.cumulative_incidence:.0%} ({high.definition}); the standard definition gives "
+            f"{table.cumulative_incidence[0]:.0%}.")
     result.definitions = [
         f"Cohort: moves into settled accommodation from {', '.join(definitions()['returns']['cohort_routes'])}.",
         f"A return is the first later verified rough sleeping, relief duty, main duty accepted, or entry to supported "
