@@ -3,6 +3,7 @@ over replicate counties in test_study_calibration.py (issue 17)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from workbench.studies.supported_housing import run
@@ -37,3 +38,16 @@ def test_weighting_achieves_balance_and_outputs_are_complete(result):
     # Findings never state certainties without their interval.
     # every finding states its uncertainty (an interval, an E-value, an adjusted p-value) or describes a cohort
     assert all(any(w in f for w in ("CI", "E-value", "p-value", "moved on", "who entered")) for f in result.findings)
+
+
+def test_the_primary_estimate_has_a_bias_analysis_for_an_unmeasured_factor(result):
+    """Each row of the grid divides the doubly robust risk ratio and its limits by the row's bias factor;
+    a factor commoner among congregate entrants that lowers the chance of settling moves the ratio up."""
+    d = result.tables["entrants_effect"].iloc[1]
+    t = result.tables["unmeasured_confounding"]
+    assert len(t) == 8
+    np.testing.assert_allclose(t["adjusted_risk_ratio"] * t["bias_factor"], d.risk_ratio, rtol=1e-12)
+    np.testing.assert_allclose(t["adjusted_lower"] * t["bias_factor"], d.rr_lower, rtol=1e-12)
+    commoner_in_congregate = t["share_with_factor_treated"] > t["share_with_factor_control"]
+    assert (t.loc[commoner_in_congregate, "adjusted_risk_ratio"] > d.risk_ratio).all()
+    assert any(f.startswith("Bias analysis: if a factor the data do not hold") for f in result.findings)

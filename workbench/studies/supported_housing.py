@@ -36,6 +36,7 @@ from workbench.cohorts.supported_housing import (  # noqa: E402
     leavers_cohort,
 )
 from workbench.definitions import definitions  # noqa: E402
+from workbench.statistics.bias_analysis import adjusted_for_unmeasured  # noqa: E402
 from workbench.statistics.causal import (  # noqa: E402
     AugmentedIPW,
     PropensityWeighting,
@@ -266,6 +267,17 @@ def run(
             entrants = entrants[entrants.start_date <= pd.Timestamp(period_end)]
         primary = entrants_analysis(entrants)
         result.tables["entrants_effect"] = primary.effects
+        d = primary.effects.iloc[1]  # the doubly robust row
+        bias = adjusted_for_unmeasured(float(d.risk_ratio), float(d.rr_lower), float(d.rr_upper))
+        result.tables["unmeasured_confounding"] = bias
+        row = bias[(bias.share_with_factor_treated == 0.5) & (bias.share_with_factor_control == 0.2)
+                   & (bias.factor_risk_ratio == 0.5)].iloc[0]
+        primary.findings.append(
+            f"Bias analysis: if a factor the data do not hold (for example a history the records do not show) were "
+            f"present in half of congregate entrants and a fifth of the others and halved the chance of being settled, "
+            f"the risk ratio of being settled, {d.risk_ratio:.2f} (95% CI {d.rr_lower:.2f} to {d.rr_upper:.2f}), would be "
+            f"{row.adjusted_risk_ratio:.2f} ({row.adjusted_lower:.2f} to {row.adjusted_upper:.2f}) once it is allowed for; "
+            f"the table 'unmeasured_confounding' gives {len(bias)} such cases.")
         sizes = primary.estimates.pop("model_sizes")
         result.estimates.update(primary.estimates)
         result.estimates["model_sizes"].update(sizes)
