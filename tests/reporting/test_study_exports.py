@@ -59,6 +59,11 @@ NOT_COUNTS = {
     "planned_move_on": "a share of 1 (100%)", "moved_on_to_settled": "a share of 1 (100%)",
     "evicted_or_abandoned": "a share of 1 (100%)", "kept_settled_6_months": "a share of 1 (100%)",
     "kept_settled_12_months": "a share of 1 (100%)",
+    # supported housing's bias analysis: ratios (1 = no effect, or a factor as common in both groups)
+    "adjusted_risk_ratio": "a risk ratio of 1", "adjusted_lower": "a lower limit of a risk ratio",
+    "adjusted_upper": "an upper limit of a risk ratio", "bias_factor": "a bias factor of 1",
+    # the returns study's time-varying hazard ratios
+    "hazard_ratio": "a hazard ratio of 1",
     "lower": "a lower confidence limit of a quantile in days",
     "median_observed": "a median in days", "km_median": "a median in days", "km_median_lower": "days",
     "km_median_upper": "days", "median_days": "a median in days", "median_lower": "days", "median_upper": "days",
