@@ -16,6 +16,7 @@ statutory cases one per district), and builds a new store from it:
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
@@ -216,7 +217,7 @@ _NAME_ROLES = {"first": ("first_name", "given_name"), "last": ("last_name", "fam
 
 
 def _scoped(source: str, values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
+    text = values.astype(_TEXT).str.strip()
     return (source + ":" + text).where(text.notna() & (text != ""))
 
 
@@ -224,24 +225,37 @@ def _role(contract: Contract, candidates: tuple[str, ...]) -> str | None:
     return next((c for c in candidates if c in contract.field_names), None)
 
 
+#: Identifier text in the linkage frame: Arrow strings, a few bytes a value over its characters,
+#: not a Python object each (some 55 bytes more; the frame of a 300 MB extract was over a gigabyte).
+_TEXT = "string[pyarrow]"
+
+
+def _text(values: pd.Series) -> pd.api.extensions.ExtensionArray:
+    return values.astype(_TEXT).array
+
+
+def _record_ids(ids: pd.Series) -> pd.Series:
+    return ids if isinstance(ids.dtype, pd.StringDtype) else ids.astype(str)
+
+
 def linkage_frame(accepted: list[tuple[Contract, pd.DataFrame]]) -> pd.DataFrame:
-    """One row per accepted record with the identifiers linkage needs."""
+    """One row per accepted record with the identifiers linkage needs (text as Arrow strings)."""
     parts = []
     for contract, frame in accepted:
         parts.append(pd.DataFrame({
             "source": contract.name,
-            "record_id": frame[contract.record_id].astype(str).to_numpy(),
-            "first_name": _column_or_na(frame, _role(contract, _NAME_ROLES["first"])).to_numpy(),
-            "last_name": _column_or_na(frame, _role(contract, _NAME_ROLES["last"])).to_numpy(),
+            "record_id": _text(_record_ids(frame[contract.record_id])),
+            "first_name": _text(_column_or_na(frame, _role(contract, _NAME_ROLES["first"]))),
+            "last_name": _text(_column_or_na(frame, _role(contract, _NAME_ROLES["last"]))),
             "date_of_birth": pd.to_datetime(_column_or_na(frame, "date_of_birth")).to_numpy(),
-            "ni_number": _column_or_na(frame, "ni_number").to_numpy(),
+            "ni_number": _text(_column_or_na(frame, "ni_number")),
             "approximate_age": pd.to_numeric(_column_or_na(frame, "approximate_age")).to_numpy(),
-            "gender": _column_or_na(frame, "gender").to_numpy(),
-            "district": _column_or_na(frame, "district").to_numpy(),
+            "gender": _text(_column_or_na(frame, "gender")),
+            "district": _text(_column_or_na(frame, "district")),
             "event_date": pd.to_datetime(frame[contract.event_date]).to_numpy(),
             # A source system's own client reference, scoped to the source (another system's
             # numbers mean nothing here).
-            "client_ref": _scoped(contract.name, _column_or_na(frame, "client_ref")).to_numpy(),
+            "client_ref": _text(_scoped(contract.name, _column_or_na(frame, "client_ref"))),
         }))
     if not parts:
         return pd.DataFrame(columns=LINKAGE_COLUMNS)
@@ -283,7 +297,9 @@ def pseudonymised_table(contract: Contract, frame: pd.DataFrame, persons: pd.Ser
     out["source_file"] = file
     out["source_row"] = frame["_row_number"].to_numpy()
     for c in out.columns:  # DuckDB stores pandas' nullable string/boolean types as plain columns
-        if isinstance(out[c].dtype, pd.StringDtype):
+        # Arrow strings are read by DuckDB as they are (VARCHAR, NA as NULL): made Python objects they
+        # cost some 55 bytes a value more, for every text value of every record at once.
+        if isinstance(out[c].dtype, pd.StringDtype) and out[c].dtype.storage != "pyarrow":
             out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out
 
@@ -530,18 +546,29 @@ def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previo
     if progress:
         print(f"Linking {len(frame):,} records ({method})...", flush=True)
     labels, alternatives = link_people_with_alternatives(frame, linkage, profile=linkage_profile)
+    # The identifiers are not needed after linkage: the person ids use only these columns (the
+    # sort that finds each person's earliest record would otherwise copy every identifier).
+    frame = frame[["event_date", "source", "record_id"]]
+    gc.collect()
     pids = person_ids(frame, labels, key)
     alternative_ids = alternative_person_ids(frame, alternatives, key)
     report.persons = int(pids.nunique())
 
+    # Each accepted frame is let go as soon as its stored table is built: the results keep only
+    # their count (an empty frame of that length), this list the frames still to go.
+    for r in report.results:
+        r.accepted = r.accepted.iloc[:, :0]
     tables: dict[str, list[pd.DataFrame]] = {}
     offset = 0
-    for contract, f, file in accepted:
+    while accepted:
+        contract, f, file = accepted.pop(0)
         part = pids.iloc[offset : offset + len(f)]
         offset += len(f)
         tables.setdefault(contract.name, []).append(pseudonymised_table(contract, f, part, file))
-    # The linkage frame held the identifiers: drop it before anything is written.
+        del f, part
+    # The linkage frame's keys go before anything is written.
     del frame
+    gc.collect()
 
     ingest_id = report.ingest_id
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
