@@ -1,0 +1,137 @@
+"""Linkage under richer identifier errors, before and after the linkage change (issue 18, item 2).
+
+For each seed: generate the county in the default scenario and in ``realistic_identifiers``
+(name-order swaps, surname changes, default dates of birth, ...: workbench/synthetic/identifier_errors.py),
+link it with each named linkage settings file, first with the outreach client reference and then
+with it blanked (as benchmarks/calibrate_new_arrivals.py does), and measure against the truth:
+pairwise precision, recall and F1, fragments (true people split over two or more clusters, and the
+extra clusters they make) and false merges (true people sharing a cluster with someone else), and
+the linkage time (splink: train, score, cluster).
+
+    python benchmarks/bench_linkage_errors.py --seeds 200 201 202 --scale 0.5 \\
+        --settings before=benchmarks/linkage_settings_before_issue18.yaml after=package \\
+        --csv benchmarks/results/linkage_errors.csv --md benchmarks/results/linkage_errors.md
+
+``package`` is the packaged workbench/linkage/settings.yaml. Rows are appended to the CSV as each
+run ends and runs already there are skipped, so a stopped run resumes. Seeds 1-3 were used while
+changing the linkage; report others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.ingest.pipeline import extracts_linkage_frame
+from workbench.linkage.model import link_frame
+from workbench.linkage.quality import linkage_quality
+from workbench.linkage.settings import load_settings
+from workbench.synthetic import generate_county
+from workbench.synthetic.evaluation import link_truth
+
+SCENARIOS = ("default", "realistic_identifiers")
+KEY = ["seed", "scenario", "client_ref", "settings"]
+
+
+def blank_client_reference(extracts: Path) -> None:
+    """Empty the outreach extract's client_ref column (the extract as a provider without one sends it)."""
+    path = extracts / "outreach_contacts.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["client_ref"] = ""
+    frame.to_csv(path, index=False)
+
+
+def fragments_and_merges(true_labels: np.ndarray, labels: np.ndarray) -> dict[str, int]:
+    """People split (and the extra clusters they make) and people merged with someone else."""
+    cells = pd.DataFrame({"t": true_labels, "p": labels}).drop_duplicates()
+    clusters_per_person = cells.groupby("t").size()
+    persons_per_cluster = cells.groupby("p").size()
+    merged_clusters = persons_per_cluster[persons_per_cluster > 1].index
+    return {"people": int(len(clusters_per_person)),
+            "people_split": int((clusters_per_person > 1).sum()),
+            "extra_clusters": int((clusters_per_person - 1).sum()),
+            "people_merged": int(cells[cells["p"].isin(merged_clusters)]["t"].nunique()),
+            "merged_clusters": int(len(merged_clusters))}
+
+
+def measure(frame: pd.DataFrame, truth: np.ndarray, settings_path: str | None) -> dict:
+    settings = load_settings(None if settings_path in (None, "package") else settings_path)
+    result = link_frame(frame, settings)
+    q = linkage_quality(truth, result.labels)
+    return {"records": len(frame), "precision": q.pairwise_precision, "recall": q.pairwise_recall,
+            "f1": q.pairwise_f1, **fragments_and_merges(truth, result.labels),
+            "pairs_scored": len(result.pairs), "link_seconds": round(result.total_seconds, 1)}
+
+
+def run(args: argparse.Namespace) -> pd.DataFrame:
+    done = pd.read_csv(args.csv) if args.csv and args.csv.exists() else pd.DataFrame(columns=KEY)
+    have = set(map(tuple, done[KEY].astype(str).to_numpy()))
+    named = dict(s.split("=", 1) for s in args.settings)
+    rows = []
+    for seed in args.seeds:
+        for scenario in args.scenarios:
+            todo = [(ref, name) for ref in ("with", "without") for name in named
+                    if (str(seed), scenario, ref, name) not in have]
+            if not todo:
+                continue
+            with tempfile.TemporaryDirectory(prefix=f"linkerr-{seed}-") as tmp:
+                county = Path(tmp)
+                generate_county(county, seed=seed, scale=args.scale, scenario=scenario, progress=False)
+                for ref in ("with", "without"):
+                    if ref == "without":
+                        blank_client_reference(county / "extracts")
+                    frame = extracts_linkage_frame(county / "extracts")
+                    truth = np.asarray(link_truth(frame, county / "truth"))
+                    for name, path in named.items():
+                        if (ref, name) not in todo:
+                            continue
+                        row = {"seed": seed, "scenario": scenario, "client_ref": ref, "settings": name,
+                               "scale": args.scale, **measure(frame, truth, path)}
+                        print(row, flush=True)
+                        rows.append(row)
+                        if args.csv:
+                            pd.DataFrame([row]).to_csv(args.csv, mode="a", header=not args.csv.exists(), index=False)
+    return pd.concat([done, pd.DataFrame(rows)], ignore_index=True) if rows else done
+
+
+def summary(runs: pd.DataFrame) -> str:
+    lines = ["| scenario | client reference | settings | seeds | precision | recall | F1 (min-max) | people split "
+             "(extra clusters) | people merged | link time (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for (scenario, ref, name), r in runs.groupby(["scenario", "client_ref", "settings"], sort=False):
+        lines.append(
+            f"| {scenario} | {ref} | {name} | {len(r)} | {r['precision'].mean():.4f} | {r['recall'].mean():.4f} | "
+            f"{r['f1'].mean():.4f} ({r['f1'].min():.3f}-{r['f1'].max():.3f}) | "
+            f"{r['people_split'].mean() / r['people'].mean():.2%} ({r['extra_clusters'].mean():.0f}) | "
+            f"{r['people_merged'].mean() / r['people'].mean():.2%} ({r['people_merged'].mean():.0f}) | "
+            f"{r['link_seconds'].mean():.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[200, 201, 202])
+    parser.add_argument("--scale", type=float, default=0.5)
+    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
+    parser.add_argument("--settings", nargs="+", default=["after=package"],
+                        help="NAME=PATH of linkage settings files (PATH 'package' for the packaged one)")
+    parser.add_argument("--csv", type=Path, default=None)
+    parser.add_argument("--md", type=Path, default=None)
+    args = parser.parse_args()
+    runs = run(args)
+    runs = runs.sort_values(["scenario", "client_ref", "settings", "seed"], kind="stable")
+    text = (f"Generated by `python benchmarks/bench_linkage_errors.py` on {dt.date.today().isoformat()}: "
+            f"seeds {sorted(runs['seed'].unique().tolist())} at scale {runs['scale'].iloc[0]}, means over seeds; "
+            "people split and merged as a share of true people (mean count in brackets). Link time is splink's "
+            "train + score + cluster on 2 shared cores.\n\n" + summary(runs))
+    print(text)
+    if args.md:
+        args.md.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
