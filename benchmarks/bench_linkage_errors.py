@@ -59,13 +59,41 @@ def fragments_and_merges(true_labels: np.ndarray, labels: np.ndarray) -> dict[st
             "merged_clusters": int(len(merged_clusters))}
 
 
-def measure(frame: pd.DataFrame, truth: np.ndarray, settings_path: str | None) -> dict:
+PER_KIND = ("name_order_swap", "forename_initial", "surname_change", "double_barrelled_part", "dob_jan1_person",
+            "dob_default_jan1", "dob_first_of_month", "dob_year_off", "ni_digit_typo", "typo", "name_variant",
+            "dob_day_month_swap")
+
+
+def recall_by_kind(frame: pd.DataFrame, truth: np.ndarray, labels: np.ndarray, mess: pd.DataFrame) -> dict[str, float]:
+    """Pairwise recall of the true pairs involving a record with each kind of identifier error:
+    of the other records of its person, the share in its predicted cluster (pooled over records)."""
+    cells = pd.DataFrame({"t": truth, "p": labels})
+    person_size = cells.groupby("t")["t"].transform("size").to_numpy()
+    together = cells.groupby(["t", "p"])["t"].transform("size").to_numpy()
+    source = mess["file"].str.replace(r"(_(oxford_city|cherwell|south_oxfordshire|vale_of_white_horse|"
+                                      r"west_oxfordshire))?\.csv$", "", regex=True)
+    keyed = pd.Series(np.arange(len(frame)), index=pd.MultiIndex.from_arrays(
+        [frame["source"].astype(str), frame["record_id"].astype(str)]))
+    out = {}
+    for kind in PER_KIND:
+        sel = mess["kind"] == kind
+        keys = pd.MultiIndex.from_arrays([source[sel], mess.loc[sel, "record_id"]]).unique()
+        rows = keyed.reindex(keys).dropna().astype(int).to_numpy()
+        rows = rows[person_size[rows] > 1]
+        out[f"recall_{kind}"] = (float((together[rows] - 1).sum() / (person_size[rows] - 1).sum())
+                                 if len(rows) else float("nan"))
+    return out
+
+
+def measure(frame: pd.DataFrame, truth: np.ndarray, settings_path: str | None,
+            mess: pd.DataFrame | None = None) -> dict:
     settings = load_settings(None if settings_path in (None, "package") else settings_path)
     result = link_frame(frame, settings)
     q = linkage_quality(truth, result.labels)
+    per_kind = recall_by_kind(frame, truth, result.labels, mess) if mess is not None else {}
     return {"records": len(frame), "precision": q.pairwise_precision, "recall": q.pairwise_recall,
             "f1": q.pairwise_f1, **fragments_and_merges(truth, result.labels),
-            "pairs_scored": len(result.pairs), "link_seconds": round(result.total_seconds, 1)}
+            "pairs_scored": len(result.pairs), "link_seconds": round(result.total_seconds, 1), **per_kind}
 
 
 def run(args: argparse.Namespace) -> pd.DataFrame:
@@ -87,11 +115,13 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
                         blank_client_reference(county / "extracts")
                     frame = extracts_linkage_frame(county / "extracts")
                     truth = np.asarray(link_truth(frame, county / "truth"))
+                    mess = (pd.read_csv(county / "truth" / "mess_log.csv", dtype=str, keep_default_na=False)
+                            if args.per_kind else None)
                     for name, path in named.items():
                         if (ref, name) not in todo:
                             continue
                         row = {"seed": seed, "scenario": scenario, "client_ref": ref, "settings": name,
-                               "scale": args.scale, **measure(frame, truth, path)}
+                               "scale": args.scale, **measure(frame, truth, path, mess)}
                         print(row, flush=True)
                         rows.append(row)
                         if args.csv:
@@ -140,6 +170,8 @@ def main() -> None:
                         help="NAME=PATH of linkage settings files (PATH 'package' for the packaged one)")
     parser.add_argument("--csv", type=Path, default=None)
     parser.add_argument("--md", type=Path, default=None)
+    parser.add_argument("--per-kind", action="store_true",
+                        help="also the pairwise recall of pairs involving each kind of identifier error")
     parser.add_argument("--time-county", type=float, default=None, metavar="SCALE",
                         help="only time the linkage of the default county at this scale, each settings file twice")
     args = parser.parse_args()
@@ -154,6 +186,14 @@ def main() -> None:
             f"seeds {sorted(runs['seed'].unique().tolist())} at scale {runs['scale'].iloc[0]}, means over seeds; "
             "people split and merged as a share of true people (mean count in brackets). Link time is splink's "
             "train + score + cluster on 2 shared cores.\n\n" + summary(runs))
+    kinds = [c for c in runs.columns if c.startswith("recall_")]
+    if kinds:
+        per = runs.groupby(["scenario", "client_ref", "settings"], sort=False)[kinds].mean()
+        text += ("\n\nPairwise recall of the true pairs involving a record with each kind of error (means over seeds):\n\n"
+                 "| scenario | client reference | settings | " + " | ".join(k[7:] for k in kinds) + " |\n|"
+                 + "---|" * (3 + len(kinds)) + "\n" + "\n".join(
+                     f"| {i[0]} | {i[1]} | {i[2]} | " + " | ".join(f"{v:.3f}" for v in r) + " |"
+                     for i, r in zip(per.index, per.to_numpy(), strict=True)))
     print(text)
     if args.md:
         args.md.write_text(text + "\n", encoding="utf-8")
