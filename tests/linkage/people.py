@@ -137,3 +137,92 @@ def planted() -> pd.DataFrame:
 
 def frame_with_planted(n_people: int = 700, seed: int = 7) -> pd.DataFrame:
     return pd.concat([background(n_people, seed), planted()], ignore_index=True)
+
+
+# ------------------------------------------------------------------ richer identifier errors
+COMMON_NON_UK_FIRST = ["Mohammed", "Ahmed", "Ali", "Hassan", "Abdi", "Yusuf", "Omar", "Ibrahim"]
+COMMON_NON_UK_LAST = ["Ali", "Ahmed", "Hassan", "Mohamed", "Abdi", "Yusuf", "Osman", "Ibrahim"]
+
+
+def richer_background(n_people: int = 900, seed: int = 11, start: str = "2019-01-01") -> pd.DataFrame:
+    """A background population with the identifier errors real records carry, written here
+    independently of the synthetic county's generator: forename and surname swapped (3% of records),
+    a woman's surname changed part way (15% of women), a date of birth typed with the year one off
+    (1%), and a fifth of people with common Somali/Arabic names, 40% of whom are registered as born
+    on 1 January of their year (on every record)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    t0 = pd.Timestamp(start)
+    for p in range(n_people):
+        male = rng.random() < 0.65
+        common = rng.random() < 0.2
+        if common:
+            first = str(rng.choice(COMMON_NON_UK_FIRST if male else ["Fatima", "Amina", "Halima", "Maryam"]))
+            last = str(rng.choice(COMMON_NON_UK_LAST))
+        else:
+            first = str(rng.choice(FIRST_MALE if male else FIRST_FEMALE))
+            last = str(rng.choice(LAST))
+        dob = pd.Timestamp("1955-01-01") + pd.Timedelta(days=int(rng.integers(0, 48 * 365)))
+        if common and rng.random() < 0.4:
+            dob = pd.Timestamp(year=dob.year, month=1, day=1)
+        ni = f"{'ABCEGHJKLMNPRSTWXYZ'[p % 19]}{'ABCEGHJKLMNPRSTWXYZ'[(p // 19) % 19]}{rng.integers(0, 999999):06d}B" if rng.random() < 0.5 else None
+        district = str(rng.choice(DISTRICTS))
+        first_day = int(rng.integers(0, 5 * 365))
+        new_last = str(rng.choice(LAST)) if (not male and rng.random() < 0.15) else None
+        change_day = first_day + int(rng.integers(0, 400))
+        for k in range(int(rng.integers(1, 9))):
+            source = str(rng.choice(SOURCES, p=[0.4, 0.15, 0.15, 0.1, 0.2]))
+            offset = first_day + int(rng.integers(0, 400))
+            day = t0 + pd.Timedelta(days=offset)
+            f, la, d, n, age, dist = first, last, dob, ni, np.nan, district
+            if new_last and offset >= change_day:
+                la = new_last
+            if rng.random() < 0.03:
+                f, la = la, f
+            if rng.random() < 0.01:
+                d = d.replace(year=d.year + 1) if not (d.month == 2 and d.day == 29) else d
+            if rng.random() < 0.15:
+                dist = str(rng.choice(DISTRICTS))
+            if source == "outreach_contacts":
+                n = None
+                age = float((day - dob).days // 365 + rng.integers(-2, 3))
+                if rng.random() < 0.3:
+                    d = None
+            rows.append(dict(source=source, record_id=f"R{source[:2].upper()}-{p:04d}{k}", first_name=f, last_name=la,
+                             date_of_birth=d, ni_number=n, approximate_age=age, gender="male" if male else "female",
+                             district=dist, event_date=day, client_ref=None, person=f"rb{p}"))
+    return pd.DataFrame(rows)
+
+
+def richer_planted() -> pd.DataFrame:
+    """Known answers for the richer errors."""
+    def rec(rid, source, first, last, dob, person, *, ni=None, gender="male", district="oxford_city", day="2022-03-01"):
+        return dict(source=source, record_id=rid, first_name=first, last_name=last, date_of_birth=dob, ni_number=ni,
+                    approximate_age=None, gender=gender, district=district, event_date=day, client_ref=None,
+                    person=person)
+
+    return as_frame([
+        # Forename and surname recorded in swapped order by one source.
+        rec("ORDER-1", "statutory_cases", "Gideon", "Ashworth", "1979-04-22", "gideon", day="2020-04-01"),
+        rec("ORDER-2", "supported_accommodation", "Ashworth", "Gideon", "1979-04-22", "gideon", day="2021-02-11"),
+        # A woman's surname changed at marriage between her council case and her tenancy.
+        rec("MARRIED-1", "statutory_cases", "Philippa", "Underwood", "1990-10-17", "philippa", gender="female",
+            district="cherwell", day="2019-05-02"),
+        rec("MARRIED-2", "settled_tenancies", "Philippa", "Carrington", "1990-10-17", "philippa", gender="female",
+            district="cherwell", day="2023-08-20"),
+        # Two different men with a common name, both registered as born on 1 January 1990, with
+        # different NI numbers (which can be mistyped, so not proof on their own).
+        rec("JAN1-A", "statutory_cases", "Mohammed", "Ali", "1990-01-01", "mohammed_a", ni="TW123456A",
+            district="oxford_city", day="2020-07-07"),
+        rec("JAN1-B", "settled_tenancies", "Mohammed", "Ali", "1990-01-01", "mohammed_b", ni="PL654321C",
+            district="cherwell", day="2024-01-15"),
+        # The same with a date of birth that is not a default (the comparison for the one above).
+        rec("DATE-A", "statutory_cases", "Mohammed", "Ali", "1987-06-17", "mohammed_c", ni="TW223344B",
+            district="oxford_city", day="2020-08-08"),
+        rec("DATE-B", "settled_tenancies", "Mohammed", "Ali", "1987-06-17", "mohammed_d", ni="PL443322D",
+            district="cherwell", day="2024-02-16"),
+    ])
+
+
+def frame_with_richer_errors(n_people: int = 900, seed: int = 11) -> pd.DataFrame:
+    return pd.concat([richer_background(n_people, seed), richer_planted()], ignore_index=True)

@@ -169,3 +169,28 @@ def test_unclaimed_weak_records_link_to_each_other():
     no_link = _cluster(3, [(1, 2, 0.99)], weak=[0, 1, 1], days=[0, 5, 6],
                        rule=WeakRecordRule(link_unassigned=False))
     assert len(set(no_link)) == 3
+
+
+GAP_RULE = WeakRecordRule(min_share=0.75, rounds=3, long_gap_min_probability=0.99)
+
+
+def test_weak_record_seen_again_after_a_long_gap_is_linked_where_the_evidence_is_strong():
+    # 0,1: one person; 2,3: weak contacts 600 days later, 2 linking to the person at 0.995 and 3
+    # following 2 a week later (near it only).
+    edges = [(0, 1, 0.999), (1, 2, 0.995), (2, 3, 0.9)]
+    days = [0, 10, 610, 617]
+    labels = _cluster(4, edges, weak=[0, 0, 1, 1], days=days, rule=GAP_RULE)
+    assert len(set(labels)) == 1
+    # Without the long-gap vote the returning contacts stay a separate person (the rule of before).
+    labels = _cluster(4, edges, weak=[0, 0, 1, 1], days=days, rule=RULE)
+    assert labels[2] == labels[3] != labels[0]
+
+
+def test_long_gap_vote_needs_strong_links_and_no_split_nearby_evidence():
+    # A distant link below the long-gap probability does not claim the record.
+    labels = _cluster(3, [(0, 1, 0.999), (1, 2, 0.95)], weak=[0, 0, 1], days=[0, 10, 610], rule=GAP_RULE)
+    assert labels[2] != labels[0]
+    # A weak record whose nearby evidence is split between two people is not settled by a distant link.
+    edges = [(0, 1, 0.999), (2, 3, 0.999), (1, 4, 0.8), (2, 4, 0.8), (5, 4, 0.999), (5, 0, 0.999)]
+    labels = _cluster(6, edges, weak=[0, 0, 0, 0, 1, 0], days=[600, 600, 600, 600, 601, 0], rule=GAP_RULE)
+    assert labels[4] not in (labels[0], labels[2])

@@ -40,6 +40,10 @@ class WeakRecordRule:
     rounds: int = 5
     link_unassigned: bool = True
     weighted: bool = True  # votes weighted by the pair's odds instead of one per record
+    #: A weak record with no claimed record near it in time (someone seen again after a long gap)
+    #: may be given to a person by the vote of its links at or above this probability at any
+    #: distance in time (None: never; it stays apart or with other unclaimed weak records).
+    long_gap_min_probability: float | None = None
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -85,6 +89,31 @@ def _assign_weak(
     return assigned
 
 
+def _assign_after_gap(
+    assigned: np.ndarray, weak: np.ndarray, left: np.ndarray, right: np.ndarray, probability: np.ndarray,
+    near: np.ndarray, near_voter: np.ndarray, near_voted: np.ndarray, rule: WeakRecordRule,
+) -> np.ndarray:
+    """Weak records left unclaimed with no claimed record near them in time (a person back after a
+    long gap) are put to a second vote in which their strong links at any distance count too
+    (probability >= ``long_gap_min_probability``), as well as their near links, so a run of contacts
+    after the gap follows the first one claimed. Records that had a claimed neighbour but no clear
+    majority are left alone: the nearby evidence was split, and distant links must not outvote it."""
+    n = len(assigned)
+    had_near_claimed = np.zeros(n, dtype=bool)
+    had_near_claimed[near_voted[assigned[near_voter] >= 0]] = True
+    candidate = weak & (assigned < 0) & ~had_near_claimed
+    if not candidate.any():
+        return assigned
+    far = (probability >= rule.long_gap_min_probability) & ~near
+    use = (near | far) & (candidate[left] | candidate[right])
+    a, b = left[use], right[use]
+    voter, voted = np.concatenate([a, b]), np.concatenate([b, a])
+    p = np.clip(np.tile(probability[use], 2), 0.0, 1.0 - 1e-12)
+    strength = p / (1.0 - p) if rule.weighted else np.ones(len(voter))
+    keep = candidate[voted]
+    return _assign_weak(assigned, candidate, voter[keep], voted[keep], strength[keep], rule)
+
+
 def cluster_pairs(
     n: int,
     left: np.ndarray,
@@ -126,6 +155,9 @@ def cluster_pairs(
         strength = np.ones(len(voter))
     to_weak = weak[voted]
     assigned = _assign_weak(person, weak, voter[to_weak], voted[to_weak], strength[to_weak], rule)
+    if rule.long_gap_min_probability is not None:
+        assigned = _assign_after_gap(assigned, weak, left, right, probability, near, voter[to_weak],
+                                     voted[to_weak], rule)
 
     # 3. weak records nobody could claim: linked among themselves at the threshold.
     labels = np.where(assigned >= 0, assigned, n + np.arange(n))

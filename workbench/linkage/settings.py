@@ -210,6 +210,10 @@ def _level(spec: dict[str, Any]):
         level = cll.CustomLevel(spec["sql"], label_for_charts=spec.get("label"))
         if spec.get("is_null"):
             level.configure(is_null_level=True)
+        if spec.get("tf_column"):
+            # Term-frequency adjusted on this column's value: agreeing on a common value (a default
+            # date such as 1 January 1990) counts for less than agreeing on a rare one.
+            level.configure(tf_adjustment_column=spec["tf_column"], tf_adjustment_weight=1.0)
         return level
     elif kind == "else":
         return cll.ElseLevel()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.definitions import DISTRICTS, SOURCES
+from workbench.synthetic import identifier_errors
 from workbench.synthetic.hazards import DAYS_PER_YEAR
 from workbench.synthetic.names import NAME_VARIANTS
 from workbench.synthetic.population import NEEDS, zero_pad
@@ -125,6 +126,8 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
     Mess instances go to ``mess`` and late-recorded end dates to ``late_rows``. The simulated records
     of a source are released once its table is built.
     """
+    # Person-level identifier errors (none by default), drawn once so every source agrees.
+    person_ids = _person_identifiers(sim, settings) if identifier_errors.any_on(settings.mess) else None
     for source in SOURCES:
         rng = rng_for()
         chunks = sim.records[source]
@@ -180,6 +183,17 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
         # ------------------------------------------------------------ identifiers as recorded
         first = ppl["first_name"][person].astype(object)
         last = ppl["last_name"][person].astype(object)
+        richer = identifier_errors.any_on(settings.mess)
+        if richer:
+            # Surname changes and two-part surnames belong to the person (identifier_errors.py).
+            known_as, double, new_name, change_day, dob_jan1 = person_ids
+            last, changed, part = identifier_errors.surnames_as_recorded(
+                sim.seed, source, known_as[person], new_name[person], change_day[person], double[person],
+                rec[MAIN_DATE[source]], settings.mess)
+            mess.add(files[changed], record_id[changed], "last_name", "surname_change", known_as[person][changed],
+                     last[changed])
+            mess.add(files[part], record_id[part], "last_name", "double_barrelled_part", known_as[person][part],
+                     last[part])
         variant_rate = settings.mess.nickname_in_outreach if source == "outreach_contacts" else settings.mess.name_variant_elsewhere
         has_variant = pd.Series(first, dtype=object).isin(list(NAME_VARIANTS)).to_numpy()
         use_variant = has_variant & (rng.random(n) < variant_rate)
@@ -195,6 +209,15 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
             arr[rows] = [typo(rng, x) for x in before]
             mess.add(files[rows], record_id[rows], col, "typo", before, arr[rows])
         dob = ppl["dob"][person].copy()
+        if richer and dob_jan1[person].any():
+            # Registered as born on 1 January of their year (no documented date of birth).
+            jan = dob_jan1[person]
+            true_text = days_to_text(dob[jan])
+            years = (EPOCH + dob[jan].astype("timedelta64[D]")).astype("datetime64[Y]")
+            dob[jan] = (years.astype("datetime64[D]") - EPOCH).astype(np.int64)
+            moved = true_text != days_to_text(dob[jan])
+            mess.add(files[jan][moved], record_id[jan][moved], "date_of_birth", "dob_jan1_person", true_text[moved],
+                     days_to_text(dob[jan])[moved])
         dob_text = days_to_text(dob)
         as_date = (EPOCH + dob.astype("timedelta64[D]")).astype("datetime64[D]")
         month_start = as_date.astype("datetime64[M]")
@@ -218,6 +241,16 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
         mess.add(files[missing], record_id[missing], "date_of_birth", "dob_missing", dob_text[missing], np.full(int(missing.sum()), "", dtype=object))
         dob_rec[missing] = ""
         gender = ppl["gender"][person].astype(object)
+        ni_rec = None
+        if source != "outreach_contacts":
+            held = {"statutory_cases": settings.mess.ni_held_statutory, "supported_accommodation": settings.mess.ni_held_supported,
+                    "settled_tenancies": settings.mess.ni_held_tenancy, "institutional_discharges": settings.mess.ni_held_discharge,
+                    "deaths": settings.mess.ni_held_death}[source]
+            ni = ppl["ni_number"][person].astype(object)
+            # Share of records holding an NI number, given the person has one.
+            ni_rec = np.where(rng.random(n) < held / 0.9, ni, "").astype(object)
+        if richer:
+            _record_errors(sim, source, settings, person, first, last, dob_rec, ni_rec, files, record_id, mess)
         if source == "outreach_contacts":
             out["given_name"] = first
             fam_missing = rng.random(n) < settings.mess.outreach_family_name_missing
@@ -237,12 +270,7 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
             out["first_name"] = first
             out["last_name"] = last
             out["date_of_birth"] = dob_rec
-            held = {"statutory_cases": settings.mess.ni_held_statutory, "supported_accommodation": settings.mess.ni_held_supported,
-                    "settled_tenancies": settings.mess.ni_held_tenancy, "institutional_discharges": settings.mess.ni_held_discharge,
-                    "deaths": settings.mess.ni_held_death}[source]
-            ni = ppl["ni_number"][person].astype(object)
-            # Share of records holding an NI number, given the person has one.
-            out["ni_number"] = np.where(rng.random(n) < held / 0.9, ni, "").astype(object)
+            out["ni_number"] = ni_rec
             out["gender"] = gender
         if source in ("statutory_cases", "supported_accommodation"):
             eth = ppl["ethnicity"][person].astype(object)
@@ -298,6 +326,27 @@ def iter_tables(sim: Simulation, settings: CountySettings, rng_for, mess: MessLo
         frame = pd.DataFrame({f: out[f] for f in contract_fields})
         del out, rec
         yield ExtractTable(source, frame, person, key, dup_of, files)
+
+
+def _person_identifiers(sim: Simulation, settings: CountySettings):
+    """Person-level identifier errors, drawn once per county (every source sees the same)."""
+    start = int((np.datetime64(settings.simulation_start, "D") - EPOCH).astype(int))
+    return identifier_errors.person_surnames(sim.seed, sim.people, start, sim.extract_day, settings.mess)
+
+
+def _record_errors(sim, source, settings, person, first, last, dob_rec, ni_rec, files, record_id, mess) -> None:
+    """Per-record identifier errors (identifier_errors.py), applied in place and logged."""
+    before = {"first_name": first.copy(), "last_name": last.copy(), "date_of_birth": dob_rec.copy(),
+              "ni_number": None if ni_rec is None else ni_rec.copy()}
+    non_uk = sim.people["nationality"][person] != "uk"
+    masks = identifier_errors.record_errors(sim.seed, source, first, last, dob_rec, ni_rec, non_uk, settings.mess)
+    columns = {"name_order_swap": ("first_name", "last_name"), "forename_initial": ("first_name",),
+               "dob_default_jan1": ("date_of_birth",), "dob_first_of_month": ("date_of_birth",),
+               "dob_year_off": ("date_of_birth",), "ni_digit_typo": ("ni_number",)}
+    after = {"first_name": first, "last_name": last, "date_of_birth": dob_rec, "ni_number": ni_rec}
+    for kind, mask in masks.items():
+        for col in columns[kind]:
+            mess.add(files[mask], record_id[mask], col, kind, before[col][mask], after[col][mask])
 
 
 def needs_to_text(needs: np.ndarray) -> np.ndarray:

@@ -248,7 +248,9 @@ test: it is the answer sheet.
 - `mess_log.csv`: every instance of recording mess: `kind` in typo, name_variant, dob_day_month_swap,
   dob_missing, duplicate_record, and for the outreach client reference client_ref_new_profile (a worker opened
   a second profile for someone already known), client_ref_wrong_client (logged against someone else's profile)
-  and client_ref_missing; with `true_value` and `recorded_value`.
+  and client_ref_missing; in scenarios with richer identifier errors also name_order_swap, forename_initial,
+  surname_change, double_barrelled_part, dob_jan1_person, dob_default_jan1, dob_first_of_month, dob_year_off and
+  ni_digit_typo; with `true_value` and `recorded_value`.
 - `late_end_dates.csv`: records whose end date (and its reason columns) is blank in the extract although it really
   ended: `file`, `record_id`, `column`, `true_value`.
 - `returns_cohort.csv`: one row per move-in in the returns cohort: `tenancy_id`, `person_id`, `move_in_date`,

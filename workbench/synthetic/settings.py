@@ -362,6 +362,28 @@ class MessRates:
     #: person's records can disagree.
     need_not_recorded: float = 0.0
     need_recorded_wrongly: float = 0.0
+    #: Richer identifier errors (workbench/synthetic/identifier_errors.py; scenario realistic_identifiers,
+    #: none by default; evidence for the scenario's rates in docs/assumptions/linkage.md). Per record:
+    #: forename and surname in swapped order (higher for names of non-UK origin), forename as an
+    #: initial, date of birth defaulted to 1 January or to the 1st of the month or its year typed one
+    #: off, one NI digit mistyped.
+    name_order_swap: float = 0.0
+    name_order_swap_non_uk: float = 0.0
+    forename_initial: float = 0.0
+    dob_default_jan1: float = 0.0
+    dob_first_of_month: float = 0.0
+    dob_year_off: float = 0.0
+    ni_digit_typo: float = 0.0
+    #: Per person over the whole period: surname changed on a day in it (marriage, divorce, a
+    #: partner's name), by gender; records after the change keep the old name at this rate (a source
+    #: not told). Two-part surnames, and the share of their records holding one part only. People of
+    #: non-EU nationality registered as born on 1 January of their year (no documented date of birth).
+    surname_change_women: float = 0.0
+    surname_change_men: float = 0.0
+    surname_change_old_kept: float = 0.0
+    double_barrelled_share: float = 0.0
+    double_barrelled_part: float = 0.0
+    dob_jan1_person_non_eu: float = 0.0
 
 
 @dataclass
@@ -403,6 +425,10 @@ SCENARIO_ONLY: tuple[tuple[str, str], ...] = (
     ("supported_housing", "unmeasured_failure_log_odds"),
     ("mess", "need_not_recorded"),
     ("mess", "need_recorded_wrongly"),
+    *(("mess", f) for f in ("name_order_swap", "name_order_swap_non_uk", "forename_initial", "dob_default_jan1",
+                            "dob_first_of_month", "dob_year_off", "ni_digit_typo", "surname_change_women",
+                            "surname_change_men", "surname_change_old_kept", "double_barrelled_share",
+                            "double_barrelled_part", "dob_jan1_person_non_eu")),
 )
 SCENARIO_ONLY_DEFAULTS: dict[tuple[str, str], Any] = {
     (section, name): asdict(CountySettings())[section][name] for section, name in SCENARIO_ONLY
