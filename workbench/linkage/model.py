@@ -199,7 +199,7 @@ def train_model(
     try:
         linker.training.estimate_probability_two_random_records_match(
             [blocking_rule(r) for r in settings.prior_rules], recall=settings.prior_recall)
-        prior = linker._settings_obj._probability_two_random_records_match
+        prior = linker.misc.save_model_to_json()["probability_two_random_records_match"]  # public API
     except ValueError as exc:  # too few records for the rules' count to be consistent
         prior = 0.0
         notes.append(f"prior not estimated: {exc}")
