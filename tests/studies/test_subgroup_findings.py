@@ -11,19 +11,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from workbench.statistics.multiplicity import holm
 from workbench.studies.supported_housing import subgroup_findings
-
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values. statsmodels' ``multipletests`` calls ``gc.collect()`` on
-    every call, which in a test worker holding a county's tables took over 0.1 s a call (2,000
-    replicates: many minutes), so the replicates use this and it is checked against statsmodels."""
-    order = np.argsort(p)
-    m = len(p)
-    adjusted = np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
 
 
 def _table(effects, ses) -> pd.DataFrame:
@@ -31,16 +20,18 @@ def _table(effects, ses) -> pd.DataFrame:
 
     rd, se = np.array(effects), np.array(ses)
     p = 2 * stats.norm.sf(np.abs(rd / se))
-    holm = _holm(p)
+    adjusted = holm(p)
     return pd.DataFrame({"subgroup": [f"g{i}" for i in range(len(rd))], "label": [f"Group {i}" for i in range(len(rd))],
                          "risk_difference": rd, "lower": rd - 1.96 * se, "upper": rd + 1.96 * se, "se": se,
-                         "effect_p": p, "effect_p_holm": holm, "interaction_p": p, "interaction_p_holm": holm})
+                         "effect_p": p, "effect_p_holm": adjusted, "interaction_p": p, "interaction_p_holm": adjusted})
 
 
 def test_holm_adjustment_equals_statsmodels():
     rng = np.random.default_rng(7)
     for p in [rng.uniform(size=7), rng.uniform(0, 0.05, size=5), np.array([0.01, 0.01, 0.04, 0.5])]:
-        np.testing.assert_allclose(_holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-15)
+        np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-15)
+        pd.testing.assert_series_equal(holm(pd.Series(p, index=list("abcdefg")[:len(p)])),
+                                       pd.Series(multipletests(p, method="holm")[1], index=list("abcdefg")[:len(p)]))
 
 
 def test_an_unadjusted_interval_above_zero_is_not_a_finding():

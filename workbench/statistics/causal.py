@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from workbench.statistics.logistic import LogisticRegression
+from workbench.statistics.multiplicity import holm
 
 Z95 = float(stats.norm.ppf(0.975))
 #: The default propensity and outcome model: main-effects logistic regression (maximum likelihood).
@@ -270,7 +271,7 @@ def _full_rank_columns(X: np.ndarray) -> list[int]:
 
 def subgroup_effects(
     df: pd.DataFrame, treatment_col: str, outcome_col: str, covariates: Sequence[str],
-    subgroups: dict[str, pd.Series], alpha: float = 0.05, propensity_model: ProbabilityModel | None = None,
+    subgroups: dict[str, pd.Series], propensity_model: ProbabilityModel | None = None,
     outcome_model: ProbabilityModel | None = None, clip: float = 1e-3,
 ) -> pd.DataFrame:
     """Doubly robust effect within each pre-specified subgroup, and an interaction test.
@@ -284,8 +285,6 @@ def subgroup_effects(
     compares the subgroup with its complement (z-test of the difference of two means of ``phi``
     over disjoint sets); p-values are Holm-adjusted across subgroups.
     """
-    from statsmodels.stats.multitest import multipletests
-
     d = df[[treatment_col, outcome_col, *covariates]].dropna()
     masks = {name: m.reindex(d.index).fillna(False).astype(bool).to_numpy() for name, m in subgroups.items()}
     indicators = pd.DataFrame({f"subgroup: {name}": m.astype(float) for name, m in masks.items()}, index=d.index)
@@ -315,6 +314,6 @@ def subgroup_effects(
         # Holm across the subgroups, for the effect within each and for its difference from the rest:
         # a claim about "a subgroup" picked from several needs the adjusted evidence.
         out.insert(out.columns.get_loc("effect_p") + 1, "effect_p_holm",
-                   multipletests(out["effect_p"], alpha=alpha, method="holm")[1])
-        out["interaction_p_holm"] = multipletests(out["interaction_p"], alpha=alpha, method="holm")[1]
+                   holm(out["effect_p"].to_numpy()))
+        out["interaction_p_holm"] = holm(out["interaction_p"].to_numpy())
     return out

@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from workbench.cohorts.returns import returns_cohort, source_tables
 from workbench.definitions import definitions
 from workbench.statistics.cox import CoxPH
+from workbench.statistics.multiplicity import holm
 from workbench.statistics.time_split import split_at
 
 #: Where the hazard ratio is split: the first year after the move-in, and after it.
@@ -35,14 +35,6 @@ NARROWER_RETURNS = {
     "rough sleeping or a council duty (no supported accommodation entry)": [
         "verified_rough_sleeping", "relief_duty", "main_duty_accepted"],
 }
-
-
-def holm(p: pd.Series) -> pd.Series:
-    """Holm's step-down adjustment (written out: statsmodels' multipletests collects garbage on every call)."""
-    order = p.sort_values()
-    m = len(order)
-    adjusted = pd.Series((order.to_numpy() * (m - np.arange(m))), index=order.index).cummax().clip(upper=1.0)
-    return adjusted.reindex(p.index)
 
 
 def terms_not_proportional(ph_table: pd.DataFrame) -> list[str]:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from workbench.cohorts import rough_sleeping as rs
 from workbench.statistics.intervals import bootstrap_quantiles, goodman, newcombe, wilson
+from workbench.statistics.multiplicity import holm
 
 #: Bootstrap of medians and quartiles: replicates and seed (recorded, so a run reproduces).
 BOOTSTRAP = {"replicates": 2000, "seed": 20240401}
@@ -177,7 +177,7 @@ def characteristics(paths: pd.DataFrame) -> pd.DataFrame:
     ok = out["p_value"].notna() & out["is_characteristic"]
     out["p_holm"] = math.nan
     if ok.any():
-        out.loc[ok, "p_holm"] = multipletests(out.loc[ok, "p_value"], method="holm")[1]
+        out.loc[ok, "p_holm"] = holm(out.loc[ok, "p_value"].to_numpy())
     return out
 
 
