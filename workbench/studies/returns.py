@@ -30,7 +30,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from workbench.cohorts.returns import CENSORED, DIED, RETURNED, has_need, returns_cohort  # noqa: E402
+from workbench.cohorts.returns import (  # noqa: E402
+    CENSORED,
+    DIED,
+    RETURNED,
+    has_need,
+    returns_cohort,
+    source_tables,
+)
 from workbench.definitions import definitions, history_start  # noqa: E402
 from workbench.statistics.aalen_johansen import AalenJohansen  # noqa: E402
 from workbench.statistics.cox import CoxPH  # noqa: E402
@@ -71,6 +78,15 @@ def model_frame(cohort: pd.DataFrame) -> pd.DataFrame:
     out["from_rough_sleeping"] = (out["route_in"] == "rough_sleeping").astype(int)
     out["returned"] = (out["status"] == RETURNED).astype(int)
     return out
+
+
+def in_period(cohort: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """The move-ins from ``start`` to ``end`` (either may be None), renumbered from 0."""
+    if start:
+        cohort = cohort[cohort["move_in_date"] >= pd.Timestamp(start)]
+    if end:
+        cohort = cohort[cohort["move_in_date"] <= pd.Timestamp(end)]
+    return cohort.reset_index(drop=True)
 
 
 def _entry_col(frame: pd.DataFrame) -> str | None:
@@ -250,14 +266,12 @@ def run(
     """Run the returns study on a store (or on a prepared cohort)."""
     if extract_date is None:
         extract_date = dt.date.fromisoformat(store.meta()["extract_date"])
-    cohort_given = cohort is not None or grace_days is not None  # definitions varied by the caller: no re-run
+    # The definition sensitivity re-builds the cohort from the same tables (read once); not when the
+    # caller brought a cohort or varied the grace window themselves.
+    tables = source_tables(store) if cohort is None and grace_days is None else None
     if cohort is None:
-        cohort = returns_cohort(store, extract_date=extract_date, grace_days=grace_days)
-    if period_start:
-        cohort = cohort[cohort["move_in_date"] >= pd.Timestamp(period_start)]
-    if period_end:
-        cohort = cohort[cohort["move_in_date"] <= pd.Timestamp(period_end)]
-    frame = model_frame(cohort.reset_index(drop=True))
+        cohort = returns_cohort(store, tables=tables, extract_date=extract_date, grace_days=grace_days)
+    frame = model_frame(in_period(cohort, period_start, period_end))
     grace = definitions()["returns"]["grace_days"] if grace_days is None else grace_days
     params: dict[str, Any] = dict(extract_date=str(extract_date), period_start=str(period_start or ""),
                                   period_end=str(period_end or ""), grace_days=grace, group_by=list(group_by))
@@ -380,10 +394,10 @@ def run(
         label = dict(MODEL_TERMS)[t]
         direction = "higher" if est > 1 else "lower"
         sure = "" if (lo > 1 or hi < 1) else " - but the interval includes no difference, so this may be chance"
+        p = periods[periods["term"] == t].reset_index(drop=True)
         if t in not_proportional:
             # calibration (fading Housing First scenario): the single ratio is an average over this
             # cohort's follow-up, so it is not quoted as "the" effect
-            p = periods[periods["term"] == t].reset_index(drop=True)
             result.findings.append(
                 f"{label}: the effect changes over follow-up (proportional-hazards check failed), so no single "
                 f"hazard ratio describes it: {p.hazard_ratio[0]:.2f} (95% CI {p.lower[0]:.2f} to {p.upper[0]:.2f}) "
@@ -392,14 +406,13 @@ def run(
                 f"is {est:.2f} ({lo:.2f} to {hi:.2f}), holding the other factors fixed.")
             continue
         by_period = ""
-        if t in set(periods["term"]):
-            p = periods[periods["term"] == t].reset_index(drop=True)
+        if len(p):
             by_period = (f" By period (no change over follow-up was found): {p.hazard_ratio[0]:.2f} in the first "
                          f"{sensitivity.SPLIT_DAYS} days, {p.hazard_ratio[1]:.2f} after.")
         result.findings.append(f"{label}: the rate of return was {abs(est - 1):.0%} {direction} (hazard ratio {est:.2f}, "
                                f"95% CI {lo:.2f} to {hi:.2f}), holding the other factors fixed{sure}.{by_period}")
-    if store is not None and not cohort_given:
-        table = sensitivity.definition_sensitivity(store, extract_date, result.tables["cumulative_incidence"],
+    if tables is not None:
+        table = sensitivity.definition_sensitivity(tables, extract_date, result.tables["cumulative_incidence"],
                                                    (period_start, period_end))
         result.tables["definition_sensitivity"] = table
         low, high = table.loc[table.cumulative_incidence.idxmin()], table.loc[table.cumulative_incidence.idxmax()]

@@ -16,7 +16,7 @@ import warnings
 
 import pandas as pd
 
-from workbench.cohorts.returns import returns_cohort, source_tables
+from workbench.cohorts.returns import returns_cohort
 from workbench.definitions import definitions
 from workbench.statistics.cox import CoxPH
 from workbench.statistics.multiplicity import holm
@@ -52,55 +52,50 @@ def hazard_ratios_by_period(frame: pd.DataFrame, terms: list[str], by_period: li
                             entry_col: str | None) -> pd.DataFrame:
     """Each term of ``by_period``: its hazard ratio in the first year and after, from one Cox model
     on the split data holding the other terms fixed (Efron ties, robust by person)."""
+    split = split_at(frame[["person_id", "time_days", "returned", *([entry_col] if entry_col else []), *terms]],
+                     [SPLIT_DAYS], duration_col="time_days", event_col="returned", entry_col=entry_col)
     rows = []
     for term in by_period:
-        split = split_at(frame[["person_id", "time_days", "returned", *([entry_col] if entry_col else []), *terms]],
-                         [SPLIT_DAYS], duration_col="time_days", event_col="returned", entry_col=entry_col)
-        first, after = f"{term}__first_year", f"{term}__after"
-        split[first] = split[term] * (split["interval"] == 0)
-        split[after] = split[term] * (split["interval"] == 1)
-        covariates = [t for t in terms if t != term] + [first, after]
+        pieces = {f"first {SPLIT_DAYS} days": f"{term}__first_year", f"after {SPLIT_DAYS} days": f"{term}__after"}
+        data = split.assign(**{col: split[term] * (split["interval"] == k) for k, col in enumerate(pieces.values())})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cox = CoxPH(ties="efron").fit(split, duration_col="time_days", event_col="returned",
-                                          entry_col=entry_col or "entry", covariates=covariates,
-                                          cluster_col="person_id")
+            cox = CoxPH(ties="efron").fit(data, duration_col="time_days", event_col="returned",
+                                          entry_col=entry_col or "entry", covariates=[t for t in terms if t != term]
+                                          + list(pieces.values()), cluster_col="person_id")
         s = cox.summary
-        for col, period in ((first, f"first {SPLIT_DAYS} days"), (after, f"after {SPLIT_DAYS} days")):
-            events = int(split.loc[split[col] != 0, "returned"].sum())
+        for period, col in pieces.items():
             rows.append({"term": term, "period": period, "hazard_ratio": float(s.loc[col, "exp(coef)"]),
                          "lower": float(s.loc[col, "lower .95"]), "upper": float(s.loc[col, "upper .95"]),
-                         "p": float(s.loc[col, "p"]), "events_with_term": events})
+                         "p": float(s.loc[col, "p"]),
+                         "events_with_term": int(data.loc[data[col] != 0, "returned"].sum())})
     return pd.DataFrame(rows)
 
 
-def definition_sensitivity(store, extract_date: dt.date, standard: pd.DataFrame,
+def definition_sensitivity(tables: dict[str, pd.DataFrame], extract_date: dt.date, standard: pd.DataFrame,
                            period: tuple[dt.date | None, dt.date | None]) -> pd.DataFrame:
     """The 12-month cumulative incidence of return under each alternative definition, beside the
-    standard one (``standard``: the study's own cumulative_incidence table)."""
+    standard one (``standard``: the study's own cumulative_incidence table); ``tables`` as
+    ``cohorts.returns.source_tables`` reads them."""
     # the study's own functions (imported here: the study imports this module)
-    from workbench.studies.returns import cumulative_incidence, model_frame
+    from workbench.studies.returns import cumulative_incidence, in_period, model_frame
 
     cfg = definitions()["returns"]
     rows = [_row("standard", cfg["grace_days"], "any of the standard kinds", standard)]
     variants = [(f"grace window of {g} days", g, None) for g in GRACE_ALTERNATIVES]
     variants += [(name, cfg["grace_days"], kinds) for name, kinds in NARROWER_RETURNS.items()]
-    tables = source_tables(store)
     for name, grace, kinds in variants:
         cohort = returns_cohort(tables=tables, extract_date=extract_date, grace_days=grace, return_events=kinds)
-        if period[0]:
-            cohort = cohort[cohort["move_in_date"] >= pd.Timestamp(period[0])]
-        if period[1]:
-            cohort = cohort[cohort["move_in_date"] <= pd.Timestamp(period[1])]
-        table = cumulative_incidence(model_frame(cohort.reset_index(drop=True)))
+        table = cumulative_incidence(model_frame(in_period(cohort, *period)))
         rows.append(_row(name, grace, "any of the standard kinds" if kinds is None else ", ".join(kinds), table))
     return pd.DataFrame(rows)
 
 
 def _row(name: str, grace: int, kinds: str, table: pd.DataFrame) -> dict:
-    r = table.set_index("months").loc[12] if len(table) and 12 in set(table["months"]) else None
+    """One definition's row: its 12-month estimate, or zeros when no return was counted at all."""
+    at_12 = table[table["months"] == 12] if len(table) else table
+    r = at_12.iloc[0] if len(at_12) else pd.Series(0, index=["cumulative_incidence", "lower", "upper",
+                                                              "people_at_risk", "move_ins"])
     return {"definition": name, "grace_days": grace, "return_kinds": kinds,
-            "cumulative_incidence": float(r.cumulative_incidence) if r is not None else 0.0,
-            "lower": float(r.lower) if r is not None else 0.0, "upper": float(r.upper) if r is not None else 0.0,
-            "people_at_risk": int(r.people_at_risk) if r is not None else 0,
-            "move_ins": int(r.move_ins) if r is not None else 0}
+            "cumulative_incidence": float(r.cumulative_incidence), "lower": float(r.lower),
+            "upper": float(r.upper), "people_at_risk": int(r.people_at_risk), "move_ins": int(r.move_ins)}
