@@ -13,7 +13,8 @@ run can be resumed and re-summarised (``--summarise-only``).
     python benchmarks/bench_calibration.py --summarise-only         # rebuild the Markdown from the rows
 
 At scale 0.25 one county takes 15-30 s of one core (most of it ingesting and the supported housing
-study), so R = 200 over the 13 scenarios is about 15-20 core-hours: start it with nohup.
+study), so R = 200 over the 13 scenarios is about 15-20 core-hours: start it with nohup. The rows are saved
+after every ``--chunk`` seeds, and a rerun skips the seeds already done (per scenario and scale).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="*", default=None, help="Default: every scenario.")
     parser.add_argument("--rows", type=Path, default=ROOT / "benchmarks" / "results" / "calibration_rows.csv")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "calibration.md")
+    parser.add_argument("--chunk", type=int, default=10, help="Seeds run between saves of the rows.")
     parser.add_argument("--summarise-only", action="store_true")
     args = parser.parse_args()
     started = dt.datetime.now().isoformat(timespec="minutes")
@@ -108,17 +110,22 @@ def main() -> None:
             if not studies:
                 print(f"{name}: no calibrated study (a linkage scenario); skipped")
                 continue
-            if len(done) and ((done["scenario"] == name) & (done["scale"] == args.scale)).any():
-                print(f"{name}: already in {args.rows}; skipped (delete its rows to redo)")
-                continue
             t0 = time.perf_counter()
-            rows = run_replicates(studies, name, args.replicates, args.seed_start, args.scale, args.workers,
-                                  STUDY_PARAMETERS, progress=True)
-            done = pd.concat([done, rows], ignore_index=True)
-            args.rows.parent.mkdir(parents=True, exist_ok=True)
-            write_csv(done, args.rows, index=False)
-            args.out.write_text(markdown(done, args.scale, started), encoding="utf-8")  # the table so far
-            print(f"{name}: {args.replicates} counties in {time.perf_counter() - t0:.0f} s", flush=True)
+            wanted = range(args.seed_start, args.seed_start + args.replicates)
+            # Resumable by chunk of seeds: a run stopped part way keeps every chunk it finished.
+            for chunk_start in range(wanted.start, wanted.stop, args.chunk):
+                chunk = range(chunk_start, min(chunk_start + args.chunk, wanted.stop))
+                if len(done):
+                    mine = done[(done["scenario"] == name) & (done["scale"] == args.scale)]
+                    if set(chunk) <= set(mine["seed"]):
+                        continue
+                rows = run_replicates(studies, name, len(chunk), chunk.start, args.scale, args.workers,
+                                      STUDY_PARAMETERS, progress=False)
+                done = pd.concat([done, rows], ignore_index=True)
+                args.rows.parent.mkdir(parents=True, exist_ok=True)
+                write_csv(done, args.rows, index=False)
+                args.out.write_text(markdown(done, args.scale, started), encoding="utf-8")  # the table so far
+                print(f"{name}: seeds {chunk.start}-{chunk.stop - 1} done ({time.perf_counter() - t0:.0f} s)", flush=True)
     if len(done):
         args.out.write_text(markdown(done, args.scale, started), encoding="utf-8")
         print(f"Written {args.out}")
