@@ -62,7 +62,7 @@ def installed(wheel, tmp_path_factory) -> dict:
     env_dir = tmp / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    _run([python, "-m", "pip", "install", "--quiet", "--require-hashes", "-r", ROOT / "requirements" / "lock.txt"], cwd=tmp)
+    _run([python, "-m", "pip", "install", "--quiet", "--no-compile", "--require-hashes", "-r", ROOT / "requirements" / "lock.txt"], cwd=tmp)
     _run([python, "-m", "pip", "install", "--quiet", "--no-deps", wheel], cwd=tmp)
     env = CLEAN_ENV | {"WORKBENCH_DATA_DIR": str(tmp / "data")}
     work = tmp / "elsewhere"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import tempfile
 from pathlib import Path
 
 from workbench.store import STORE_FILE, default_data_dir, owner_only
@@ -46,6 +49,30 @@ def build_demo_store(data_dir: str | Path | None = None, *, seed: int | None = N
     if report.already_ingested:
         lines.append(f"Store: {data_dir / STORE_FILE}")
     return "\n".join(lines)
+
+
+#: A folder the notebooks share for the synthetic county when they are given no ``data_dir``
+#: (the test suite sets it, so its notebooks build the county once instead of once each).
+DEMO_DIR_ENV = "WORKBENCH_DEMO_DIR"
+
+
+def demo_data_dir() -> Path:
+    """The synthetic county's store for a notebook run without ``data_dir``: in ``$WORKBENCH_DEMO_DIR``
+    if set (built there by the first caller and reused, behind a lock), else in a new temporary folder."""
+    shared = os.environ.get(DEMO_DIR_ENV)
+    if not shared:
+        data_dir = Path(tempfile.mkdtemp(prefix="workbench-"))
+        print(build_demo_store(data_dir, progress=False))
+        return data_dir
+    data_dir = Path(shared).expanduser()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(data_dir.parent / f".{data_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two notebooks at once: the second waits for the first's build
+        built = data_dir / ".demo-built"
+        if not built.exists():
+            print(build_demo_store(data_dir, progress=False))
+            built.touch()
+    return data_dir
 
 
 def serve_dashboards(data_dir: str | Path | None = None, *, port: int = 8866) -> None:

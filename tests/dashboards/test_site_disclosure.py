@@ -70,15 +70,16 @@ def test_the_vale_prevention_flag_uses_the_true_share(agg, policy):
     assert flag(r_yes / r_n * 100, percent_limits(np.asarray([n]), centre)) != WITHIN
 
 
-def _every_table(agg, policy, pages=None):
-    for page, state in _sample_states(agg, pages):
-        for content in PAGE_SPECS[page]["build"](agg, state, policy):
-            yield page, state, content
+@pytest.fixture(scope="module")
+def every_content(agg, policy):
+    """Every panel of every sampled state, built once for the tests that read them all."""
+    return [content for page, state in _sample_states(agg)
+            for content in PAGE_SPECS[page]["build"](agg, state, policy)]
 
 
-def test_shown_percentages_are_the_true_shares_rounded(agg, policy):
+def test_shown_percentages_are_the_true_shares_rounded(every_content):
     checked = 0
-    for _page, _state, content in _every_table(agg, policy):
+    for content in every_content:
         for spec in content.tables:
             pt, true = spec.table, true_counts(spec.table)
             for col in spec.rate_columns:
@@ -99,9 +100,9 @@ def test_shown_percentages_are_the_true_shares_rounded(agg, policy):
     assert checked > 500
 
 
-def test_no_zero_is_shown_beside_a_hidden_total(agg, policy):
+def test_no_zero_is_shown_beside_a_hidden_total(every_content):
     tables = 0
-    for _page, _state, content in _every_table(agg, policy):
+    for content in every_content:
         for spec in content.tables:
             pt = spec.table
             margins = dict(row_total="Total" in pt.mask.columns, col_total="Total" in pt.mask.index)

@@ -33,7 +33,7 @@ def calibrated_counties(scenario: str, seed_start: int) -> tuple[pd.DataFrame, p
     """R counties of ``scenario`` run through both studies: the rows and their summary by estimate
     (printed, so a failure shows the whole table for the diagnosis)."""
     rows = run_replicates(["supported_housing", "returns"], scenario, R, seed_start=seed_start, scale=SCALE,
-                          workers=2, study_parameters=FAST, progress=False)
+                          workers=1, study_parameters=FAST, progress=False)
     summary = summarise(rows)
     print(summary.drop(columns=["note"]).to_string())
     return rows, summary.set_index(["study", "estimate"])
