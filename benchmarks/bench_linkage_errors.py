@@ -64,7 +64,8 @@ PER_KIND = ("name_order_swap", "forename_initial", "surname_change", "double_bar
             "dob_day_month_swap")
 
 
-def recall_by_kind(frame: pd.DataFrame, truth: np.ndarray, labels: np.ndarray, mess: pd.DataFrame) -> dict[str, float]:
+def recall_by_kind(frame: pd.DataFrame, truth: np.ndarray, labels: np.ndarray, mess: pd.DataFrame,
+                   kinds: tuple[str, ...] = PER_KIND) -> dict[str, float]:
     """Pairwise recall of the true pairs involving a record with each kind of identifier error:
     of the other records of its person, the share in its predicted cluster (pooled over records)."""
     cells = pd.DataFrame({"t": truth, "p": labels})
@@ -75,7 +76,7 @@ def recall_by_kind(frame: pd.DataFrame, truth: np.ndarray, labels: np.ndarray, m
     keyed = pd.Series(np.arange(len(frame)), index=pd.MultiIndex.from_arrays(
         [frame["source"].astype(str), frame["record_id"].astype(str)]))
     out = {}
-    for kind in PER_KIND:
+    for kind in kinds:
         sel = mess["kind"] == kind
         keys = pd.MultiIndex.from_arrays([source[sel], mess.loc[sel, "record_id"]]).unique()
         rows = keyed.reindex(keys).dropna().astype(int).to_numpy()
@@ -86,11 +87,11 @@ def recall_by_kind(frame: pd.DataFrame, truth: np.ndarray, labels: np.ndarray, m
 
 
 def measure(frame: pd.DataFrame, truth: np.ndarray, settings_path: str | None,
-            mess: pd.DataFrame | None = None) -> dict:
+            mess: pd.DataFrame | None = None, kinds: tuple[str, ...] = PER_KIND) -> dict:
     settings = load_settings(None if settings_path in (None, "package") else settings_path)
     result = link_frame(frame, settings)
     q = linkage_quality(truth, result.labels)
-    per_kind = recall_by_kind(frame, truth, result.labels, mess) if mess is not None else {}
+    per_kind = recall_by_kind(frame, truth, result.labels, mess, kinds) if mess is not None else {}
     return {"records": len(frame), "precision": q.pairwise_precision, "recall": q.pairwise_recall,
             "f1": q.pairwise_f1, **fragments_and_merges(truth, result.labels),
             "pairs_scored": len(result.pairs), "link_seconds": round(result.total_seconds, 1), **per_kind}
