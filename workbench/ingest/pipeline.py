@@ -43,6 +43,7 @@ from workbench.ingest.validate import ValidationResult, validate_file
 from workbench.linkage.persons import (
     LINKAGE_COLUMNS,
     Linker,
+    input_columns,
     link_people_with_alternatives,
     linkage_name,
     person_ids,
@@ -239,34 +240,55 @@ def _record_ids(ids: pd.Series) -> pd.Series:
     return ids if isinstance(ids.dtype, pd.StringDtype) else ids.astype(str)
 
 
-def linkage_source_columns(contract: Contract) -> list[str]:
-    """The fields of a source ``linkage_frame`` reads (those the contract has)."""
-    wanted = [contract.record_id, _role(contract, _NAME_ROLES["first"]), _role(contract, _NAME_ROLES["last"]),
-              "date_of_birth", "ni_number", "approximate_age", "gender", "district", contract.event_date, "client_ref"]
-    return [c for c in dict.fromkeys(wanted) if c and c in contract.field_names]
+def _linkage_columns(contract: Contract) -> dict[str, object]:
+    """Each linkage frame column: the source field it is made from, or how it is made."""
+    return {
+        "source": None,
+        "record_id": contract.record_id,
+        "first_name": _role(contract, _NAME_ROLES["first"]),
+        "last_name": _role(contract, _NAME_ROLES["last"]),
+        "date_of_birth": "date_of_birth",
+        "ni_number": "ni_number",
+        "approximate_age": "approximate_age",
+        "gender": "gender",
+        "district": "district",
+        "event_date": contract.event_date,
+        "client_ref": "client_ref",
+    }
 
 
-def linkage_frame(accepted: list[tuple[Contract, pd.DataFrame]]) -> pd.DataFrame:
-    """One row per accepted record with the identifiers linkage needs (text as Arrow strings)."""
-    parts = []
-    for contract, frame in accepted:
-        parts.append(pd.DataFrame({
-            "source": contract.name,
-            "record_id": _text(_record_ids(frame[contract.record_id])),
-            "first_name": _text(_column_or_na(frame, _role(contract, _NAME_ROLES["first"]))),
-            "last_name": _text(_column_or_na(frame, _role(contract, _NAME_ROLES["last"]))),
-            "date_of_birth": pd.to_datetime(_column_or_na(frame, "date_of_birth")).to_numpy(),
-            "ni_number": _text(_column_or_na(frame, "ni_number")),
-            "approximate_age": pd.to_numeric(_column_or_na(frame, "approximate_age")).to_numpy(),
-            "gender": _text(_column_or_na(frame, "gender")),
-            "district": _text(_column_or_na(frame, "district")),
-            "event_date": pd.to_datetime(frame[contract.event_date]).to_numpy(),
-            # A source system's own client reference, scoped to the source (another system's
-            # numbers mean nothing here).
-            "client_ref": _text(_scoped(contract.name, _column_or_na(frame, "client_ref"))),
-        }))
+def linkage_source_columns(contract: Contract, columns: list[str] | None = None) -> list[str]:
+    """The fields of a source ``linkage_frame`` reads for ``columns`` (all by default) that the contract has."""
+    wanted = [f for c, f in _linkage_columns(contract).items() if f and (columns is None or c in columns)]
+    return [f for f in dict.fromkeys(wanted) if f in contract.field_names]
+
+
+#: How each linkage frame column is made from a source's accepted rows.
+_MAKE = {
+    "source": lambda contract, frame: contract.name,
+    "record_id": lambda contract, frame: _text(_record_ids(frame[contract.record_id])),
+    "first_name": lambda contract, frame: _text(_column_or_na(frame, _role(contract, _NAME_ROLES["first"]))),
+    "last_name": lambda contract, frame: _text(_column_or_na(frame, _role(contract, _NAME_ROLES["last"]))),
+    "date_of_birth": lambda contract, frame: pd.to_datetime(_column_or_na(frame, "date_of_birth")).to_numpy(),
+    "ni_number": lambda contract, frame: _text(_column_or_na(frame, "ni_number")),
+    "approximate_age": lambda contract, frame: pd.to_numeric(_column_or_na(frame, "approximate_age")).to_numpy(),
+    "gender": lambda contract, frame: _text(_column_or_na(frame, "gender")),
+    "district": lambda contract, frame: _text(_column_or_na(frame, "district")),
+    "event_date": lambda contract, frame: pd.to_datetime(frame[contract.event_date]).to_numpy(),
+    # A source system's own client reference, scoped to the source (another system's numbers mean
+    # nothing here).
+    "client_ref": lambda contract, frame: _text(_scoped(contract.name, _column_or_na(frame, "client_ref"))),
+}
+
+
+def linkage_frame(accepted: list[tuple[Contract, pd.DataFrame]], columns: list[str] | None = None) -> pd.DataFrame:
+    """One row per accepted record with the identifiers linkage needs (text as Arrow strings);
+    ``columns``: only these of ``LINKAGE_COLUMNS`` (what the linkage reads), in their order."""
+    parts = [pd.DataFrame({c: _MAKE[c](contract, frame) for c in LINKAGE_COLUMNS if columns is None or c in columns},
+                          index=pd.RangeIndex(len(frame)))
+             for contract, frame in accepted]
     if not parts:
-        return pd.DataFrame(columns=LINKAGE_COLUMNS)
+        return pd.DataFrame(columns=[c for c in LINKAGE_COLUMNS if columns is None or c in columns])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -567,7 +589,10 @@ def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: C
     for r in report.results:  # the record ids are not needed after the checks
         r.accepted = r.accepted.iloc[:, :0]
 
-    frame = staging.linkage_frame(linkage_frame, linkage_source_columns)
+    # Only the columns the linkage reads (the deterministic rules: names, date of birth, NI number).
+    wanted = input_columns(linkage)
+    frame = staging.linkage_frame(lambda parts: linkage_frame(parts, wanted),
+                                  lambda contract: linkage_source_columns(contract, wanted))
     if progress:
         print(f"Linking {len(frame):,} records ({method})...", flush=True)
     labels, alternatives = link_people_with_alternatives(frame, linkage, profile=linkage_profile)
