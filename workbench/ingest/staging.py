@@ -12,8 +12,10 @@ order, with each record's position among all accepted records of the ingest). Fr
 
 So an ingest no longer holds every accepted value in memory at once (some 150 bytes a record in
 pandas), only the linkage frame while it links. The staging database is a file in the data
-directory, owner-only, named like the store's temporary files so that a killed ingest's leftover is
-removed by the next one (``history.remove_leftovers``); it is deleted when the ingest ends.
+directory (never elsewhere: it holds identifiers), owner-only, named like the store's temporary
+files so that a killed ingest's leftover is removed by the next one (``history.remove_leftovers``);
+it is deleted when the ingest ends. It is a file of its own, not tables in the new store's file:
+tables dropped from a DuckDB file leave their space in it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import pyarrow
 from workbench.contracts.model import Contract
 from workbench.ingest.pseudonymise import PseudonymKey
 from workbench.linkage.persons import PERSON_NAMESPACE
-from workbench.store.history import TEMP_PREFIX
+from workbench.store.history import STAGING_SUFFIX, TEMP_PREFIX
 from workbench.store.layout import ALTERNATIVE_KEY, POS, quoted
 
 #: DuckDB's memory for the staging database: beyond it, DuckDB writes to the file (its default,
@@ -89,7 +91,7 @@ class Staging:
     """An owner-only DuckDB file in the data directory holding this ingest's accepted records."""
 
     def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / f"{TEMP_PREFIX}staging-{uuid.uuid4().hex[:8]}.tmp"
+        self.path = Path(data_dir) / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}{STAGING_SUFFIX}"
         self.con: duckdb.DuckDBPyConnection | None = duckdb.connect(
             str(self.path), config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": True})
         self.path.chmod(0o600)
@@ -119,10 +121,13 @@ class Staging:
         parts = []
         for contract, table, _ in self.files:
             columns = [c for c in uses(contract) if c in self._columns(table)]
-            select = ", ".join(quoted(c) for c in columns)
-            arrow = self.con.sql(f"select {select} from {quoted(table)} order by {STAGE_POS}").to_arrow_table()
-            frame = arrow.to_pandas(types_mapper=_pandas_types)
-            del arrow
+            if columns:
+                select = ", ".join(quoted(c) for c in columns)
+                arrow = self.con.sql(f"select {select} from {quoted(table)} order by {STAGE_POS}").to_arrow_table()
+                frame = arrow.to_pandas(types_mapper=_pandas_types)
+                del arrow
+            else:  # a source with none of the identifiers the linkage reads: its records, without values
+                frame = pd.DataFrame(index=pd.RangeIndex(self.con.execute(f"select count(*) from {quoted(table)}").fetchone()[0]))
             parts.append(build([(contract, frame)]))
             del frame
         if len(parts) == 1:

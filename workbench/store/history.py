@@ -42,6 +42,8 @@ from workbench.store.layout import (
 )
 
 TEMP_PREFIX = ".workbench.duckdb."
+#: The ingest's staging database (``ingest.staging``): ``TEMP_PREFIX`` + an id + this.
+STAGING_SUFFIX = ".staging"
 
 
 @dataclass
@@ -306,9 +308,10 @@ def write_snapshot(
 def remove_leftovers(data_dir: Path) -> list[Path]:
     """Delete temporary store files left by an ingest that was killed (call while holding the lock)."""
     removed = []
-    for path in data_dir.glob(f"{TEMP_PREFIX}*.tmp*"):
-        path.unlink(missing_ok=True)
-        removed.append(path)
+    for pattern in (f"{TEMP_PREFIX}*.tmp*", f"{TEMP_PREFIX}*{STAGING_SUFFIX}*"):
+        for path in data_dir.glob(pattern):
+            path.unlink(missing_ok=True)
+            removed.append(path)
     for path in data_dir.glob(".aggregates-*.tmp*"):
         path.unlink(missing_ok=True)
         removed.append(path)
