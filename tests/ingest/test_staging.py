@@ -76,6 +76,8 @@ def test_staged_linkage_frame_person_ids_and_tables_are_the_pandas_ones(staged):
         got = got.drop(columns=POS)
         assert list(got.columns) == list(expected.columns)
         registered = duckdb.sql("select * from expected").df()  # the types the store gave the pandas table
+        kinds = staging.con.execute(f'describe select * exclude ({POS}) from "{tables[contract.name]}"').fetchall()
+        assert [k[:2] for k in kinds] == [k[:2] for k in duckdb.sql("describe select * from expected").fetchall()]
         pd.testing.assert_frame_equal(got, registered, check_dtype=True)
         age = f"age_at_{contract.event_date}"
         assert got[age].notna().any()

@@ -71,6 +71,9 @@ class _FileSink:
         con = self.staging.con
         piece = piece.copy(deep=False)
         piece[STAGE_POS] = np.arange(self.start + self.rows, self.start + self.rows + len(piece), dtype=np.int64)
+        # As Arrow: DuckDB reads an Arrow table's columns as they are (a pandas frame's Arrow-backed
+        # strings went value by value, a third of the staging's time); the column types are the same.
+        piece = pyarrow.Table.from_pandas(piece, preserve_index=False)
         con.register("piece", piece)
         if self.rows == 0 and not self.staging.exists(self.table):
             con.execute(f"create table {quoted(self.table)} as select * from piece")
@@ -192,9 +195,15 @@ class Staging:
         """Each source's stored table (``pipeline.pseudonymised_table``'s columns, in its order) and the
         alternatives table, built with SQL here; returns source -> table name. Each has ``_pos``, the
         record's place in its source (the order the store keeps)."""
-        by_source: dict[str, list[str]] = {}
+        # Each record's person id, in the records' order: joined to each file by position (a file's
+        # table holds its records in that order), not by a hash join and a sort of every column.
+        self.con.execute(f"create or replace table record_person as select l.{STAGE_POS}, p.person_id from labels l "
+                         f"join persons_label p on p.label = l.label order by l.{STAGE_POS}")
+        by_source: dict[str, list[tuple[str, str]]] = {}
+        done: dict[str, int] = {}  # records of each source in the files before
         for contract, table, file in self.files:
             columns = self._columns(table)
+            start, rows = self.con.execute(f"select min({STAGE_POS}), count(*) from {quoted(table)}").fetchone()
             event = quoted(contract.event_date)
             dob = quoted("date_of_birth") if "date_of_birth" in columns else "null::timestamp"
             age = (f"case when {dob} is not null and {event} is not null then year({event}) - year({dob}) - "
@@ -204,21 +213,24 @@ class Staging:
             age = f"coalesce({', '.join([age] + recorded)})" if recorded else age
             dropped = set(identifier_fields[contract.name]) | {_ROW, STAGE_POS}
             kept = ", ".join(f"s.{quoted(c)}" for c in columns if c not in dropped)
-            by_source.setdefault(contract.name, []).append(
-                f"select p.person_id, cast({age} as bigint) as {quoted('age_at_' + contract.event_date)}"
-                f"{', ' + kept if kept else ''}, {_sql_text(file)} as source_file, s.{_ROW} as source_row, s.{STAGE_POS} "
-                f"from {quoted(table)} s join labels l using ({STAGE_POS}) join persons_label p on p.label = l.label")
+            offset = done.get(contract.name, 0) - (start or 0)
+            done[contract.name] = done.get(contract.name, 0) + rows
+            rest = (f"{', ' + kept if kept else ''}, {_sql_text(file)} as source_file, s.{_ROW} as source_row, "
+                    f"(s.{STAGE_POS} + {offset})::bigint as {POS} from {quoted(table)} s positional join "
+                    f"(select person_id from record_person where {STAGE_POS} >= {start or 0} and "
+                    f"{STAGE_POS} < {(start or 0) + rows} order by {STAGE_POS}) p")
+            by_source.setdefault(contract.name, []).append((table, age, quoted("age_at_" + contract.event_date), rest))
         out = {}
         for source, parts in by_source.items():
-            name = f"stored_{source}"
-            self.con.execute(f"create or replace table {quoted(name)} as select * exclude ({STAGE_POS}), "
-                             f"(row_number() over (order by {STAGE_POS}) - 1)::bigint as {POS} "
-                             f"from ({' union all '.join(parts)}) order by {POS}")
             # As the pandas tables were: a source with any age unknown had its ages as floating point
             # (a nullable integer column made NumPy), so the store's column types stay what they were.
-            age_column = quoted("age_at_" + next(c for c, _, _ in self.files if c.name == source).event_date)
-            if self.con.execute(f"select count(*) from {quoted(name)} where {age_column} is null").fetchone()[0]:
-                self.con.execute(f"alter table {quoted(name)} alter column {age_column} set data type double")
+            unknown = sum(self.con.execute(f"select count(*) from {quoted(table)} where {age} is null").fetchone()[0]
+                          for table, age, _, _ in parts)
+            kind = "double" if unknown else "bigint"
+            selects = [f"select p.person_id, cast({age} as {kind}) as {column}{rest}" for _, age, column, rest in parts]
+            name = f"stored_{source}"
+            self.con.execute(f"create or replace table {quoted(name)} as " + " union all ".join(selects)
+                             + (f" order by {POS}" if len(selects) > 1 else ""))
             out[source] = name
         return out
 
