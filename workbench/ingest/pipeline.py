@@ -593,6 +593,7 @@ def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: C
     wanted = input_columns(linkage)
     frame = staging.linkage_frame(lambda parts: linkage_frame(parts, wanted),
                                   lambda contract: linkage_source_columns(contract, wanted))
+    staging.release()
     if progress:
         print(f"Linking {len(frame):,} records ({method})...", flush=True)
     labels, alternatives = link_people_with_alternatives(frame, linkage, profile=linkage_profile)

@@ -20,6 +20,7 @@ tables dropped from a DuckDB file leave their space in it.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,12 +33,9 @@ import pyarrow
 from workbench.contracts.model import Contract
 from workbench.ingest.pseudonymise import PseudonymKey
 from workbench.linkage.persons import PERSON_NAMESPACE
-from workbench.store.history import STAGING_SUFFIX, TEMP_PREFIX
+from workbench.store.history import BUILD_MEMORY_LIMIT, STAGING_SUFFIX, TEMP_PREFIX
 from workbench.store.layout import ALTERNATIVE_KEY, POS, quoted
 
-#: DuckDB's memory for the staging database: beyond it, DuckDB writes to the file (its default,
-#: 80 % of the machine, would let its cache grow to the size of the extracts).
-MEMORY_LIMIT = "256MB"
 #: Anchors hashed per batch (Python strings only for these).
 PSEUDONYM_BATCH = 100_000
 STAGE_POS = "_stage_pos"  # a record's position among every accepted record of the ingest
@@ -95,10 +93,11 @@ class Staging:
 
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}{STAGING_SUFFIX}"
-        self.con: duckdb.DuckDBPyConnection | None = duckdb.connect(
-            str(self.path), config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": True})
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._open()
         self.path.chmod(0o600)
         self.records = 0
+        self.alternatives: dict[str, str] = {}
         self.files: list[tuple[Contract, str, str]] = []  # (contract, staging table, file name), in order
 
     def exists(self, table: str) -> bool:
@@ -156,6 +155,7 @@ class Staging:
     def person_ids(self, labels: np.ndarray, alternatives: dict[str, np.ndarray], key: PseudonymKey) -> int:
         """Record each record's linkage labels and each cluster's keyed person id (the main linkage
         and every alternative); returns the number of people of the main linkage."""
+        self._open()
         self._records_view()
         columns = {"label": labels, **{f"alt_{i}": v for i, v in enumerate(alternatives.values())}}
         self.alternatives = {name: f"alt_{i}" for i, name in enumerate(alternatives)}
@@ -249,6 +249,17 @@ class Staging:
             from ({' union all '.join(parts)}) order by {POS}""")
         return "stored_alternatives"
 
+    def release(self) -> None:
+        """Let go of DuckDB's cache while the linkage runs (up to ``BUILD_MEMORY_LIMIT``): the
+        database is closed, and opened again by the next step."""
+        self.close()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            self.con = duckdb.connect(str(self.path), config={"memory_limit": BUILD_MEMORY_LIMIT,
+                                                              "preserve_insertion_order": True})
+        return self.con
+
     def close(self) -> None:
         """Write everything down and let go of the file (the store's writer attaches it)."""
         if self.con is not None:
@@ -262,6 +273,7 @@ class Staging:
             self.con = None
         for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
             leftover.unlink(missing_ok=True)
+        shutil.rmtree(self.path.with_name(self.path.name + ".tmp"), ignore_errors=True)  # DuckDB's spill folder
 
 
 def _batches(reader: pyarrow.RecordBatchReader) -> Iterator[pyarrow.RecordBatch]:
