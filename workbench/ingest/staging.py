@@ -36,6 +36,9 @@ from workbench.linkage.persons import PERSON_NAMESPACE
 from workbench.store.history import BUILD_MEMORY_LIMIT, STAGING_SUFFIX, TEMP_PREFIX
 from workbench.store.layout import ALTERNATIVE_KEY, POS, quoted
 
+#: DuckDB's memory while validation appends pieces (it needs little: each piece is written out;
+#: the person ids and tables are made later, after the linkage, with ``BUILD_MEMORY_LIMIT``).
+APPEND_MEMORY_LIMIT = "64MB"
 #: Anchors hashed per batch (Python strings only for these).
 PSEUDONYM_BATCH = 100_000
 STAGE_POS = "_stage_pos"  # a record's position among every accepted record of the ingest
@@ -94,7 +97,7 @@ class Staging:
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}{STAGING_SUFFIX}"
         self.con: duckdb.DuckDBPyConnection | None = None
-        self._open()
+        self._open(APPEND_MEMORY_LIMIT)
         self.path.chmod(0o600)
         self.records = 0
         self.alternatives: dict[str, str] = {}
@@ -254,9 +257,9 @@ class Staging:
         database is closed, and opened again by the next step."""
         self.close()
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
+    def _open(self, memory_limit: str = BUILD_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
         if self.con is None:
-            self.con = duckdb.connect(str(self.path), config={"memory_limit": BUILD_MEMORY_LIMIT,
+            self.con = duckdb.connect(str(self.path), config={"memory_limit": memory_limit,
                                                               "preserve_insertion_order": True})
         return self.con
 
