@@ -5,10 +5,13 @@ statutory cases one per district), and builds a new store from it:
 
 1. match each file to its contract (from ``extract.yaml`` if present, else by file name);
 2. skip everything if this exact set of files (by content hash) is what the store already holds;
-3. validate every file; failing rows go to a quarantine file with their reasons;
+3. validate every file; failing rows go to a quarantine file with their reasons; accepted rows are
+   staged, piece by piece, in an owner-only DuckDB file in the data directory (``staging``), not
+   kept in memory;
 4. link records of the same person (``workbench.linkage``: a method name, or a linker object from
-   the caller) while identifiers are present;
-5. replace identifiers by the keyed pseudonymous ``person_id`` and derived ages, then drop them;
+   the caller) while identifiers are present, from the linkage frame read back from the staging;
+5. replace identifiers by the keyed pseudonymous ``person_id`` and derived ages, then drop them
+   (with SQL in the staging database: ``staging.Staging.build_tables``);
 6. write the new store beside the old one and swap it in atomically, with the provenance of the
    ingest (file names, sizes, hashes, contract versions, row counts, time).
 """
