@@ -39,6 +39,9 @@ from workbench.store.layout import ALTERNATIVE_KEY, POS, quoted
 #: DuckDB's memory while validation appends pieces (it needs little: each piece is written out;
 #: the person ids and tables are made later, after the linkage, with ``BUILD_MEMORY_LIMIT``).
 APPEND_MEMORY_LIMIT = "64MB"
+#: Appending pieces: one thread, and a checkpoint every 64 MB of log rather than DuckDB's 16 MB
+#: (measured on 3.5 million outreach records: 16 to 9 s of CPU for the appends, the same peak).
+APPEND_CONFIG = {"threads": 1, "checkpoint_threshold": "64MB"}
 #: Anchors hashed per batch (Python strings only for these).
 PSEUDONYM_BATCH = 100_000
 STAGE_POS = "_stage_pos"  # a record's position among every accepted record of the ingest
@@ -97,7 +100,7 @@ class Staging:
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}{STAGING_SUFFIX}"
         self.con: duckdb.DuckDBPyConnection | None = None
-        self._open(APPEND_MEMORY_LIMIT)
+        self._open(APPEND_MEMORY_LIMIT, **APPEND_CONFIG)
         self.path.chmod(0o600)
         self.records = 0
         self.alternatives: dict[str, str] = {}
@@ -257,10 +260,10 @@ class Staging:
         database is closed, and opened again by the next step."""
         self.close()
 
-    def _open(self, memory_limit: str = BUILD_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    def _open(self, memory_limit: str = BUILD_MEMORY_LIMIT, **config: object) -> duckdb.DuckDBPyConnection:
         if self.con is None:
             self.con = duckdb.connect(str(self.path), config={"memory_limit": memory_limit,
-                                                              "preserve_insertion_order": True})
+                                                              "preserve_insertion_order": True, **config})
         return self.con
 
     def close(self) -> None:
