@@ -75,8 +75,8 @@ class _FileSink:
         con = self.staging.con
         piece = piece.copy(deep=False)
         piece[STAGE_POS] = np.arange(self.start + self.rows, self.start + self.rows + len(piece), dtype=np.int64)
-        # As Arrow: DuckDB reads an Arrow table's columns as they are (a pandas frame's Arrow-backed
-        # strings went value by value, a third of the staging's time); the column types are the same.
+        # As Arrow: DuckDB reads an Arrow table's columns as they are, with no analysis of a pandas
+        # frame's columns; the column types are the same (tests/ingest/test_staging.py compares them).
         piece = pyarrow.Table.from_pandas(piece, preserve_index=False)
         con.register("piece", piece)
         if self.rows == 0 and not self.staging.exists(self.table):
@@ -117,7 +117,7 @@ class Staging:
         return _FileSink(self, table)
 
     def forget(self, file: str) -> None:
-        """Leave a file's records out (a source carried forward is not stored from this extract)."""
+        """Leave a refused file's records out (the ingest then stores nothing; kept for consistency)."""
         self.files = [f for f in self.files if f[2] != file]
 
     # -- the linkage frame -----------------------------------------------------------------------
