@@ -5,10 +5,13 @@ statutory cases one per district), and builds a new store from it:
 
 1. match each file to its contract (from ``extract.yaml`` if present, else by file name);
 2. skip everything if this exact set of files (by content hash) is what the store already holds;
-3. validate every file; failing rows go to a quarantine file with their reasons;
+3. validate every file; failing rows go to a quarantine file with their reasons; accepted rows are
+   staged, piece by piece, in an owner-only DuckDB file in the data directory (``staging``), not
+   kept in memory;
 4. link records of the same person (``workbench.linkage``: a method name, or a linker object from
-   the caller) while identifiers are present;
-5. replace identifiers by the keyed pseudonymous ``person_id`` and derived ages, then drop them;
+   the caller) while identifiers are present, from the linkage frame read back from the staging;
+5. replace identifiers by the keyed pseudonymous ``person_id`` and derived ages, then drop them
+   (with SQL in the staging database: ``staging.Staging.build_tables``);
 6. write the new store beside the old one and swap it in atomically, with the provenance of the
    ingest (file names, sizes, hashes, contract versions, row counts, time).
 """
@@ -38,10 +41,12 @@ from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
 from workbench.ingest.quarantine_log import quarantine_log as problem_log
 from workbench.ingest.quarantine_log import without_values
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
+from workbench.ingest.staging import Staging
 from workbench.ingest.validate import ValidationResult, validate_file
 from workbench.linkage.persons import (
     LINKAGE_COLUMNS,
     Linker,
+    input_columns,
     link_people_with_alternatives,
     linkage_name,
     person_ids,
@@ -238,27 +243,55 @@ def _record_ids(ids: pd.Series) -> pd.Series:
     return ids if isinstance(ids.dtype, pd.StringDtype) else ids.astype(str)
 
 
-def linkage_frame(accepted: list[tuple[Contract, pd.DataFrame]]) -> pd.DataFrame:
-    """One row per accepted record with the identifiers linkage needs (text as Arrow strings)."""
-    parts = []
-    for contract, frame in accepted:
-        parts.append(pd.DataFrame({
-            "source": contract.name,
-            "record_id": _text(_record_ids(frame[contract.record_id])),
-            "first_name": _text(_column_or_na(frame, _role(contract, _NAME_ROLES["first"]))),
-            "last_name": _text(_column_or_na(frame, _role(contract, _NAME_ROLES["last"]))),
-            "date_of_birth": pd.to_datetime(_column_or_na(frame, "date_of_birth")).to_numpy(),
-            "ni_number": _text(_column_or_na(frame, "ni_number")),
-            "approximate_age": pd.to_numeric(_column_or_na(frame, "approximate_age")).to_numpy(),
-            "gender": _text(_column_or_na(frame, "gender")),
-            "district": _text(_column_or_na(frame, "district")),
-            "event_date": pd.to_datetime(frame[contract.event_date]).to_numpy(),
-            # A source system's own client reference, scoped to the source (another system's
-            # numbers mean nothing here).
-            "client_ref": _text(_scoped(contract.name, _column_or_na(frame, "client_ref"))),
-        }))
+def _linkage_columns(contract: Contract) -> dict[str, object]:
+    """Each linkage frame column: the source field it is made from, or how it is made."""
+    return {
+        "source": None,
+        "record_id": contract.record_id,
+        "first_name": _role(contract, _NAME_ROLES["first"]),
+        "last_name": _role(contract, _NAME_ROLES["last"]),
+        "date_of_birth": "date_of_birth",
+        "ni_number": "ni_number",
+        "approximate_age": "approximate_age",
+        "gender": "gender",
+        "district": "district",
+        "event_date": contract.event_date,
+        "client_ref": "client_ref",
+    }
+
+
+def linkage_source_columns(contract: Contract, columns: list[str] | None = None) -> list[str]:
+    """The fields of a source ``linkage_frame`` reads for ``columns`` (all by default) that the contract has."""
+    wanted = [f for c, f in _linkage_columns(contract).items() if f and (columns is None or c in columns)]
+    return [f for f in dict.fromkeys(wanted) if f in contract.field_names]
+
+
+#: How each linkage frame column is made from a source's accepted rows.
+_MAKE = {
+    "source": lambda contract, frame: contract.name,
+    "record_id": lambda contract, frame: _text(_record_ids(frame[contract.record_id])),
+    "first_name": lambda contract, frame: _text(_column_or_na(frame, _role(contract, _NAME_ROLES["first"]))),
+    "last_name": lambda contract, frame: _text(_column_or_na(frame, _role(contract, _NAME_ROLES["last"]))),
+    "date_of_birth": lambda contract, frame: pd.to_datetime(_column_or_na(frame, "date_of_birth")).to_numpy(),
+    "ni_number": lambda contract, frame: _text(_column_or_na(frame, "ni_number")),
+    "approximate_age": lambda contract, frame: pd.to_numeric(_column_or_na(frame, "approximate_age")).to_numpy(),
+    "gender": lambda contract, frame: _text(_column_or_na(frame, "gender")),
+    "district": lambda contract, frame: _text(_column_or_na(frame, "district")),
+    "event_date": lambda contract, frame: pd.to_datetime(frame[contract.event_date]).to_numpy(),
+    # A source system's own client reference, scoped to the source (another system's numbers mean
+    # nothing here).
+    "client_ref": lambda contract, frame: _text(_scoped(contract.name, _column_or_na(frame, "client_ref"))),
+}
+
+
+def linkage_frame(accepted: list[tuple[Contract, pd.DataFrame]], columns: list[str] | None = None) -> pd.DataFrame:
+    """One row per accepted record with the identifiers linkage needs (text as Arrow strings);
+    ``columns``: only these of ``LINKAGE_COLUMNS`` (what the linkage reads), in their order."""
+    parts = [pd.DataFrame({c: _MAKE[c](contract, frame) for c in LINKAGE_COLUMNS if columns is None or c in columns},
+                          index=pd.RangeIndex(len(frame)))
+             for contract, frame in accepted]
     if not parts:
-        return pd.DataFrame(columns=LINKAGE_COLUMNS)
+        return pd.DataFrame(columns=[c for c in LINKAGE_COLUMNS if columns is None or c in columns])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -518,14 +551,29 @@ def _source_counts(report: IngestReport) -> tuple[dict[str, int], dict[str, int]
 def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previous_rows: dict[str, int],
                    options: IngestOptions, key: PseudonymKey, linkage, linkage_profile: str | None,
                    hashes: dict[str, str], synthetic: bool, encoding: str, progress: bool, declared_files: bool) -> None:
+    staging = Staging(report.data_dir)
+    try:
+        _ingest_staged(report, staging, matched, contracts, previous_rows, options, key, linkage, linkage_profile,
+                       hashes, synthetic, encoding, progress, declared_files)
+    finally:
+        staging.remove()
+
+
+def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: ContractSet,
+                   previous_rows: dict[str, int], options: IngestOptions, key: PseudonymKey, linkage,
+                   linkage_profile: str | None, hashes: dict[str, str], synthetic: bool, encoding: str,
+                   progress: bool, declared_files: bool) -> None:
     method = linkage_name(linkage)
-    accepted: list[tuple[Contract, pd.DataFrame, str]] = []
+    # Accepted rows go to the staging database piece by piece; the results keep of them only their
+    # row numbers and record ids (the checks across files need them).
     for path, contract in tqdm(matched, desc="Validating", disable=not progress):
-        result = validate_file(path, contract, report.extract_date, encoding=encoding)
+        sink = None if contract.name in options.carry_forward else staging.sink(contract, path.name)
+        result = validate_file(path, contract, report.extract_date, encoding=encoding, accepted_columns="record_id",
+                               sink=sink)
         report.results.append(result)
         log.info("validated %s", result.counts_line())
-        if not result.refused and contract.name not in options.carry_forward:
-            accepted.append((contract, result.accepted, path.name))
+        if result.refused and sink is not None:
+            staging.forget(path.name)
     # Several files of one source only when expected or declared, and never a record id twice.
     report.results = refuse_across_files(report.results, contracts, declared=declared_files)
     if report.refused:
@@ -537,38 +585,30 @@ def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previo
                        exempt=set(options.carry_forward) | set(options.allow_fewer) | set(CARRIED_TABLES))
     if found:
         raise ExtractsRefused(refusal_message(found))
-    if not previous_rows and not any(len(f) for _, f, _ in accepted):
+    if not previous_rows and not staging.records:
         raise ExtractsRefused("Nothing was stored: no file holds an accepted row ("
                               + "; ".join(f"{r.file}: {r.rows_read:,} read, {r.rows_quarantined:,} quarantined"
                                           for r in report.results) + ").")
+    for r in report.results:  # the record ids are not needed after the checks
+        r.accepted = r.accepted.iloc[:, :0]
 
-    frame = linkage_frame([(c, f) for c, f, _ in accepted])
+    # Only the columns the linkage reads (the deterministic rules: names, date of birth, NI number).
+    wanted = input_columns(linkage)
+    frame = staging.linkage_frame(lambda parts: linkage_frame(parts, wanted),
+                                  lambda contract: linkage_source_columns(contract, wanted))
+    staging.release()
     if progress:
         print(f"Linking {len(frame):,} records ({method})...", flush=True)
     labels, alternatives = link_people_with_alternatives(frame, linkage, profile=linkage_profile)
-    # The identifiers are not needed after linkage: the person ids use only these columns (the
-    # sort that finds each person's earliest record would otherwise copy every identifier).
-    frame = frame[["event_date", "source", "record_id"]]
-    gc.collect()
-    pids = person_ids(frame, labels, key)
-    alternative_ids = alternative_person_ids(frame, alternatives, key)
-    report.persons = int(pids.nunique())
-
-    # Each accepted frame is let go as soon as its stored table is built: the results keep only
-    # their count (an empty frame of that length), this list the frames still to go.
-    for r in report.results:
-        r.accepted = r.accepted.iloc[:, :0]
-    tables: dict[str, list[pd.DataFrame]] = {}
-    offset = 0
-    while accepted:
-        contract, f, file = accepted.pop(0)
-        part = pids.iloc[offset : offset + len(f)]
-        offset += len(f)
-        tables.setdefault(contract.name, []).append(pseudonymised_table(contract, f, part, file))
-        del f, part
-    # The linkage frame's keys go before anything is written.
+    # The person ids and the stored tables are made from the staged records: the frame goes now.
     del frame
     gc.collect()
+    report.persons = staging.person_ids(labels, alternatives, key)
+    del labels, alternatives
+    tables: dict[str, pd.DataFrame | str] = dict(staging.build_tables(
+        {c.name: c.identifier_fields for c in contracts.contracts.values()}))
+    tables[ALTERNATIVES] = staging.build_alternatives()
+    staging.close()
 
     ingest_id = report.ingest_id
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -588,18 +628,16 @@ def _ingest_locked(report: IngestReport, matched, contracts: ContractSet, previo
     # Reports first: if they cannot be written, the previous store stays in place.
     report.report_dir = report.data_dir / "reports" / ingest_id
     _write_reports(report.report_dir, report)
-    incoming = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
-    incoming[ALTERNATIVES] = alternative_ids
     snapshot = dict(ingest_id=ingest_id, ingested_at=now, extract_date=report.extract_date, synthetic=synthetic,
                     linkage=method, linkage_profile=linkage_profile or "", key_fingerprint=key.fingerprint,
                     key_origin=key.origin, carried_forward=",".join(sorted(options.carry_forward)),
                     allowed_fewer=",".join(sorted(options.allow_fewer)))
     try:
-        report.changes = write_snapshot(report.data_dir / STORE_FILE, incoming,
+        report.changes = write_snapshot(report.data_dir / STORE_FILE, tables,
                                         {**{c.name: c.record_id for c in contracts.contracts.values()},
                                          ALTERNATIVES: ALTERNATIVE_KEY}, snapshot,
                                         provenance, quarantine_log, carry_forward=set(options.carry_forward),
-                                        keep_absent=set(CARRIED_TABLES))
+                                        keep_absent=set(CARRIED_TABLES), staging=staging.path)
     except BaseException:
         shutil.rmtree(report.report_dir, ignore_errors=True)  # the reports of an ingest that did not land
         raise

@@ -43,6 +43,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -418,14 +419,25 @@ def _compact(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+class AcceptedSink(Protocol):
+    """Where the accepted rows of a file go, piece by piece, when the caller keeps them elsewhere
+    (the ingest stages them in DuckDB): ``add`` each piece (typed, with ``_row_number``), in file
+    order; ``restart`` forgets what was added (the file is being read again another way)."""
+
+    def add(self, piece: pd.DataFrame) -> None: ...
+
+    def restart(self) -> None: ...
+
+
 class _Validation:
     """Validate a file chunk by chunk, in file order, keeping only what the result needs."""
 
     def __init__(self, contract: Contract, extract_date: dt.date, file: str, *, compact: bool = True,
-                 accepted_columns: str = "all", expected_rows: int = 0):
+                 accepted_columns: str = "all", expected_rows: int = 0, sink: AcceptedSink | None = None):
         self.contract, self.extract_date, self.file = contract, extract_date, file
         self.compact = compact
         self.accepted_columns = accepted_columns
+        self.sink = sink
         self.schema = build_schema(contract, extract_date)
         self.unique = {spec.name: _FirstSeen(expected_rows) for spec in contract.fields if spec.unique}
         self.issues: list[pyarrow.Table] = []
@@ -515,6 +527,11 @@ class _Validation:
             self.issues.append(pyarrow.Table.from_pylist(issues, schema=_ISSUE_SCHEMA))
         bad_rows = {d["row_number"] for d in issues}
         is_bad = np.isin(rows, list(bad_rows))
+        if self.sink is not None:  # every value of the accepted rows goes to the sink, in file order
+            whole = typed[~is_bad].reset_index(drop=True)
+            whole.insert(0, "_row_number", rows[~is_bad])
+            self.sink.add(_compact(whole))
+            del whole
         accepted = typed[~is_bad]
         if self.accepted_columns != "all":
             accepted = accepted[[contract.record_id]]
@@ -628,13 +645,14 @@ def _quarantine_frame(contract, bad, empty, issues, malformed) -> pd.DataFrame:
 
 def validate_file(
     path: str | Path, contract: Contract, extract_date: dt.date | None = None, *, encoding: str = "utf-8",
-    accepted_columns: str = "all", piece_characters: int = PIECE_CHARACTERS,
+    accepted_columns: str = "all", piece_characters: int = PIECE_CHARACTERS, sink: AcceptedSink | None = None,
 ) -> ValidationResult:
     """Read and validate one extract. Never raises for bad input: a refused file is reported as such.
 
     A CSV is read and validated in chunks (``piece_characters`` of text each). ``accepted_columns``
     ``"record_id"`` keeps of the accepted rows only their row number and record id (what ``validate``
-    needs), not every value; text values of accepted rows are Arrow strings either way.
+    needs), not every value; text values of accepted rows are Arrow strings either way. ``sink``, if
+    given, receives every accepted row with all its values, piece by piece (``AcceptedSink``).
     """
     path = Path(path)
     extract_date = extract_date or dt.date.today()
@@ -646,12 +664,14 @@ def validate_file(
 
             def fresh() -> _Validation:
                 return _Validation(contract, extract_date, path.name, accepted_columns=accepted_columns,
-                                   expected_rows=stream.scan.records)
+                                   expected_rows=stream.scan.records, sink=sink)
 
             validation = fresh()
             uncollected = 0
             for chunk in stream.chunks():
                 if chunk is RESTART:
+                    if sink is not None:
+                        sink.restart()
                     validation, order = fresh(), DateOrder(dates)
                     continue
                 text, rows = chunk
@@ -671,7 +691,7 @@ def validate_file(
         else:
             raw = read_extract(path, contract, encoding=encoding)
             order.add(raw.frame, raw.row_numbers)
-            validation = _Validation(contract, extract_date, path.name, accepted_columns=accepted_columns)
+            validation = _Validation(contract, extract_date, path.name, accepted_columns=accepted_columns, sink=sink)
             validation.add(raw.frame, raw.row_numbers)
             rows_read, notes, malformed = raw.rows_read, raw.notes, raw.malformed_rows
         problem = order.problem()

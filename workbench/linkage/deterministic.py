@@ -11,6 +11,9 @@ from scipy.sparse.csgraph import connected_components
 
 from workbench.linkage.normalise import normalise_name, normalise_ni
 
+#: The linkage frame's columns these rules read: the ingest gives them only these.
+COLUMNS = ("first_name", "last_name", "date_of_birth", "ni_number")
+
 
 def _components(n: int, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     if pairs:

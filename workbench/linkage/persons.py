@@ -28,6 +28,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from workbench.linkage.deterministic import COLUMNS as DETERMINISTIC_COLUMNS
 from workbench.linkage.deterministic import link_deterministic
 
 LINKAGE_COLUMNS = [
@@ -49,6 +50,12 @@ class Linker(Protocol):
     name: str
 
     def link(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+
+def input_columns(linkage: str | Linker) -> list[str]:
+    """The linkage frame's columns a linkage reads (with its alternatives): the deterministic rules
+    read four; splink and a linker object, every one."""
+    return list(DETERMINISTIC_COLUMNS) if linkage == "deterministic" else list(LINKAGE_COLUMNS)
 
 
 def linkage_name(linkage: str | Linker) -> str:

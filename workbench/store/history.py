@@ -17,6 +17,7 @@ interrupted part-way, or refused, leaves the previous store exactly as it was.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,13 @@ from workbench.store.layout import (
 )
 
 TEMP_PREFIX = ".workbench.duckdb."
+#: DuckDB's memory while it writes a new store (and for the ingest's staging database): beyond it,
+#: DuckDB works from the files (and a temporary folder beside them, in the data directory). Its
+#: default, 80 % of the machine, let it cache the whole incoming snapshot: at 100 MB of extract the
+#: write held some 380 MB above what the ingest held before it.
+BUILD_MEMORY_LIMIT = "192MB"
+#: The ingest's staging database (``ingest.staging``): ``TEMP_PREFIX`` + an id + this.
+STAGING_SUFFIX = ".staging"
 
 
 @dataclass
@@ -146,28 +154,52 @@ def _create_snapshot_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create table if not exists {SNAPSHOT_META} (ingest_id varchar, key varchar, value varchar)")
 
 
-def _apply_source(con: duckdb.DuckDBPyConnection, source: str, frame: pd.DataFrame, record_id: str, seq: int,
+def _incoming(con: duckdb.DuckDBPyConnection, source: str, frame: pd.DataFrame | str, record_id: str) -> tuple[list[str], int]:
+    """Make this snapshot's records of ``source`` the relation ``incoming_frame`` (with ``_pos``, the
+    reading order): a pandas frame, or the name of a table in the attached ``staging`` database
+    that has ``_pos`` already (the ingest stages its records there). Returns its columns and length."""
+    if isinstance(frame, str):
+        con.execute(f"create or replace temp view incoming_frame as select * from staging.{quoted(frame)}")
+        columns = [c for c in _columns(con, frame, "staging") if c != POS]
+        dup = con.execute(f"""select {quoted(record_id)} from (select {quoted(record_id)}, {POS}, row_number() over
+            (partition by {quoted(record_id)} order by {POS}) as n from incoming_frame) where n = 2 order by {POS} limit 1""").fetchall()
+        rows = int(con.execute("select count(*) from incoming_frame").fetchall()[0][0])
+    else:
+        duplicated = frame[record_id].duplicated()
+        dup = [(frame.loc[duplicated, record_id].iloc[0],)] if duplicated.any() else []
+        con.register("incoming_frame", frame.assign(**{POS: range(len(frame))}))
+        columns, rows = list(frame.columns), len(frame)
+    if dup:
+        raise StoreWriteError(f"{source}: record id {record_id} {dup[0][0]!r} appears more than once; the store keys "
+                              "records by their id.")
+    return columns, rows
+
+
+def _drop_incoming(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame | str) -> None:
+    if isinstance(frame, str):
+        con.execute("drop view incoming_frame")
+    else:
+        con.unregister("incoming_frame")
+
+
+def _apply_source(con: duckdb.DuckDBPyConnection, source: str, frame: pd.DataFrame | str, record_id: str, seq: int,
                   keep_absent: bool) -> SourceChange:
-    """Bring ``source``'s history up to this snapshot's records (``frame``, in reading order)."""
+    """Bring ``source``'s history up to this snapshot's records (``frame``, in reading order; a
+    frame, or a table of the attached ``staging`` database: ``_incoming``)."""
     change = SourceChange(source)
     table = quoted(history_table(source))
     rid = quoted(record_id)
-    if frame[record_id].duplicated().any():
-        dup = frame.loc[frame[record_id].duplicated(), record_id].iloc[0]
-        raise StoreWriteError(f"{source}: record id {record_id} {dup!r} appears more than once; the store keys "
-                              "records by their id.")
-    con.register("incoming_frame", frame.assign(**{POS: range(len(frame))}))
+    incoming, rows = _incoming(con, source, frame, record_id)
     existing = _columns(con, history_table(source))
     if not existing:
         con.execute(f"create table {table} as select * exclude ({POS}), {seq} as {FROM}, null::integer as {TO}, "
-                    f"{POS}::bigint as {POS} from incoming_frame")
-        con.unregister("incoming_frame")
+                    f"{POS}::bigint as {POS} from incoming_frame order by {POS}")
+        _drop_incoming(con, frame)
         for column, kind in _columns(con, history_table(source)).items():
             if kind == '"NULL"':  # an all-empty column (or frame) has no type yet: text until known
                 con.execute(f"alter table {table} alter column {quoted(column)} set data type varchar")
-        change.added = len(frame)
+        change.added = rows
         return change
-    incoming = [c for c in frame.columns]
     for c in incoming:  # a column new in this contract version: earlier versions hold nulls
         if c not in existing:
             con.execute(f"alter table {table} add column {quoted(c)} "
@@ -175,7 +207,7 @@ def _apply_source(con: duckdb.DuckDBPyConnection, source: str, frame: pd.DataFra
     existing = _columns(con, history_table(source))
     select = ", ".join(f"cast(incoming_frame.{quoted(c)} as {existing[c]}) as {quoted(c)}" for c in incoming)
     con.execute(f"create temp table incoming as select {select}, {POS} from incoming_frame")
-    con.unregister("incoming_frame")
+    _drop_incoming(con, frame)
     content = [c for c in existing if c not in VERSION_COLUMNS and c not in LOCATION_COLUMNS]
 
     def differs(cols: list[str]) -> str:  # a column no longer sent counts as null now
@@ -207,7 +239,7 @@ def _apply_source(con: duckdb.DuckDBPyConnection, source: str, frame: pd.DataFra
 
 def write_snapshot(
     store_path: Path,
-    incoming: dict[str, pd.DataFrame],
+    incoming: dict[str, pd.DataFrame | str],
     record_ids: dict[str, str],
     snapshot: dict[str, object],
     files: pd.DataFrame,
@@ -215,19 +247,22 @@ def write_snapshot(
     *,
     carry_forward: set[str] = frozenset(),
     keep_absent: set[str] = frozenset(),
+    staging: Path | None = None,
 ) -> dict[str, SourceChange]:
     """Write the store with a new snapshot (``snapshot``: the facts of ``layout.SNAPSHOT_COLUMNS``
     except ``seq``) and swap it in atomically.
 
     ``incoming`` holds each source's records as this ingest read them. A source in
     ``carry_forward`` keeps its previous records unchanged; a source in ``keep_absent`` (records
-    entered between ingests) keeps records the extract no longer holds.
+    entered between ingests) keeps records the extract no longer holds. A source's records are a
+    pandas frame, or the name of a table in the DuckDB file ``staging`` (attached read-only) with the
+    same columns and ``_pos``, each record's place in the reading order.
     """
     store_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = store_path.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:8]}.tmp")
     changes: dict[str, SourceChange] = {}
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
         try:
             if store_path.exists():
                 escaped = str(store_path).replace("'", "''")
@@ -235,6 +270,8 @@ def write_snapshot(
                 _copy_previous(con)
                 con.execute("detach old")
             _create_snapshot_tables(con)
+            if staging is not None:
+                con.execute(f"attach '{str(staging).replace(chr(39), chr(39) * 2)}' as staging (read_only)")
             seq = previous_seq(con) + 1
             sources = set(incoming) | {source_of(t) for t in _tables(con, "main") if source_of(t)}
             for source in sorted(sources):
@@ -244,6 +281,8 @@ def write_snapshot(
                     continue
                 changes[source] = _apply_source(con, source, incoming[source], record_ids[source], seq,
                                                 keep_absent=source in keep_absent)
+            if staging is not None:
+                con.execute("detach staging")
             row = {c: snapshot.get(c) for c in SNAPSHOT_COLUMNS if c != "seq"}
             con.execute(f"insert into {SNAPSHOTS} values (?, {', '.join('?' for _ in row)})", [seq, *row.values()])
             for name, frame in ((INGESTS, files), (QUARANTINE_LOG, quarantine)):
@@ -275,9 +314,13 @@ def write_snapshot(
 def remove_leftovers(data_dir: Path) -> list[Path]:
     """Delete temporary store files left by an ingest that was killed (call while holding the lock)."""
     removed = []
-    for path in data_dir.glob(f"{TEMP_PREFIX}*.tmp*"):
-        path.unlink(missing_ok=True)
-        removed.append(path)
+    for pattern in (f"{TEMP_PREFIX}*.tmp*", f"{TEMP_PREFIX}*{STAGING_SUFFIX}*"):
+        for path in data_dir.glob(pattern):
+            if path.is_dir() and not path.is_symlink():  # DuckDB's temporary folder of a database it wrote
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
     for path in data_dir.glob(".aggregates-*.tmp*"):
         path.unlink(missing_ok=True)
         removed.append(path)
