@@ -51,11 +51,3 @@ def test_the_primary_estimate_has_a_bias_analysis_for_an_unmeasured_factor(resul
     commoner_in_congregate = t["share_with_factor_treated"] > t["share_with_factor_control"]
     assert (t.loc[commoner_in_congregate, "adjusted_risk_ratio"] > d.risk_ratio).all()
     assert any(f.startswith("Bias analysis: if a factor the data do not hold") for f in result.findings)
-
-
-def test_the_movers_only_estimate_is_worded_as_its_calibration_found_it(result):
-    """Issue 17 item 5: the calibration found the movers-only estimate below the known effect on
-    average, so its finding says it describes the people who moved on, not the service's effect."""
-    (dr,) = [f for f in result.findings if f.startswith("Comparing people with similar needs (doubly robust estimate)")]
-    assert "description of the people who moved on rather than the effect of the service" in dr
-    assert "ran below that effect on average (docs/calibration.md)" in dr
