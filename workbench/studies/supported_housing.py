@@ -296,12 +296,7 @@ def run(
     result.findings.append(
         f"Comparing people with similar needs (doubly robust estimate), the difference is {_pct(overall.risk_difference)} "
         f"(95% CI {_pct(overall.rd_lower)} to {_pct(overall.rd_upper)})"
-        + (": the data cannot rule out no difference on average." if overall.rd_lower <= 0 <= overall.rd_upper else ".")
-        # Calibration (docs/calibration.md, default scenario): over replicate counties with a known effect this
-        # movers-only estimate sat below the effect on average (selection on moving on), so it is worded as such.
-        + " Because it compares people after they moved on, which the type of service may itself affect, this is a "
-          "description of the people who moved on rather than the effect of the service: over synthetic counties "
-          "with a known effect it ran below that effect on average (docs/calibration.md).")
+        + (": the data cannot rule out no difference on average." if overall.rd_lower <= 0 <= overall.rd_upper else "."))
     result.findings += subgroup_findings(sub)
     dr_row = effects.iloc[2]
     result.findings.append(
