@@ -58,6 +58,14 @@ HEADLINE_FIGURES = {
 TREATMENT = "congregate"
 
 
+def compared_stays(stays: pd.DataFrame) -> pd.DataFrame:
+    """The stays both comparisons use: every type of service except those the definitions leave out
+    (``supported_housing.comparison_excludes_models``: Housing First, whose people are settled from
+    entry by construction)."""
+    excluded = definitions()["supported_housing"].get("comparison_excludes_models", [])
+    return stays[~stays["model"].isin(excluded)]
+
+
 def outcomes_by_model(cohort: pd.DataFrame) -> pd.DataFrame:
     """Leavers' outcomes per model of service."""
     g = cohort.groupby("model")
@@ -122,7 +130,7 @@ def entrants_analysis(entrants: pd.DataFrame) -> PrimaryComparison:
     """Congregate against other models for everyone who entered: settled at the horizon, naive and
     doubly robust, with errors clustered by person (people with several stays)."""
     horizon = int(definitions()["supported_housing"]["entrants_horizon_days"])
-    observed = entrants[entrants["settled_at_horizon"].notna()]
+    observed = compared_stays(entrants[entrants["settled_at_horizon"].notna()])
     covs = [c for c, _ in CONFOUNDERS if observed[c].nunique() > 1]
     naive = naive_difference(observed, TREATMENT, "settled_at_horizon", cluster_col="person_id")
     with warnings.catch_warnings():
@@ -138,7 +146,8 @@ def entrants_analysis(entrants: pd.DataFrame) -> PrimaryComparison:
     n_t, n_c = int(observed[TREATMENT].sum()), int((1 - observed[TREATMENT]).sum())
     findings = [
         f"Everyone who entered supported accommodation with {years} observed since: {len(observed):,} stays by "
-        f"{observed['person_id'].nunique():,} people ({n_t:,} in congregate hostels, {n_c:,} in other models). {years.capitalize()} "
+        f"{observed['person_id'].nunique():,} people ({n_t:,} in congregate hostels, {n_c:,} in other types of supported "
+        f"accommodation; Housing First is left out, its people being housed from entry). {years.capitalize()} "
         f"after entering, {nv.risk_treated:.0%} of those who entered congregate hostels and {nv.risk_control:.0%} of "
         "those who entered other models were in a settled home they had kept, alive and not back to homelessness "
         "(stays still open then count as not yet settled).",
@@ -216,12 +225,12 @@ def run(
     if period_end:
         cohort = cohort[cohort.end_date <= pd.Timestamp(period_end)]
     params: dict[str, Any] = dict(period_start=str(period_start or ""), period_end=str(period_end or ""),
-                                  outcome=OUTCOME, treatment="congregate_hostel vs other models",
+                                  outcome=OUTCOME, treatment="congregate_hostel vs other supported accommodation (Housing First left out)",
                                   n_bootstrap=n_bootstrap, seed=seed)
     result = StudyResult(study="supported_housing_outcomes", parameters=params)
     result.tables["outcomes_by_model"] = outcomes_by_model(cohort)
 
-    analysed = cohort[cohort[OUTCOME].notna()].copy()
+    analysed = compared_stays(cohort[cohort[OUTCOME].notna()]).copy()
     covs = [c for c, _ in CONFOUNDERS if analysed[c].nunique() > 1]
     naive = naive_difference(analysed, TREATMENT, OUTCOME, cluster_col="person_id")
     with warnings.catch_warnings():
@@ -311,8 +320,10 @@ def run(
         "on to a settled tenancy within 14 days of leaving, with 12 months observed since.",
         "Kept settled accommodation at 12 months: the tenancy had not ended (other than by a planned move), the person "
         "had not returned to homelessness (returns study definition) and had not died, 365 days after moving in.",
-        "Congregate: a stay in a congregate hostel; compared with all other models (shared, dispersed, Housing First, "
-        "step-down, women-only, young people's, mental health).",
+        "Congregate: a stay in a congregate hostel; compared with the other types of supported accommodation (shared, "
+        "dispersed, step-down, women-only, young people's, mental health). Housing First is left out of both "
+        "comparisons (it is in the outcomes-by-model table): its tenancy begins on the day of entry, so its people are "
+        "settled from entry by construction, and comparing it would measure being housed, not the type of service.",
         "Adjusted for needs at entry (drug, alcohol, rough sleeping history, offending, mental health, domestic abuse, "
         "young person 18-25), gender and route in, by propensity-score weighting and a doubly robust (AIPW) estimator.",
         "Subgroups were specified in advance (workbench/definitions.yaml); interaction p-values are Holm-adjusted.",

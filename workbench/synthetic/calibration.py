@@ -56,7 +56,10 @@ def _row(estimate: str, true: float, est: float, lower: float = math.nan, upper:
 def _supported_housing(result, truth_dir: Path) -> list[dict[str, Any]]:
     """Movers-only effects against the sample effect over the truth's eligible cohort; the primary
     (entrants) comparison against zero when no effect is planted at all (its true value is not
-    written by the generator otherwise, so only its false-positive rate is calibrated)."""
+    written by the generator otherwise, so only its false-positive rate is calibrated). Zero is
+    right there because, in the generator, nothing after entry depends on the type of service except
+    the planted tenancy failure; Housing First, whose tenancy starts on entry, is left out of the
+    comparison by the study (definitions ``comparison_excludes_models``)."""
     t = pd.read_csv(truth_dir / "supported_housing_cohort.csv")
     el = t[t["eligible"] == 1].rename(columns={"age_years": "age"})
     diff = el["p_kept_congregate"] - el["p_kept_other"]
