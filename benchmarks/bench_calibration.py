@@ -11,6 +11,7 @@ run can be resumed and re-summarised (``--summarise-only``).
     python benchmarks/bench_calibration.py                          # R = 200 everywhere: many hours
     python benchmarks/bench_calibration.py --replicates 20 --scenarios default null_all
     python benchmarks/bench_calibration.py --summarise-only         # rebuild the Markdown from the rows
+    python benchmarks/bench_calibration.py --studies supported_housing --rerun   # after a change to one study
 
 At scale 0.25 one county takes 15-30 s of one core (most of it ingesting and the supported housing
 study), so R = 200 over the 13 scenarios is about 15-20 core-hours: start it with nohup. The rows are saved
@@ -101,14 +102,24 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "calibration.md")
     parser.add_argument("--chunk", type=int, default=10, help="Seeds run between saves of the rows.")
     parser.add_argument("--summarise-only", action="store_true")
+    parser.add_argument("--studies", nargs="*", default=None,
+                        help="Only these studies (the rows of the others are kept). Default: every calibrated one.")
+    parser.add_argument("--rerun", action="store_true",
+                        help="Drop the saved rows of the chosen scenarios and studies first (after a change to a study).")
     args = parser.parse_args()
     started = dt.datetime.now().isoformat(timespec="minutes")
     done = pd.read_csv(args.rows) if args.rows.exists() else pd.DataFrame()
+    if args.rerun and len(done):
+        chosen = done["scenario"].isin(args.scenarios or list(scenarios()))
+        if args.studies:
+            chosen &= done["study"].isin(args.studies)
+        print(f"--rerun: {int(chosen.sum())} saved rows dropped")
+        done = done[~chosen].reset_index(drop=True)
     if not args.summarise_only:
         for name in args.scenarios or list(scenarios()):
-            studies = studies_of(name)
+            studies = [s for s in studies_of(name) if not args.studies or s in args.studies]
             if not studies:
-                print(f"{name}: no calibrated study (a linkage scenario); skipped")
+                print(f"{name}: none of the chosen calibrated studies (or a linkage scenario); skipped")
                 continue
             t0 = time.perf_counter()
             wanted = range(args.seed_start, args.seed_start + args.replicates)
@@ -117,7 +128,7 @@ def main() -> None:
                 chunk = range(chunk_start, min(chunk_start + args.chunk, wanted.stop))
                 if len(done):
                     mine = done[(done["scenario"] == name) & (done["scale"] == args.scale)]
-                    if set(chunk) <= set(mine["seed"]):
+                    if all(set(chunk) <= set(mine.loc[mine["study"] == s, "seed"]) for s in studies):
                         continue
                 rows = run_replicates(studies, name, len(chunk), chunk.start, args.scale, args.workers,
                                       STUDY_PARAMETERS, progress=False)
