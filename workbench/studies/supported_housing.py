@@ -251,7 +251,8 @@ def run(
     masks = {name: analysed.eval(s["condition"]) for name, s in spec.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sub = subgroup_effects(analysed, TREATMENT, OUTCOME, covs, masks)
+        sub = subgroup_effects(analysed, TREATMENT, OUTCOME, covs, masks, cluster_col="person_id",
+                               min_per_arm=int(definitions()["supported_housing"]["subgroup_min_per_arm"]))
     sub.insert(1, "label", sub["subgroup"].map({k: v["label"] for k, v in spec.items()}))
     result.tables["subgroup_effects"] = sub
     overall = dr.summary.iloc[0]
