@@ -31,10 +31,11 @@ def test_supported_housing_subgroup_effects_cover_the_planted_ones(default_count
     """Replaces the single-seed test_planted_subgroup_pattern_is_recovered and its fallback."""
     rows, s = default_county
     _no_failures(rows)
-    # A subgroup is estimated only with 20 people and 5 in each arm; at scale 0.2 women with domestic
-    # abuse often fall short, and now and then the others.
+    # A subgroup is estimated only with 10 stays in each arm (definitions: subgroup_min_per_arm); at
+    # scale 0.2 women with domestic abuse never reach it, the two other planted subgroups in about half
+    # of the counties (9 and 12 of seeds 1-20), the larger subgroups always.
     for name in PLANTED_SUBGROUPS[:2]:
-        assert s.loc[("supported_housing", f"subgroup: {name}"), "replicates"] >= R - 3
+        assert s.loc[("supported_housing", f"subgroup: {name}"), "replicates"] >= R // 4
     subgroups = [k for k in s.index if k[0] == "supported_housing" and k[1].startswith("subgroup: ")]
     assert len(subgroups) >= 6
     for key in subgroups:
