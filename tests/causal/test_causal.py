@@ -68,6 +68,27 @@ def test_subgroup_effects_find_the_planted_modifier():
     assert out.loc["young", "interaction_p_holm"] < 0.01  # the modifier is real and large
 
 
+def test_subgroup_needs_enough_in_each_arm_and_errors_allow_for_repeat_stays():
+    df, *_ = _confounded(n=3000, seed=4)
+    small = pd.Series(False, index=df.index)
+    small[df.index[(df.treated == 0)][:9]] = True  # 9 untreated, plenty treated
+    small[df.index[(df.treated == 1)][:40]] = True
+    subgroups = {"small": small, "young": df.young == 1}
+    out = subgroup_effects(df, "treated", "y", COVS, subgroups)
+    assert list(out["subgroup"]) == ["young"]  # 9 < 10 in one arm: no estimate
+    assert "small" in set(subgroup_effects(df, "treated", "y", COVS, subgroups, min_per_arm=5)["subgroup"])
+    # Every person twice (two identical stays): unclustered errors shrink by sqrt(2), clustered ones
+    # are those of the people once (as the same data with one row each).
+    twice = pd.concat([df, df], ignore_index=True).assign(person=np.r_[np.arange(len(df)), np.arange(len(df))])
+    once = subgroup_effects(df.assign(person=np.arange(len(df))), "treated", "y", COVS, {"young": df.young == 1},
+                            cluster_col="person").iloc[0]
+    naive = subgroup_effects(twice, "treated", "y", COVS, {"young": twice.young == 1}).iloc[0]
+    clustered = subgroup_effects(twice, "treated", "y", COVS, {"young": twice.young == 1}, cluster_col="person").iloc[0]
+    assert clustered.risk_difference == pytest.approx(once.risk_difference, rel=1e-6)
+    assert clustered.se == pytest.approx(once.se, rel=1e-6)
+    assert naive.se < 0.75 * clustered.se
+
+
 def test_e_value_published_example():
     # VanderWeele & Ding (2017), Ann Intern Med 167:268-274: for the observed RR of 3.9
     # (CI 1.8 to 8.7; breastfeeding and respiratory infection), the paper reports an E-value of

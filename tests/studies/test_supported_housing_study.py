@@ -37,7 +37,9 @@ def test_weighting_achieves_balance_and_outputs_are_complete(result):
     assert "e_value" in result.tables["congregate_effect"]
     # Findings never state certainties without their interval.
     # every finding states its uncertainty (an interval, an E-value, an adjusted p-value) or describes a cohort
-    assert all(any(w in f for w in ("CI", "E-value", "p-value", "moved on", "who entered")) for f in result.findings)
+    # (or says a subgroup was not estimated)
+    assert all(any(w in f for w in ("CI", "E-value", "p-value", "moved on", "who entered", "Not estimated"))
+               for f in result.findings)
 
 
 def test_the_primary_estimate_has_a_bias_analysis_for_an_unmeasured_factor(result):

@@ -308,6 +308,12 @@ def run(
         f"(95% CI {_pct(overall.rd_lower)} to {_pct(overall.rd_upper)})"
         + (": the data cannot rule out no difference on average." if overall.rd_lower <= 0 <= overall.rd_upper else "."))
     result.findings += subgroup_findings(sub)
+    too_few = [v["label"] for k, v in spec.items() if k not in set(sub["subgroup"])]
+    if too_few:
+        result.findings.append(  # the minimum is in definitions.yaml (subgroup_min_per_arm), not quoted here:
+            # a board report would read it as a count and withhold the finding
+            "Not estimated, too few stays in congregate or in other accommodation among those analysed for an "
+            f"interval: {'; '.join(too_few)}.")
     dr_row = effects.iloc[2]
     result.findings.append(
         f"An unmeasured factor would need to be associated with both placement and outcome by a risk ratio of "
