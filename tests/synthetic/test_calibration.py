@@ -59,3 +59,19 @@ def test_calibrate_command_refuses_unknown_study_and_scenario():
     assert r.exit_code == 2 and "no calibration for 'new_arrivals'" in r.output
     r = runner.invoke(app, ["calibrate", "returns", "--scenario", "no_such"])
     assert r.exit_code == 2 and "no_such" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["calibrate", "returns", "--linkage", "guess"])
+    assert r.exit_code == 2 and "--linkage must be" in r.output and "Traceback" not in r.output
+
+
+def test_a_replicate_can_be_linked_as_real_extracts_are():
+    """linkage="deterministic" ingests from the identifiers (with their planted errors), not the truth:
+    the same county gives other records per person, so the returns cohort differs."""
+    from workbench.synthetic.calibration import run_replicate
+
+    true = pd.DataFrame(run_replicate(["returns"], "default", seed=31, scale=0.1))
+    linked = pd.DataFrame(run_replicate(["returns"], "default", seed=31, scale=0.1, linkage="deterministic"))
+    assert set(true["linkage"]) == {"true"} and set(linked["linkage"]) == {"deterministic"}
+    assert (true["kind"] != "error").all() and (linked["kind"] != "error").all()
+    both = true.merge(linked, on="estimate", suffixes=("_true", "_linked"))
+    assert len(both) == len(true) and (both["true_true"] == both["true_linked"]).all()  # the same truth
+    assert not np.allclose(both["value_true"], both["value_linked"])  # linked differently

@@ -10,8 +10,10 @@ with no planted effect).
     summary, replicates = calibrate("supported_housing", scenario="null_supported_housing",
                                     replicates=20, seed_start=1, scale=0.25, workers=2)
 
-The counties are ingested with the TRUE linkage: this calibrates the studies' statistics, not the
-linkage (a linkage error would add to every bias here; the linkage is calibrated separately,
+By default the counties are ingested with the TRUE linkage (``linkage="true"``): this calibrates
+the studies' statistics alone. ``linkage="splink"`` (or ``"deterministic"``) ingests them as real
+extracts are ingested, from the identifiers with their planted errors, so each estimate's bias and
+coverage then include what linkage errors do to it (the linkage itself is calibrated separately,
 ``workbench linkage-quality`` and ``benchmarks/bench_linkage_review.py``).
 """
 
@@ -42,6 +44,8 @@ from workbench.synthetic.scenarios import DEFAULT_SCENARIO, scenario
 #: Studies the harness can calibrate (their truths are in the generator's truth folder).
 CALIBRATED_STUDIES = ("supported_housing", "returns", "system_performance")
 NULL_TOLERANCE = 1e-12
+#: How a replicate's extracts are linked: the truth, or one of the workbench's own linkages.
+LINKAGES = ("true", "splink", "deterministic")
 Z95 = stats.norm.ppf(0.975)
 
 
@@ -162,10 +166,10 @@ def _run_study(study: str, store, study_parameters: dict[str, Any]):
 
 def run_replicate(studies: Iterable[str], scenario_name: str, seed: int, scale: float,
                   study_parameters: dict[str, dict[str, Any]] | None = None,
-                  work_dir: str | Path | None = None) -> list[dict[str, Any]]:
-    """Generate, ingest (true linkage) and run each study on one county; rows of estimates against
-    the truth. A study that fails gives one row with its error, not an exception (a replicate's
-    failure is a result of the calibration)."""
+                  work_dir: str | Path | None = None, linkage: str = "true") -> list[dict[str, Any]]:
+    """Generate, ingest (``linkage``: the true one, or one of the workbench's) and run each study on
+    one county; rows of estimates against the truth. A study that fails gives one row with its error,
+    not an exception (a replicate's failure is a result of the calibration)."""
     from workbench.ingest.pipeline import ingest_folder
     from workbench.store import Store
     from workbench.synthetic.evaluation import TruthLinker
@@ -177,7 +181,8 @@ def run_replicate(studies: Iterable[str], scenario_name: str, seed: int, scale: 
         generate_county(county, seed=seed, scale=scale, scenario=scenario_name, progress=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ingest_folder(county / "extracts", folder / "store", linkage=TruthLinker(county / "truth"), progress=False)
+            ingest_folder(county / "extracts", folder / "store", progress=False,
+                          linkage=TruthLinker(county / "truth") if linkage == "true" else linkage)
         store = Store(folder / "store")
         for study in studies:
             started = time.perf_counter()
@@ -188,7 +193,7 @@ def run_replicate(studies: Iterable[str], scenario_name: str, seed: int, scale: 
                 out = [{"estimate": "(study failed)", "kind": "error", "note": f"{type(exc).__name__}: {exc}",
                         "traceback": traceback.format_exc(limit=3)}]
             for r in out:
-                r.update(study=study, scenario=scenario_name, seed=seed, scale=scale,
+                r.update(study=study, scenario=scenario_name, seed=seed, scale=scale, linkage=linkage,
                          seconds=round(time.perf_counter() - started, 2))
             rows += out
     finally:
@@ -223,7 +228,7 @@ def _preload(studies: Iterable[str]) -> None:
 
 def run_replicates(studies: Iterable[str], scenario_name: str, replicates: int, seed_start: int, scale: float,
                    workers: int | None = None, study_parameters: dict[str, dict[str, Any]] | None = None,
-                   progress: bool = True) -> pd.DataFrame:
+                   progress: bool = True, linkage: str = "true") -> pd.DataFrame:
     """Every replicate's rows (seeds ``seed_start`` .. ``seed_start + replicates - 1``), in parallel
     over ``workers`` processes (default: the available cores)."""
     studies = tuple(studies)
@@ -231,6 +236,8 @@ def run_replicates(studies: Iterable[str], scenario_name: str, replicates: int, 
     if unknown:
         raise ValueError(f"No calibration for {', '.join(unknown)}; calibrated studies: {', '.join(CALIBRATED_STUDIES)}.")
     scenario(scenario_name)  # an unknown name fails here, before any work
+    if linkage not in LINKAGES:
+        raise ValueError(f"linkage must be one of {', '.join(LINKAGES)}, not {linkage!r}.")
     if replicates < 1:
         raise ValueError("replicates must be at least 1.")
     workers = max(1, min(workers or len(os.sched_getaffinity(0)), replicates))
@@ -244,7 +251,7 @@ def run_replicates(studies: Iterable[str], scenario_name: str, replicates: int, 
     rows: list[dict[str, Any]] = []
     if workers == 1:
         for seed in seeds:
-            rows += run_replicate(studies, scenario_name, seed, scale, study_parameters)
+            rows += run_replicate(studies, scenario_name, seed, scale, study_parameters, linkage=linkage)
             if bar is not None:
                 bar.update(1)
     else:
@@ -253,7 +260,8 @@ def run_replicates(studies: Iterable[str], scenario_name: str, replicates: int, 
         # fork: workers need no importable __main__ (a script without a main guard still works).
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_single_threaded_worker) as pool:
-            futures = [pool.submit(run_replicate, studies, scenario_name, seed, scale, study_parameters) for seed in seeds]
+            futures = [pool.submit(run_replicate, studies, scenario_name, seed, scale, study_parameters, None, linkage)
+                       for seed in seeds]
             for f in as_completed(futures):
                 rows += f.result()
                 if bar is not None:
@@ -331,13 +339,14 @@ class Calibration:
     rows: pd.DataFrame
     summary: pd.DataFrame
     seconds: float
+    linkage: str = "true"
 
     def text(self) -> str:
         """The summary as plain text: one line per estimate."""
         s = self.summary
         lines = [f"Calibration of {self.study} in scenario {self.scenario} ({scenario(self.scenario).title}): "
                  f"{s['replicates'].max() if len(s) else 0} replicate counties at scale {self.scale:g}, seeds "
-                 f"{self.seed_start}.. , true linkage; {self.seconds:.0f} s."]
+                 f"{self.seed_start}.. , {self.linkage} linkage; {self.seconds:.0f} s."]
         for r in s.itertuples():
             if r.kind == "estimate":
                 cov = (f"coverage {r.coverage:.0%} ({r.covered}/{r.with_interval}; exact 95% CI {r.coverage_lower:.0%}-"
@@ -361,9 +370,11 @@ class Calibration:
 
 def calibrate(study: str, scenario: str = DEFAULT_SCENARIO, replicates: int = 20, seed_start: int = 1,
               scale: float = 0.25, workers: int | None = None, study_parameters: dict[str, Any] | None = None,
-              progress: bool = True) -> Calibration:
-    """Run ``study`` on ``replicates`` independent counties of ``scenario`` and calibrate it."""
+              progress: bool = True, linkage: str = "true") -> Calibration:
+    """Run ``study`` on ``replicates`` independent counties of ``scenario`` and calibrate it
+    (``linkage``: ``"true"``, or ``"splink"`` / ``"deterministic"`` to include linkage errors)."""
     started = time.perf_counter()
     rows = run_replicates([study], scenario, replicates, seed_start, scale, workers,
-                          {study: study_parameters or {}}, progress)
-    return Calibration(study, scenario, scale, seed_start, rows, summarise(rows), time.perf_counter() - started)
+                          {study: study_parameters or {}}, progress, linkage)
+    return Calibration(study, scenario, scale, seed_start, rows, summarise(rows), time.perf_counter() - started,
+                       linkage)
