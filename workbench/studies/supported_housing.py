@@ -192,6 +192,10 @@ def subgroup_findings(sub: pd.DataFrame, alpha: float = 0.05) -> list[str]:
         out.append(f"No subgroup showed a clear difference after adjusting for testing {len(sub)} groups (the "
                    f"strongest, {best.label}, had an adjusted p-value of {best.effect_p_holm:.3f}); subgroup "
                    "estimates are in the table and forest plot.")
+    # What the calibration found (docs/calibration.md; assumptions log row 7): small subgroups' intervals
+    # held the true effect less often than 95%.
+    out[-1] += (" Subgroup intervals are approximate: where a subgroup has few stays in either type of service they "
+                "run too narrow.")
     return out
 
 
