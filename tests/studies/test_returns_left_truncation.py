@@ -168,3 +168,19 @@ def test_fine_gray_keeps_early_move_ins_at_risk_from_when_the_data_begin(truncat
     # and it is not the fit on the observed move-ins alone that it used to be
     alone = run(returns_cohort(tables=_tables(False), extract_date=EXTRACT), EXTRACT)
     assert alone.tables["fine_gray"].set_index("covariate").loc["housing_first", "coef"] != pytest.approx(ours["coef"])
+
+
+def test_a_move_in_on_the_extract_date_has_no_time_at_risk_and_is_left_out():
+    """With early move-ins the fits take entry times, and a spell whose entry is not before its exit
+    stops them (R: "Stop time must be > start time"). A move-in on the extract date itself is never at
+    risk: it is left out, and the study runs (the before-data-begin calibration failed on 91 of 200
+    counties with one such move-in)."""
+    tables = _tables(True)
+    t = tables["settled_tenancies"]
+    late = t.iloc[[0]].assign(person_id="P-LATE", tenancy_id="TN-LATE", start_date=T(EXTRACT))
+    tables["settled_tenancies"] = pd.concat([t, late], ignore_index=True)
+    cohort = returns_cohort(tables=tables, extract_date=EXTRACT)
+    assert "TN-LATE" not in set(cohort["tenancy_id"])
+    assert (cohort["time_days"] > cohort["entry_days"]).all()
+    result = run(cohort=model_frame(cohort), extract_date=EXTRACT)
+    assert len(result.tables) and len(result.findings)

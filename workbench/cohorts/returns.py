@@ -155,8 +155,11 @@ def returns_cohort(
     moves.loc[~returned, ["return_date", "return_kind"]] = [pd.NaT, None]
     moves["time_days"] = (moves.follow_up_end - moves.move_in_date).dt.days.astype(float)
     moves["entry_days"] = np.maximum((start_ts - moves.move_in_date).dt.days, 0).astype(float)
-    # Spells whose follow-up ends before history starts are never observed.
-    moves = moves[(moves.time_days > moves.entry_days) | (moves.entry_days == 0)]
+    # Spells with no time at risk are never observed at risk: follow-up ending before history starts,
+    # or a move-in on the extract date itself (0 days). Survival fits with delayed entry need every
+    # spell's entry strictly before its exit (R: "Stop time must be > start time"); the calibration's
+    # before-data-begin scenario failed on 91 of 200 counties with one such move-in (issue 17).
+    moves = moves[moves.time_days > moves.entry_days]
     return moves.drop(columns=["_threshold"]).reset_index(drop=True)
 
 
