@@ -119,7 +119,8 @@ def main() -> None:
                         help="Drop the saved rows of the chosen scenarios and studies first (after a change to a study).")
     args = parser.parse_args()
     started = dt.datetime.now().isoformat(timespec="minutes")
-    done = pd.read_csv(args.rows) if args.rows.exists() else pd.DataFrame()
+    # dtype: pandas would read a column of "true" as booleans
+    done = pd.read_csv(args.rows, dtype={"linkage": str}) if args.rows.exists() else pd.DataFrame()
     if len(done):  # rows from before --linkage were all linked by the truth
         done["linkage"] = done["linkage"].fillna("true") if "linkage" in done else "true"
     if args.rerun and len(done):
