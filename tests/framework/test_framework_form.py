@@ -81,7 +81,7 @@ def test_profile_counts_residents_by_subgroup_and_reads_findings():
                             "upper": [0.3, 0.06, 0.1, 0.17], "effect_p_holm": [0.01, 0.6, 0.9, 0.143]})
     p = profile_residents(residents, effects).set_index("subgroup")
     assert p.loc["rough_sleeping_and_substance_use", "current_residents"] == 1
-    assert p.loc["rough_sleeping_and_substance_use", "finding"] == "congregate appeared to help"
+    assert p.loc["rough_sleeping_and_substance_use", "finding"] == "congregate appeared to help (a lead to check)"
     # the case: an unadjusted interval above zero, but Holm-adjusted p = 0.143: no claim
     assert p.loc["aged_45_plus", "finding"] == "no clear difference" and p.loc["aged_45_plus", "adjusted_p"] == 0.143
     assert p.loc["young_person_18_25", "of_whom_in_congregate"] == 1

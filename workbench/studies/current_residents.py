@@ -183,8 +183,10 @@ def profile_residents(residents: pd.DataFrame, subgroup_effects: pd.DataFrame, a
             clear = e.effect_p_holm < alpha
             row.update(estimated_difference=e.risk_difference, lower=e.lower, upper=e.upper,
                        adjusted_p=e.effect_p_holm,
-                       finding=("congregate appeared to help" if clear and e.risk_difference > 0 else
-                                "congregate appeared to harm" if clear and e.risk_difference < 0 else
+                       # "a lead to check": where nothing differed the study still named a subgroup in up
+                       # to about one synthetic county in seven (supported housing assumptions log row 10)
+                       finding=("congregate appeared to help (a lead to check)" if clear and e.risk_difference > 0 else
+                                "congregate appeared to harm (a lead to check)" if clear and e.risk_difference < 0 else
                                 "no clear difference"))
         else:
             row.update(estimated_difference=np.nan, lower=np.nan, upper=np.nan, adjusted_p=np.nan,
