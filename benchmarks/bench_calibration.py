@@ -63,11 +63,14 @@ def markdown(rows: pd.DataFrame, scale: float, started: str) -> str:
         "",
     ]
     failed = rows[rows["kind"] == "error"] if "kind" in rows else rows.iloc[0:0]
+    # One summary per scenario and linkage, for its table and for the closing list.
+    parts = []
     for name, link in [(n, k) for n in every for k in LINKAGES]:
         mine = (rows["scenario"] == name) & (rows["linkage"] == link)
-        part = summarise(rows[mine]) if mine.any() else None
-        if part is None or part.empty:
-            continue
+        part = summarise(rows[mine]) if mine.any() else pd.DataFrame()
+        if len(part):
+            parts.append((name, link, part))
+    for name, link, part in parts:
         spec = every[name]
         heading = f"## {name}: {spec.title}" if link == "true" else f"## {name}, linked by {link}: {spec.title}"
         how = ([] if link == "true" else [
@@ -88,13 +91,10 @@ def markdown(rows: pd.DataFrame, scale: float, started: str) -> str:
         lines.append("")
     lines += ["## Closing note", "", "Cases with coverage below 90% (scenario, study, estimate, coverage):", ""]
     low = []
-    for name, link in [(n, k) for n in every for k in LINKAGES]:
-        mine = (rows["scenario"] == name) & (rows["linkage"] == link)
-        part = summarise(rows[mine]) if mine.any() else pd.DataFrame()
-        if len(part):
-            part = part[(part["with_interval"] > 0) & (part["coverage"] < 0.90)]
-            where = name if link == "true" else f"{name} (linked by {link})"
-            low += [f"- {where}, {r.study}, {r.estimate}: {r.coverage:.0%} (bias {_fmt(r.bias)})" for r in part.itertuples()]
+    for name, link, part in parts:
+        part = part[(part["with_interval"] > 0) & (part["coverage"] < 0.90)]
+        where = name if link == "true" else f"{name} (linked by {link})"
+        low += [f"- {where}, {r.study}, {r.estimate}: {r.coverage:.0%} (bias {_fmt(r.bias)})" for r in part.itertuples()]
     lines += low or ["- none"]
     lines.append("")
     return "\n".join(lines)

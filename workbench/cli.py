@@ -280,7 +280,7 @@ def calibrate(
     Synthetic counties only, ingested by default with their true linkage (the study's statistics alone);
     --linkage splink links them as real extracts are, so each estimate's bias and coverage include
     linkage errors."""
-    from workbench.synthetic.calibration import CALIBRATED_STUDIES
+    from workbench.synthetic.calibration import CALIBRATED_STUDIES, LINKAGES
     from workbench.synthetic.calibration import calibrate as run_calibration
     from workbench.synthetic.scenarios import ScenarioError
     from workbench.synthetic.scenarios import scenario as find_scenario
@@ -293,8 +293,8 @@ def calibrate(
     except ScenarioError as err:
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(ExitCode.USAGE) from None
-    if linkage not in ("true", "splink", "deterministic"):
-        typer.echo(f"Error: --linkage must be true, splink or deterministic, not {linkage!r}.", err=True)
+    if linkage not in LINKAGES:
+        typer.echo(f"Error: --linkage must be one of {', '.join(LINKAGES)}, not {linkage!r}.", err=True)
         raise typer.Exit(ExitCode.USAGE)
     if replicates < 1 or scale <= 0:
         typer.echo("Error: --replicates must be at least 1 and --scale above 0.", err=True)

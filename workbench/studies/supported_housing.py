@@ -62,7 +62,7 @@ def compared_stays(stays: pd.DataFrame) -> pd.DataFrame:
     """The stays both comparisons use: every type of service except those the definitions leave out
     (``supported_housing.comparison_excludes_models``: Housing First, whose people are settled from
     entry by construction)."""
-    excluded = definitions()["supported_housing"].get("comparison_excludes_models", [])
+    excluded = definitions()["supported_housing"]["comparison_excludes_models"]
     return stays[~stays["model"].isin(excluded)]
 
 
@@ -255,12 +255,13 @@ def run(
     result.tables["balance"] = balance
     result.figures["overlap"] = _overlap_figure(pw)
 
-    spec = definitions()["supported_housing"]["subgroups"]
+    cfg = definitions()["supported_housing"]
+    spec = cfg["subgroups"]
     masks = {name: analysed.eval(s["condition"]) for name, s in spec.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sub = subgroup_effects(analysed, TREATMENT, OUTCOME, covs, masks, cluster_col="person_id",
-                               min_per_arm=int(definitions()["supported_housing"]["subgroup_min_per_arm"]))
+                               min_per_arm=int(cfg["subgroup_min_per_arm"]))
     sub.insert(1, "label", sub["subgroup"].map({k: v["label"] for k, v in spec.items()}))
     result.tables["subgroup_effects"] = sub
     overall = dr.summary.iloc[0]
@@ -316,7 +317,8 @@ def run(
         f"(95% CI {_pct(overall.rd_lower)} to {_pct(overall.rd_upper)})"
         + (": the data cannot rule out no difference on average." if overall.rd_lower <= 0 <= overall.rd_upper else "."))
     result.findings += subgroup_findings(sub)
-    too_few = [v["label"] for k, v in spec.items() if k not in set(sub["subgroup"])]
+    estimated = set(sub["subgroup"])
+    too_few = [v["label"] for k, v in spec.items() if k not in estimated]
     if too_few:
         result.findings.append(  # the minimum is in definitions.yaml (subgroup_min_per_arm), not quoted here:
             # a board report would read it as a count and withhold the finding
