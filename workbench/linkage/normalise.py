@@ -23,6 +23,16 @@ def normalise_name(names: pd.Series) -> pd.Series:
     return pd.Series(cleaned[codes], index=names.index, dtype="string")
 
 
+def normalised_codes(values: pd.Series, kind: str) -> np.ndarray:
+    """Integer codes of the normalised values (``kind`` "name" or "ni"): equal codes exactly where
+    the normalised strings are equal, -1 where missing. Only the distinct spellings are normalised
+    and no string is made per record (the deterministic rules on millions of records)."""
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    cleaned = (normalise_name if kind == "name" else normalise_ni)(pd.Series(uniques, dtype="string"))
+    normal_codes, _ = pd.factorize(cleaned, use_na_sentinel=True)
+    return np.where(codes >= 0, np.append(normal_codes, -1)[codes], -1)
+
+
 def normalise_ni(values: pd.Series) -> pd.Series:
     """Upper case, spaces removed: ' ab 12 34 56 c' -> 'AB123456C'."""
     return values.astype("string").str.upper().str.replace(r"\s", "", regex=True)
