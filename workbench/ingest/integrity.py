@@ -134,11 +134,19 @@ def scan_lines(physical: Iterable[str], delimiter: str = ",", field_limit: int =
         return RecordScan(np.frombuffer(starts, np.uint32) if starts else np.zeros(0, np.uint32), damage,
                           np.frombuffer(firsts, np.uint32) if firsts else np.zeros(0, np.uint32), header_end)
 
+    blank_starts = {delimiter, '"'}
     width = None  # the header's number of fields; the header is scanned like a record, then not counted
     header_end = 0
     lines = enumerate(physical, start=1)
     for start, line in lines:
-        if _is_blank(line, delimiter):
+        # A line starting with a letter or digit is not blank (most lines: no per-line replace).
+        if (not line or line[0] in blank_starts or line[0].isspace()) and _is_blank(line, delimiter):
+            continue
+        if width is not None and '"' not in line and len(line) <= field_limit:
+            # The common record: one line, no quotes, so no field is longer than the line; its
+            # field lengths are not needed (they were most of the scan's time).
+            starts.append(start)
+            firsts.append(first_value_hash(line.split(delimiter, 1)[0].strip().strip('"').strip()))
             continue
         end = start
         lengths, in_quote = _fields(line, False, delimiter)

@@ -544,8 +544,9 @@ class CsvStream:
         self.notes, self.malformed_rows, self.rows_read = raw.notes, raw.malformed_rows, raw.rows_read
         yield raw.frame, np.asarray(raw.row_numbers)
 
-    def _conform(self, frame: pd.DataFrame, state: dict) -> tuple[pd.DataFrame | None, list[str]]:
-        """The chunk matched to the contract; a header problem is kept to refuse the file at the end."""
+    def _conform(self, frame: pd.DataFrame, state: dict, blanked: bool = False) -> tuple[pd.DataFrame | None, list[str]]:
+        """The chunk matched to the contract; a header problem is kept to refuse the file at the end.
+        ``blanked``: the frame's blanks are missing already (:func:`_blank_to_na`)."""
         if state.get("refusal") is not None:
             return None, []
         try:
@@ -553,7 +554,10 @@ class CsvStream:
         except FileRefused as exc:
             state["refusal"] = exc
             return None, []
-        return _blank_to_na(conformed), notes
+        if not blanked:
+            return _blank_to_na(conformed), notes
+        added = [c for c in conformed.columns if conformed[c].dtype != "string"]  # optional columns not sent
+        return (conformed.astype(dict.fromkeys(added, "string")) if added else conformed), notes
 
     def _piece_chunks(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
         scan = self.scan
@@ -577,19 +581,23 @@ class CsvStream:
                 frame = frame.iloc[1:].reset_index(drop=True)  # the record before the cut, read already
             if len(header) == frame.shape[1]:
                 frame.columns = header
-            keep = ~(_blank_to_na(frame).isna().all(axis=1)).to_numpy() if len(frame) else np.ones(0, bool)
+            # Blanks made missing once, for both the blank-row test and the contract's columns.
+            blanked = _blank_to_na(frame)
+            keep = ~(blanked.isna().all(axis=1)).to_numpy() if len(frame) else np.ones(0, bool)
             frame = frame[keep].reset_index(drop=True)
+            blanked = blanked[keep].reset_index(drop=True)
             expected = (self._next_cut(first_record) or scan.records) - first_record
             first = frame.iloc[:, 0].str.strip() if frame.shape[1] else pd.Series([], dtype=object)
-            if (first_record != done or len(frame) != expected
-                    or agreeing_records(scan, parsed_first_hashes(first), done) != len(frame)):
+            del frame
+            if (first_record != done or len(blanked) != expected
+                    or agreeing_records(scan, parsed_first_hashes(first), done) != len(blanked)):
                 raise _ReadWhole  # the pieces do not line up with the scan: read whole to say where
-            rows = scan.lines[done : done + len(frame)].astype(np.int64)
-            done += len(frame)
-            conformed, notes = self._conform(frame, state)
+            rows = scan.lines[done : done + len(blanked)].astype(np.int64)
+            done += len(blanked)
+            conformed, notes = self._conform(blanked, state, blanked=True)
             if not self.notes:
                 self.notes = notes
-            del frame
+            del blanked
             if conformed is not None:
                 yield conformed, rows
         self.rows_read = done
