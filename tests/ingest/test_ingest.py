@@ -283,3 +283,15 @@ def test_environment_key_and_key_file_must_agree(tmp_path, contracts, monkeypatc
     same = key_file.read_text().strip().splitlines()[-1]
     monkeypatch.setenv("WORKBENCH_PSEUDONYMISATION_KEY", same)
     assert load_key(key_file).secret == same.encode()
+
+
+def test_many_pseudonyms_equal_one_at_a_time_and_depend_on_key_and_namespace():
+    from workbench.ingest.pseudonymise import PseudonymKey
+
+    key = PseudonymKey(b"k" * 40, is_demo=False, origin="test")
+    values = ["outreach/1", "cases/2", None, float("nan"), 17]
+    many = key.pseudonyms("person", values)
+    assert many == [key.pseudonym("person", "outreach/1"), key.pseudonym("person", "cases/2"), None, None,
+                    key.pseudonym("person", "17")]
+    assert key.pseudonyms("record", values)[0] != many[0]
+    assert PseudonymKey(b"j" * 40, is_demo=False, origin="test").pseudonyms("person", values)[0] != many[0]
