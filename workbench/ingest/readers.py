@@ -152,7 +152,7 @@ def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for j in range(frame.shape[1]):
         s = frame.iloc[:, j].astype("string[pyarrow]").str.strip()
-        out[j] = s.mask(s == "").astype("string")
+        out[j] = s.mask(s == "")
     return pd.DataFrame(out, index=frame.index).set_axis(frame.columns, axis=1)
 
 
