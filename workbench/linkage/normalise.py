@@ -27,7 +27,8 @@ def normalised_codes(values: pd.Series, kind: str) -> np.ndarray:
     """Integer codes of the normalised values (``kind`` "name" or "ni"): equal codes exactly where
     the normalised strings are equal, -1 where missing. Only the distinct spellings are normalised
     and no string is made per record (the deterministic rules on millions of records)."""
-    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    # Arrow strings: factorised without a Python string per record (the linkage frame's are already).
+    codes, uniques = pd.factorize(values.astype("string[pyarrow]"), use_na_sentinel=True)
     cleaned = (normalise_name if kind == "name" else normalise_ni)(pd.Series(uniques, dtype="string"))
     normal_codes, _ = pd.factorize(cleaned, use_na_sentinel=True)
     return np.where(codes >= 0, np.append(normal_codes, -1)[codes], -1)
