@@ -295,3 +295,6 @@ def test_many_pseudonyms_equal_one_at_a_time_and_depend_on_key_and_namespace():
                     key.pseudonym("person", "17")]
     assert key.pseudonyms("record", values)[0] != many[0]
     assert PseudonymKey(b"j" * 40, is_demo=False, origin="test").pseudonyms("person", values)[0] != many[0]
+    for secret in (b"s" * 64, b"long key " * 20):  # a key of the hash's block size, and a longer one (hashed)
+        other = PseudonymKey(secret, is_demo=False, origin="test")
+        assert other.pseudonyms("person", ["x", "y"]) == [other.pseudonym("person", "x"), other.pseudonym("person", "y")]

@@ -26,6 +26,7 @@ KEY_ENV = "WORKBENCH_PSEUDONYMISATION_KEY"
 KEY_FILE_ENV = "WORKBENCH_KEY_FILE"
 DEMO_LABEL = "DEMO KEY - SYNTHETIC DATA ONLY"
 MIN_KEY_CHARS = 32
+_BLOCK = 64  # SHA-256's block size in bytes (HMAC pads the key to it)
 PSEUDONYM_HEX_CHARS = 20  # 80 bits: collisions are negligible at national scale
 
 
@@ -45,17 +46,24 @@ class PseudonymKey:
 
     def pseudonyms(self, namespace: str, values: Iterable[object]) -> list[str | None]:
         """Pseudonymise many values; missing values stay missing."""
-        # The HMAC state after the key and the namespace is made once and copied per value: the same
-        # digests as :meth:`pseudonym`, about a fifth faster than a new HMAC each time.
-        keyed = hmac.new(self.secret, f"{namespace}\x1f".encode(), hashlib.sha256)
+        # HMAC-SHA256 (RFC 2104) from two hash states made once, the inner one after the key and the
+        # namespace, copied per value: the same digests as :meth:`pseudonym` (tested), in 0.6 of the
+        # time of a new or copied ``hmac`` object, most of the ingest's person-id step.
+        key = self.secret if len(self.secret) <= _BLOCK else hashlib.sha256(self.secret).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + f"{namespace}\x1f".encode()).copy
+        outer = hashlib.sha256(bytes(b ^ 0x5C for b in key)).copy
         out: list[str | None] = []
+        add = out.append
         for v in values:
             if v is None or v != v:  # None or NaN/NA
-                out.append(None)
-            else:
-                digest = keyed.copy()
-                digest.update(str(v).encode())
-                out.append(digest.hexdigest()[:PSEUDONYM_HEX_CHARS])
+                add(None)
+                continue
+            i = inner()
+            i.update(str(v).encode())
+            o = outer()
+            o.update(i.digest())
+            add(o.hexdigest()[:PSEUDONYM_HEX_CHARS])
         return out
 
     @property
