@@ -19,7 +19,6 @@ statutory cases one per district), and builds a new store from it:
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import logging
 import os
@@ -41,7 +40,7 @@ from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
 from workbench.ingest.quarantine_log import quarantine_log as problem_log
 from workbench.ingest.quarantine_log import without_values
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
-from workbench.ingest.staging import Staging
+from workbench.ingest.staging import Staging, return_freed_memory
 from workbench.ingest.validate import ValidationResult, validate_file
 from workbench.linkage.persons import (
     LINKAGE_COLUMNS,
@@ -602,7 +601,7 @@ def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: C
     labels, alternatives = link_people_with_alternatives(frame, linkage, profile=linkage_profile)
     # The person ids and the stored tables are made from the staged records: the frame goes now.
     del frame
-    gc.collect()
+    return_freed_memory()
     report.persons = staging.person_ids(labels, alternatives, key)
     del labels, alternatives
     tables: dict[str, pd.DataFrame | str] = dict(staging.build_tables(
