@@ -123,3 +123,16 @@ def test_staging_file_is_owner_only_and_never_outlives_the_ingest(tmp_path, cont
     (data / ".workbench.duckdb.0badc0de.staging").write_bytes(b"half staged")
     (data / ".workbench.duckdb.0badc0de.staging.wal").write_bytes(b"half staged")
     assert len(remove_leftovers(data)) == 2
+
+
+def test_build_memory_limit_stays_within_its_bounds_and_the_peak_so_far(monkeypatch):
+    from workbench.ingest import staging
+
+    monkeypatch.setattr(staging, "_status_megabytes", lambda: {"VmHWM": 800, "VmRSS": 300})
+    assert staging.build_memory_limit() == "436MB"  # the room under the peak, less 64 MB
+    monkeypatch.setattr(staging, "_status_megabytes", lambda: {"VmHWM": 400, "VmRSS": 390})
+    assert staging.build_memory_limit() == f"{staging.MIN_BUILD_MEGABYTES}MB"
+    monkeypatch.setattr(staging, "_status_megabytes", lambda: {"VmHWM": 9000, "VmRSS": 300})
+    assert staging.build_memory_limit() == f"{staging.MAX_BUILD_MEGABYTES}MB"
+    monkeypatch.setattr(staging, "_status_megabytes", dict)  # not Linux: the minimum
+    assert staging.build_memory_limit() == f"{staging.MIN_BUILD_MEGABYTES}MB"

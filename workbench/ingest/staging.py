@@ -39,16 +39,15 @@ from workbench.store.history import STAGING_SUFFIX, TEMP_PREFIX
 from workbench.store.layout import ALTERNATIVE_KEY, POS, quoted
 
 #: DuckDB's memory while validation appends pieces (it needs little: each piece is written out;
-#: the person ids and tables are made later, after the linkage, with ``STAGING_BUILD_MEMORY_LIMIT``).
+#: the person ids and tables are made later, after the linkage, with :func:`build_memory_limit`).
 APPEND_MEMORY_LIMIT = "64MB"
 #: Appending pieces: one thread, and a checkpoint every 64 MB of log rather than DuckDB's 16 MB
 #: (measured on 3.5 million outreach records: 16 to 9 s of CPU for the appends, the same peak).
 APPEND_CONFIG = {"threads": 1, "checkpoint_threshold": "64MB"}
-#: The person ids and stored tables are built after the linkage has let go of its memory
-#: (:func:`return_freed_memory`), so DuckDB may use more than while the linkage's arrays were held:
-#: measured on 3.5 million outreach records, 192 -> 384 MB took the person ids 11.3 -> 7.7 s and the
-#: tables 8.1 -> 7.0 s of CPU, their peaks (668, 701 MB) staying under the linkage's own (763 MB).
-STAGING_BUILD_MEMORY_LIMIT = "384MB"
+#: DuckDB's memory while the person ids and stored tables are built, at least: 192 MB.
+MIN_BUILD_MEGABYTES = 192
+#: ... and at most (see :func:`build_memory_limit`).
+MAX_BUILD_MEGABYTES = 1024
 #: Anchors hashed per batch (Python strings only for these).
 PSEUDONYM_BATCH = 100_000
 STAGE_POS = "_stage_pos"  # a record's position among every accepted record of the ingest
@@ -68,6 +67,32 @@ def _pandas_types(kind: pyarrow.DataType) -> object:
     if pyarrow.types.is_boolean(kind):
         return pd.BooleanDtype()
     return None
+
+
+def _status_megabytes() -> dict[str, int]:
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return {}
+    found = {}
+    for line in status.read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmHWM", "VmRSS"):
+            found[name] = int(value.split()[0]) // 1024
+    return found
+
+
+def build_memory_limit() -> str:
+    """DuckDB's memory for building the person ids and stored tables: what the ingest's peak so far
+    leaves above its resident memory now, so the build does not raise the peak (between
+    ``MIN_BUILD_MEGABYTES`` and ``MAX_BUILD_MEGABYTES``; the minimum where the peak is not known).
+
+    After the linkage has let go of its memory (:func:`return_freed_memory`) the room is large at
+    scale: on 3.5 million outreach records 192 -> 384 MB took the person ids 11.3 -> 7.3 s and the
+    tables 8.1 -> 7.0 s of CPU, the peak staying the linkage's; a fixed 384 MB raised the peak of a
+    100 MB extract, whose linkage needs less, by 80 MB."""
+    mb = _status_megabytes()
+    room = mb.get("VmHWM", 0) - mb.get("VmRSS", 0) - 64  # DuckDB's own bookkeeping beyond its limit
+    return f"{max(MIN_BUILD_MEGABYTES, min(MAX_BUILD_MEGABYTES, room))}MB"
 
 
 def return_freed_memory() -> None:
@@ -275,13 +300,13 @@ class Staging:
         return "stored_alternatives"
 
     def release(self) -> None:
-        """Let go of DuckDB's cache while the linkage runs (up to ``STAGING_BUILD_MEMORY_LIMIT``): the
+        """Let go of DuckDB's cache while the linkage runs (up to :func:`build_memory_limit`): the
         database is closed, and opened again by the next step."""
         self.close()
 
-    def _open(self, memory_limit: str = STAGING_BUILD_MEMORY_LIMIT, **config: object) -> duckdb.DuckDBPyConnection:
+    def _open(self, memory_limit: str | None = None, **config: object) -> duckdb.DuckDBPyConnection:
         if self.con is None:
-            self.con = duckdb.connect(str(self.path), config={"memory_limit": memory_limit,
+            self.con = duckdb.connect(str(self.path), config={"memory_limit": memory_limit or build_memory_limit(),
                                                               "preserve_insertion_order": True, **config})
         return self.con
 
