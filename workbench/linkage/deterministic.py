@@ -9,7 +9,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from workbench.linkage.normalise import normalised_codes
+from workbench.linkage.normalise import normalise_name, normalise_ni, normalised_codes
 
 #: The linkage frame's columns these rules read: the ingest gives them only these.
 COLUMNS = ("first_name", "last_name", "date_of_birth", "ni_number")
@@ -53,7 +53,7 @@ def link_deterministic(frame: pd.DataFrame) -> np.ndarray:
 
     Keys are integer codes, not strings (a person's name key as text cost about 500 MB at 3.5
     million records, the ingest's peak: issue 16)."""
-    name_dob = _combined(normalised_codes(frame["first_name"], "name"), normalised_codes(frame["last_name"], "name"),
-                         _date_codes(frame["date_of_birth"]))
-    ni = normalised_codes(frame["ni_number"], "ni")
+    name_dob = _combined(normalised_codes(frame["first_name"], normalise_name),
+                         normalised_codes(frame["last_name"], normalise_name), _date_codes(frame["date_of_birth"]))
+    ni = normalised_codes(frame["ni_number"], normalise_ni)
     return _components(len(frame), [_pairs_sharing(ni), _pairs_sharing(name_dob)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,14 +24,14 @@ def normalise_name(names: pd.Series) -> pd.Series:
     return pd.Series(cleaned[codes], index=names.index, dtype="string")
 
 
-def normalised_codes(values: pd.Series, kind: str) -> np.ndarray:
-    """Integer codes of the normalised values (``kind`` "name" or "ni"): equal codes exactly where
-    the normalised strings are equal, -1 where missing. Only the distinct spellings are normalised
-    and no string is made per record (the deterministic rules on millions of records)."""
+def normalised_codes(values: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """Integer codes of ``normalise(values)`` (:func:`normalise_name` or :func:`normalise_ni`): equal
+    codes exactly where the normalised strings are equal, -1 where missing. Only the distinct
+    spellings are normalised and no string is made per record (the deterministic rules on millions
+    of records)."""
     # Arrow strings: factorised without a Python string per record (the linkage frame's are already).
     codes, uniques = pd.factorize(values.astype("string[pyarrow]"), use_na_sentinel=True)
-    cleaned = (normalise_name if kind == "name" else normalise_ni)(pd.Series(uniques, dtype="string"))
-    normal_codes, _ = pd.factorize(cleaned, use_na_sentinel=True)
+    normal_codes, _ = pd.factorize(normalise(pd.Series(uniques, dtype="string")), use_na_sentinel=True)
     return np.where(codes >= 0, np.append(normal_codes, -1)[codes], -1)
 
 
