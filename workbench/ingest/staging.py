@@ -82,9 +82,10 @@ def _status_megabytes() -> dict[str, int]:
 
 
 def build_memory_limit() -> str:
-    """DuckDB's memory for building the person ids and stored tables: what the ingest's peak so far
-    leaves above its resident memory now, so the build does not raise the peak (between
-    ``MIN_BUILD_MEGABYTES`` and ``MAX_BUILD_MEGABYTES``; the minimum where the peak is not known).
+    """DuckDB's memory for building the person ids and stored tables: what the process's peak so far
+    (in ``workbench ingest``, the ingest's own) leaves above its resident memory now, so the build
+    does not raise the peak (between ``MIN_BUILD_MEGABYTES`` and ``MAX_BUILD_MEGABYTES``; the minimum
+    where the peak is not known, off Linux).
 
     After the linkage has let go of its memory (:func:`return_freed_memory`) the room is large at
     scale: on 3.5 million outreach records 192 -> 384 MB took the person ids 11.3 -> 7.3 s and the
