@@ -121,3 +121,23 @@ def test_wide_rows_are_found_at_the_start_of_a_piece(tmp_path, outreach):
             result = validate_file(path, outreach, EXTRACT_DATE, piece_characters=piece)
             assert list(result.issues.rule) == ["row_shape"] and list(result.issues.row_number) == [at + 1], piece
             assert result.rows_accepted == 11
+
+
+def test_validation_leaves_the_collector_as_it_found_it(tmp_path, outreach):
+    """Pieces are validated with earlier objects frozen out of the collector (speed); afterwards
+    nothing stays frozen, and a caller's own freeze is left alone."""
+    import gc
+
+    path = tmp_path / "outreach_contacts.csv"
+    path.write_bytes(_variants(outreach)["messy"])
+    assert gc.get_freeze_count() == 0
+    validate_file(path, outreach, EXTRACT_DATE, piece_characters=SMALL)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        validate_file(path, outreach, EXTRACT_DATE, piece_characters=SMALL)
+        # still frozen (a frozen object freed by its last reference leaves the count, hence not ==)
+        assert gc.get_freeze_count() > frozen - 100
+    finally:
+        gc.unfreeze()

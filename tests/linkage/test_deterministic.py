@@ -50,3 +50,11 @@ def test_codes_are_integers_not_strings_and_scale_without_collisions():
     keys = pd.Series(list(zip(first, last, day, strict=True)))
     assert len(set(labels)) == keys.nunique()
     assert (pd.Series(labels).groupby(keys.factorize()[0]).nunique() == 1).all()
+
+
+def test_dates_with_a_time_zone_compare_by_local_day_and_odd_text_still_links():
+    f = _frame([("Ann", "Ng", None, None)] * 2 + [("a\udcff", "Ng", None, None)] * 2)
+    f["date_of_birth"] = pd.to_datetime(["1980-01-02 23:30", "1980-01-03 01:00", "1980-01-02 00:00",
+                                         "1980-01-02 00:00"]).tz_localize("Asia/Tokyo")
+    labels = link_deterministic(f.assign(first_name=f["first_name"].astype(object)))
+    assert not _same(labels, 0, 1) and _same(labels, 2, 3)

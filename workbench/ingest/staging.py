@@ -70,15 +70,16 @@ def _pandas_types(kind: pyarrow.DataType) -> object:
 
 
 def _status_megabytes() -> dict[str, int]:
-    status = Path("/proc/self/status")
-    if not status.exists():
+    """This process's peak and resident memory in MB (Linux), or nothing if not both are known."""
+    try:
+        found = {}
+        for line in Path("/proc/self/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmHWM", "VmRSS"):
+                found[name] = int(value.split()[0]) // 1024
+    except (OSError, ValueError, IndexError):
         return {}
-    found = {}
-    for line in status.read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmHWM", "VmRSS"):
-            found[name] = int(value.split()[0]) // 1024
-    return found
+    return found if len(found) == 2 else {}
 
 
 def build_memory_limit() -> str:

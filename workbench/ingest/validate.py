@@ -670,8 +670,13 @@ def validate_file(
             uncollected = 0
             # Objects alive now (the libraries and modules, some 200,000) are set aside from the
             # collections below, which then walk only what this file's validation makes: a full
-            # collection took 0.1 s, some 7 s over a 300 MB file. Undone however the loop ends.
-            gc.freeze()
+            # collection took 0.1 s, some 7 s over a 300 MB file. Undone however the loop ends. A
+            # collection first, so no garbage is frozen with them (an earlier file's last piece);
+            # not where a caller froze objects itself (unfreeze would undo its freeze too).
+            freeze = gc.get_freeze_count() == 0
+            if freeze:
+                gc.collect()
+                gc.freeze()
             try:
                 for chunk in stream.chunks():
                     if chunk is RESTART:
@@ -692,7 +697,8 @@ def validate_file(
                         gc.collect()
                         uncollected = 0
             finally:
-                gc.unfreeze()
+                if freeze:
+                    gc.unfreeze()
             rows_read, notes, malformed = stream.rows_read, stream.notes, stream.malformed_rows
         else:
             raw = read_extract(path, contract, encoding=encoding)

@@ -42,7 +42,10 @@ def _combined(*codes: np.ndarray) -> np.ndarray:
 
 
 def _date_codes(dates: pd.Series) -> np.ndarray:
-    days = pd.to_datetime(dates).to_numpy(dtype="datetime64[D]")
+    stamps = pd.to_datetime(dates)
+    if getattr(stamps.dt, "tz", None) is not None:  # the local day, as the rules always compared
+        stamps = stamps.dt.tz_localize(None)
+    days = stamps.to_numpy(dtype="datetime64[D]")
     known = ~np.isnat(days)
     value = days.view(np.int64)
     return np.where(known, value - value[known].min(initial=0), -1)

@@ -30,7 +30,11 @@ def normalised_codes(values: pd.Series, normalise: Callable[[pd.Series], pd.Seri
     spellings are normalised and no string is made per record (the deterministic rules on millions
     of records)."""
     # Arrow strings: factorised without a Python string per record (the linkage frame's are already).
-    codes, uniques = pd.factorize(values.astype("string[pyarrow]"), use_na_sentinel=True)
+    try:
+        text = values.astype("string[pyarrow]")
+    except UnicodeEncodeError:  # a lone surrogate (a frame built in memory): Arrow holds only UTF-8
+        text = values.astype("string")
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
     normal_codes, _ = pd.factorize(normalise(pd.Series(uniques, dtype="string")), use_na_sentinel=True)
     return np.where(codes >= 0, np.append(normal_codes, -1)[codes], -1)
 
