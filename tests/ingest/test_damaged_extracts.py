@@ -205,6 +205,19 @@ def test_bare_carriage_return_refuses_that_file_naming_its_line(tmp_path, store,
     assert "deaths.csv: rows read 5 = accepted 5" in text
 
 
+def test_bare_carriage_return_in_a_column_name_refuses_that_file_naming_the_header(tmp_path, store, outreach, contracts):
+    # Found by the random corruption test: the header was split with Python's csv module, which raised.
+    lines = _lines(valid_frame(outreach, 8))
+    lines[0] += ",\r0"
+    lines[1:] = [line + ",x" for line in lines[1:]]
+    folder = _quarter(tmp_path)
+    (folder / "outreach_contacts.csv").write_text("\n".join(lines) + "\n", newline="")
+    write_csv(valid_frame(contracts["deaths"], 5), folder / "deaths.csv")
+    _assert_refused(folder, store, "outreach_contacts.csv", "the header (line 1): a line break inside a value")
+    result = validate_file(folder / "outreach_contacts.csv", outreach, EXTRACT_DATE)
+    assert result.refused and "the header (line 1)" in result.refusal_reason
+
+
 def test_quoted_line_break_is_kept_and_later_rows_keep_their_lines(tmp_path, outreach):
     frame = valid_frame(outreach, 10)
     frame.loc[2, "family_name"] = "Smith\nJones"

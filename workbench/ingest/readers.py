@@ -199,7 +199,7 @@ def _read_csv_whole(path: Path, contract: Contract, encoding: str) -> RawExtract
             io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False
         )
         # pandas renames a repeated column ("a", "a.1"): put back the names as written so they are refused.
-        header = next(csv.reader(io.StringIO(first_line(text))), [])
+        header = _header_values(path, first_line(text))
         if len(header) == frame.shape[1]:
             frame.columns = header
         # With no quoted line breaks, record i sits on line i + 2 (the header is line 1).
@@ -221,6 +221,16 @@ def _read_csv_whole(path: Path, contract: Contract, encoding: str) -> RawExtract
     _refuse_miscount(path, scan, len(frame) + len(malformed), parsed_first)
     frame, notes = _conform_columns(path, frame, contract)
     return RawExtract(path, _blank_to_na(frame), row_numbers, notes, malformed)
+
+
+def _header_values(path: Path, line: str) -> list[str]:
+    """The header line's values; a file whose header cannot be split into values is refused."""
+    try:
+        return next(csv.reader(io.StringIO(line)), [])
+    except csv.Error as exc:  # e.g. a bare carriage return inside a column name
+        problem = "a line break inside a value that is not in quotes" if "new-line" in str(exc) else str(exc)
+        raise FileRefused(f"{path.name}: the header (line 1): {problem}; the file cannot be split into values "
+                          "there. It was not loaded.") from None
 
 
 def _read_ragged_csv(text: str) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]:
@@ -561,7 +571,7 @@ class CsvStream:
 
     def _piece_chunks(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
         scan = self.scan
-        header = next(csv.reader(io.StringIO(self.header_line)), [])
+        header = _header_values(self.path, self.header_line)
         state: dict = {}
         done = 0  # records read so far
         for first_record, text in self._pieces():
