@@ -35,9 +35,8 @@ def _combined(*codes: np.ndarray) -> np.ndarray:
     one at a time (each fold re-numbered densely), so no product overflows 64 bits."""
     key = codes[0].astype(np.int64)
     for nxt in codes[1:]:
-        missing = (key < 0) | (nxt < 0)
-        key = np.where(missing, -1, key * (int(nxt.max(initial=0)) + 1) + nxt)
-        key = np.where(missing, -1, pd.factorize(key)[0])
+        # a missing part gives some value; it is masked after the renumbering
+        key = np.where((key < 0) | (nxt < 0), -1, pd.factorize(key * (int(nxt.max(initial=0)) + 1) + nxt)[0])
     return key
 
 
@@ -45,10 +44,7 @@ def _date_codes(dates: pd.Series) -> np.ndarray:
     stamps = pd.to_datetime(dates)
     if getattr(stamps.dt, "tz", None) is not None:  # the local day, as the rules always compared
         stamps = stamps.dt.tz_localize(None)
-    days = stamps.to_numpy(dtype="datetime64[D]")
-    known = ~np.isnat(days)
-    value = days.view(np.int64)
-    return np.where(known, value - value[known].min(initial=0), -1)
+    return pd.factorize(stamps.to_numpy(dtype="datetime64[D]"), use_na_sentinel=True)[0]  # NaT: -1
 
 
 def link_deterministic(frame: pd.DataFrame) -> np.ndarray:
