@@ -132,10 +132,12 @@ def validate(
 ) -> None:
     """Check extracts against their data contracts without storing anything."""
     from workbench.contracts import load_contracts
-    from workbench.ingest.across_files import refuse_across_files
+    from workbench.ingest.across_files import accepted_columns_for, refuse_across_files
     from workbench.ingest.pipeline import IngestReport, match_files, read_manifest, render_report
+    from workbench.ingest.staging import use_system_memory_pool
     from workbench.ingest.validate import validate_file
 
+    use_system_memory_pool()
     contracts = load_contracts()
     # Files are checked together as the ingest would: a folder's as one set; files named one by one as
     # another, several for a source being intended (their record ids must still not repeat).
@@ -165,8 +167,9 @@ def validate(
     when = _date(extract_date) or dt.date.today()
     rep = IngestReport(ingest_id="validation-only", data_dir=Path("."), extract_date=when, unmatched_files=unmatched)
     for pairs, declared in groups:
-        # Only the record ids of accepted rows are kept (for the check across files): not every value.
-        checked = [validate_file(path, contract, when, encoding=encoding, accepted_columns="record_id")
+        # Of accepted rows only the record ids are kept, and only for the check across a source's files.
+        keep = accepted_columns_for([contract.name for _, contract in pairs])
+        checked = [validate_file(path, contract, when, encoding=encoding, accepted_columns=keep[contract.name])
                    for path, contract in pairs]
         rep.results += refuse_across_files(checked, contracts, declared=declared)
     for result in rep.results:
@@ -218,7 +221,9 @@ def ingest(
     have fewer records than before stops the ingest unless named in --carry-forward or --allow-fewer.
     """
     from workbench.ingest.pipeline import IngestOptions, ingest_folder
+    from workbench.ingest.staging import use_system_memory_pool
 
+    use_system_memory_pool()
     options = IngestOptions(carry_forward=frozenset(carry_forward or ()), allow_fewer=frozenset(allow_fewer or ()),
                             wait_seconds=wait)
     rep = ingest_folder(folder, data_dir, key_file=key_file, linkage=_linker(linkage, folder), linkage_profile=linkage_profile,

@@ -92,6 +92,18 @@ def test_pieces_give_what_the_whole_file_gives(tmp_path, outreach, variant):
     if not whole.refused:  # only the record ids of accepted rows, for validate: the same rows
         ids = validate_file(path, outreach, EXTRACT_DATE, piece_characters=SMALL, accepted_columns="record_id")
         pd.testing.assert_frame_equal(ids.accepted, whole.accepted[["_row_number", "contact_id"]])
+        # ... or only how many (a source sent as one file): the same count, the same problems, no values
+        counted = validate_file(path, outreach, EXTRACT_DATE, piece_characters=SMALL, accepted_columns="none")
+        assert counted.rows_accepted == whole.rows_accepted and counted.accepted.columns.empty
+        pd.testing.assert_frame_equal(counted.issues, whole.issues)
+        pd.testing.assert_frame_equal(counted.quarantined, whole.quarantined)
+
+
+def test_what_validation_keeps_of_accepted_rows_is_one_of_three(tmp_path, outreach):
+    path = tmp_path / "outreach_contacts.csv"
+    path.write_bytes(_variants(outreach)["messy"])
+    with pytest.raises(ValueError, match="accepted_columns"):
+        validate_file(path, outreach, EXTRACT_DATE, accepted_columns="record_ids")
 
 
 def test_the_messy_file_is_really_read_in_pieces_and_its_repeats_found_across_them(tmp_path, outreach):

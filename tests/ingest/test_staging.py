@@ -21,7 +21,7 @@ from workbench.ingest.pipeline import (
 from workbench.ingest.pseudonymise import PseudonymKey
 from workbench.ingest.staging import Staging
 from workbench.ingest.validate import validate_file
-from workbench.linkage.deterministic import link_deterministic
+from workbench.linkage.deterministic import NORMALISERS, deterministic_labels, link_deterministic
 from workbench.linkage.persons import person_ids
 from workbench.store.history import remove_leftovers
 from workbench.store.layout import POS
@@ -136,3 +136,43 @@ def test_build_memory_limit_stays_within_its_bounds_and_the_peak_so_far(monkeypa
     assert staging.build_memory_limit() == f"{staging.MAX_BUILD_MEGABYTES}MB"
     monkeypatch.setattr(staging, "_status_megabytes", dict)  # not Linux: the minimum
     assert staging.build_memory_limit() == f"{staging.MIN_BUILD_MEGABYTES}MB"
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same clusters, whatever the labels."""
+    pairs = pd.DataFrame({"a": a, "b": b}).drop_duplicates()
+    return pairs["a"].is_unique and pairs["b"].is_unique
+
+
+def test_identifier_codes_link_as_the_rules_do_on_the_text_frame(tmp_path, contracts):
+    """The ingest's deterministic linkage reads integer codes made in the staging database; on
+    awkward identifiers (case, accents, spaces, blanks, dates around 1970) spread over two files with
+    different field names, and a file without NI numbers, they give the clusters the rules give on
+    the text frame."""
+    rng = np.random.default_rng(16)
+    names = np.array(["Anné", "anne ", "ANNE", "a\u0301nne", "O'Brien", "obrien", "Zoë", "zoe", "-", None], dtype=object)
+    nis = np.array(["ab 12 34 56 c", "AB123456C", "ab123456c ", "CD 00 00 00 D", " ", None], dtype=object)
+    days = pd.to_datetime(["1969-12-31", "1970-01-01", "1980-01-02", "1901-03-04", None])
+    fields = {"a": {"first_name": "given", "last_name": "family", "date_of_birth": "dob", "ni_number": "ni"},
+              "b": {"first_name": "first", "last_name": "last", "date_of_birth": "birth"}}  # no NI numbers
+    staging = Staging(tmp_path)
+    text_parts = []
+    for file, (contract, columns) in enumerate(zip(list(contracts)[:2], fields.values(), strict=True)):
+        sink = staging.sink(contract, f"file{file}.csv")
+        for _ in range(3):  # pieces
+            n = 400
+            part = pd.DataFrame({"first_name": rng.choice(names, n), "last_name": rng.choice(names, n),
+                                 "date_of_birth": days[rng.integers(0, len(days), n)],
+                                 "ni_number": rng.choice(nis, n) if "ni_number" in columns else None})
+            text_parts.append(part)
+            sink.add(part[list(columns)].rename(columns=columns).astype(
+                {columns[c]: "string[pyarrow]" for c in columns if c != "date_of_birth"}))
+    by_contract = {c.name: cols for c, cols in zip(list(contracts)[:2], fields.values(), strict=True)}
+    codes = staging.identifier_codes(lambda contract: by_contract[contract.name], NORMALISERS,
+                                     dates=("date_of_birth",))
+    staging.remove()
+    frame = pd.concat(text_parts, ignore_index=True).astype({c: "string" for c in ("first_name", "last_name", "ni_number")})
+    expected = link_deterministic(frame)
+    assert all(len(v) == len(frame) for v in codes.values())
+    assert _same_partition(deterministic_labels(**codes), expected)
+    assert 1 < len(set(expected)) < len(frame)  # some records linked, not all

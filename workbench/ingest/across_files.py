@@ -16,6 +16,7 @@ the first rows, never the ids' values.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +34,13 @@ def district_file(file: str, contract: Contract) -> bool:
         return False
     stem = Path(file).stem.lower()
     return stem.startswith(contract.name + "_") and stem[len(contract.name) + 1 :] in contract.field("district").allowed
+
+
+def accepted_columns_for(sources: list[str]) -> dict[str, str]:
+    """What validation keeps of each source's accepted rows for these checks: record ids where the
+    source comes as several files (their ids are compared), only a count where it comes as one."""
+    counts = Counter(sources)
+    return {source: "record_id" if n > 1 else "none" for source, n in counts.items()}
 
 
 def _ids(result: ValidationResult, record_id: str) -> pd.DataFrame:

@@ -34,7 +34,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from workbench.contracts.model import Contract, ContractSet, load_contracts
-from workbench.ingest.across_files import refuse_across_files
+from workbench.ingest.across_files import accepted_columns_for, refuse_across_files
 from workbench.ingest.completeness import refusal_message, shortfalls
 from workbench.ingest.pseudonymise import PseudonymKey, demo_key, load_key
 from workbench.ingest.quarantine_log import quarantine_log as problem_log
@@ -42,6 +42,7 @@ from workbench.ingest.quarantine_log import without_values
 from workbench.ingest.readers import SUPPORTED_SUFFIXES
 from workbench.ingest.staging import Staging, return_freed_memory
 from workbench.ingest.validate import ValidationResult, validate_file
+from workbench.linkage.deterministic import NORMALISERS, deterministic_labels
 from workbench.linkage.persons import (
     LINKAGE_COLUMNS,
     Linker,
@@ -565,10 +566,11 @@ def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: C
     method = linkage_name(linkage)
     # Accepted rows go to the staging database piece by piece; the results keep of them only their
     # row numbers and record ids (the checks across files need them).
+    keep = accepted_columns_for([contract.name for _, contract in matched])
     for path, contract in tqdm(matched, desc="Validating", disable=not progress):
         sink = None if contract.name in options.carry_forward else staging.sink(contract, path.name)
-        result = validate_file(path, contract, report.extract_date, encoding=encoding, accepted_columns="record_id",
-                               sink=sink)
+        result = validate_file(path, contract, report.extract_date, encoding=encoding,
+                               accepted_columns=keep[contract.name], sink=sink)
         report.results.append(result)
         log.info("validated %s", result.counts_line())
         if result.refused and sink is not None:
@@ -591,16 +593,7 @@ def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: C
     for r in report.results:  # the record ids are not needed after the checks
         r.accepted = r.accepted.iloc[:, :0]
 
-    # Only the columns the linkage reads (the deterministic rules: names, date of birth, NI number).
-    wanted = input_columns(linkage)
-    frame = staging.linkage_frame(lambda parts: linkage_frame(parts, wanted),
-                                  lambda contract: linkage_source_columns(contract, wanted))
-    staging.release()
-    if progress:
-        print(f"Linking {len(frame):,} records ({method})...", flush=True)
-    labels, alternatives = link_people_with_alternatives(frame, linkage, profile=linkage_profile)
-    # The person ids and the stored tables are made from the staged records: the frame goes now.
-    del frame
+    labels, alternatives = _link(staging, linkage, linkage_profile, method, progress)
     return_freed_memory()
     report.persons = staging.person_ids(labels, alternatives, key)
     del labels, alternatives
@@ -640,6 +633,25 @@ def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: C
     except BaseException:
         shutil.rmtree(report.report_dir, ignore_errors=True)  # the reports of an ingest that did not land
         raise
+
+
+def _link(staging: Staging, linkage, linkage_profile: str | None, method: str,
+          progress: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The linkage's labels and alternatives for the staged records. The deterministic rules read
+    only integer codes made in the staging database; any other linkage, a frame of the columns it
+    reads (the person ids and the stored tables are made from the staged records after)."""
+    if progress:
+        print(f"Linking {staging.records:,} records ({method})...", flush=True)
+    if linkage == "deterministic":
+        return_freed_memory()  # what validation freed, before the codes are gathered
+        codes = staging.identifier_codes(_linkage_columns, NORMALISERS, dates=("date_of_birth",))
+        staging.release()
+        return deterministic_labels(**codes), {}
+    wanted = input_columns(linkage)
+    frame = staging.linkage_frame(lambda parts: linkage_frame(parts, wanted),
+                                  lambda contract: linkage_source_columns(contract, wanted))
+    staging.release()
+    return link_people_with_alternatives(frame, linkage, profile=linkage_profile)
 
 
 def rows_reconcile(report: IngestReport) -> bool:

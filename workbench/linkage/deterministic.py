@@ -47,12 +47,25 @@ def _date_codes(dates: pd.Series) -> np.ndarray:
     return pd.factorize(stamps.to_numpy(dtype="datetime64[D]"), use_na_sentinel=True)[0]  # NaT: -1
 
 
+#: How each text column of the rules is put in one form before it is compared.
+NORMALISERS = {"first_name": normalise_name, "last_name": normalise_name, "ni_number": normalise_ni}
+
+
+def deterministic_labels(first_name: np.ndarray, last_name: np.ndarray, date_of_birth: np.ndarray,
+                         ni_number: np.ndarray) -> np.ndarray:
+    """Cluster labels from each record's integer codes (-1 missing): equal codes exactly where the
+    normalised names, the days of birth and the normalised NI numbers are equal. The ingest makes
+    the codes in its staging database (``Staging.identifier_codes``), so no identifier text is held
+    per record at all; :func:`link_deterministic` makes them from a linkage frame."""
+    name_dob = _combined(first_name, last_name, date_of_birth)
+    return _components(len(name_dob), [_pairs_sharing(ni_number), _pairs_sharing(name_dob)])
+
+
 def link_deterministic(frame: pd.DataFrame) -> np.ndarray:
     """Cluster labels from exact agreement on NI number or on (first, last, date of birth).
 
     Keys are integer codes, not strings (a person's name key as text cost about 500 MB at 3.5
     million records, the ingest's peak: issue 16)."""
-    name_dob = _combined(normalised_codes(frame["first_name"], normalise_name),
-                         normalised_codes(frame["last_name"], normalise_name), _date_codes(frame["date_of_birth"]))
-    ni = normalised_codes(frame["ni_number"], normalise_ni)
-    return _components(len(frame), [_pairs_sharing(ni), _pairs_sharing(name_dob)])
+    return deterministic_labels(*(normalised_codes(frame[c], NORMALISERS[c]) for c in ("first_name", "last_name")),
+                                _date_codes(frame["date_of_birth"]),
+                                normalised_codes(frame["ni_number"], NORMALISERS["ni_number"]))
