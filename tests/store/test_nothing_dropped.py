@@ -76,6 +76,17 @@ def _refused(folder: Path, data: Path, *fragments: str, code: int = ExitCode.REF
 
 # ------------------------------------------------------------------------ nothing dropped
 
+def test_a_refused_file_on_a_first_ingest_says_no_store_was_made(tmp_path, contracts):
+    folder = _quarter(tmp_path / "q1", contracts)
+    (folder / "deaths.csv").write_bytes((folder / "deaths.csv").read_bytes().replace(b"\n", "\u00e9\n".encode("cp1252"), 3))
+    data = tmp_path / "data"
+    out = _ingest(folder, data)
+    assert out.exit_code == ExitCode.REFUSED, out.output
+    text = " ".join(out.output.split())
+    assert "Nothing was stored; no store was made." in text and "previous store" not in text
+    assert "deaths.csv" in text and not (data / "workbench.duckdb").exists()
+
+
 def test_a_missing_file_refuses_the_ingest_naming_the_source(tmp_path, store, contracts):
     folder = _quarter(tmp_path / "q2", contracts, {"deaths": None})
     _refused(folder, store, "Nothing was stored", "deaths: no file for this source", "(0 rows now against 8",
@@ -180,7 +191,7 @@ def test_exit_codes_of_ingest_and_validate(tmp_path, store, contracts, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(pipeline, "link_people_with_alternatives", broken)
+    monkeypatch.setattr(pipeline, "_link", broken)  # the linkage step, whichever method
     newer = _quarter(tmp_path / "newer", contracts, {"outreach_contacts": 13})
     out = _ingest(newer, store)
     assert out.exit_code == ExitCode.UNEXPECTED and "Unexpected error" in out.output and "Traceback" not in out.output

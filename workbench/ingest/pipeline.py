@@ -579,7 +579,8 @@ def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: C
     report.results = refuse_across_files(report.results, contracts, declared=declared_files)
     if report.refused:
         # A refused file would silently drop its source from the new store: store nothing instead.
-        raise ExtractsRefused("Nothing was stored; the previous store is unchanged. These file(s) were refused:\n"
+        before = "the previous store is unchanged" if previous_rows else "no store was made"
+        raise ExtractsRefused(f"Nothing was stored; {before}. These file(s) were refused:\n"
                               + "\n".join(f"  {_refusal_line(r)}" for r in report.refused))
     n_accepted, n_quarantined, files = _source_counts(report)
     found = shortfalls(previous_rows, n_accepted, files, n_quarantined, report.unmatched_files,
