@@ -242,13 +242,20 @@ def _us_dates(work: Path):
     return _ingest(folder, work / "data")
 
 
-@case(11, "NUL byte inside a name (row quarantined)", QUARANTINED)
-def _nul(work: Path):
+def _outreach_edited(work: Path, edit: Callable[[pd.DataFrame], None]) -> tuple[int, str]:
+    """A first quarter whose outreach contacts are valid but for ``edit`` (made in place)."""
     folder = _quarter(work / "q1")
     frame = valid_frame(OUTREACH, ROWS)
-    frame.loc[2, "family_name"] = "Smi\0th"
+    edit(frame)
     write_csv(frame, folder / "outreach_contacts.csv")
     return _ingest(folder, work / "data")
+
+
+@case(11, "NUL byte inside a name (row quarantined)", QUARANTINED)
+def _nul(work: Path):
+    def edit(frame: pd.DataFrame) -> None:
+        frame.loc[2, "family_name"] = "Smi\0th"
+    return _outreach_edited(work, edit)
 
 
 @case(12, "two undeclared files for one source", REFUSED)
@@ -270,11 +277,7 @@ def _declared_repeat(work: Path):
 
 @case(14, "exact duplicate column name", REFUSED)
 def _duplicate_column(work: Path):
-    folder = _quarter(work / "q1")
-    frame = valid_frame(OUTREACH, ROWS)
-    frame.insert(3, "district", "cherwell", allow_duplicates=True)
-    write_csv(frame, folder / "outreach_contacts.csv")
-    return _ingest(folder, work / "data")
+    return _outreach_edited(work, lambda frame: frame.insert(3, "district", "cherwell", allow_duplicates=True))
 
 
 @case(15, "1900-01-01 in a date field (row quarantined)", QUARANTINED)
@@ -288,11 +291,9 @@ def _date_1900(work: Path):
 
 @case(16, f"a field over {FIELD_LIMIT:,} characters", REFUSED)
 def _oversized(work: Path):
-    folder = _quarter(work / "q1")
-    frame = valid_frame(OUTREACH, ROWS)
-    frame.loc[4, "family_name"] = "x" * (FIELD_LIMIT + 1)
-    write_csv(frame, folder / "outreach_contacts.csv")
-    return _ingest(folder, work / "data")
+    def edit(frame: pd.DataFrame) -> None:
+        frame.loc[4, "family_name"] = "x" * (FIELD_LIMIT + 1)
+    return _outreach_edited(work, edit)
 
 
 @case(17, "extract.yaml files entry without `path`", REFUSED)
@@ -327,11 +328,9 @@ def _outside(work: Path):
 
 @case(21, "surname typed into `gender` (row quarantined, value withheld)", QUARANTINED)
 def _surname_in_gender(work: Path):
-    folder = _quarter(work / "q1")
-    frame = valid_frame(OUTREACH, ROWS)
-    frame.loc[1, "gender"] = "Smith"
-    write_csv(frame, folder / "outreach_contacts.csv")
-    return _ingest(folder, work / "data")
+    def edit(frame: pd.DataFrame) -> None:
+        frame.loc[1, "gender"] = "Smith"
+    return _outreach_edited(work, edit)
 
 
 @case(22, "CSV missing its header row", REFUSED)

@@ -565,7 +565,7 @@ def _ingest_staged(report: IngestReport, staging: Staging, matched, contracts: C
                    progress: bool, declared_files: bool) -> None:
     method = linkage_name(linkage)
     # Accepted rows go to the staging database piece by piece; the results keep of them only their
-    # row numbers and record ids (the checks across files need them).
+    # count, and their row numbers and record ids where a source's files are compared.
     keep = accepted_columns_for([contract.name for _, contract in matched])
     for path, contract in tqdm(matched, desc="Validating", disable=not progress):
         sink = None if contract.name in options.carry_forward else staging.sink(contract, path.name)

@@ -3,7 +3,8 @@
 Validation hands each piece of accepted rows to a :class:`Staging` (one table per file, in file
 order, with each record's position among all accepted records of the ingest). From there:
 
-- the linkage frame is read back with only the linkage's columns (:meth:`Staging.linkage_frame`);
+- the linkage frame is read back with only the linkage's columns (:meth:`Staging.linkage_frame`),
+  or, for the deterministic rules, only an integer code per identifier (:meth:`Staging.identifier_codes`);
 - the person ids are computed with SQL from the linkage's labels (each cluster's earliest record,
   by date, source and record id, as ``linkage.persons.person_ids``), only the keyed hash of each
   cluster's anchor being made in Python, a batch at a time;
@@ -34,6 +35,7 @@ import pyarrow
 
 from workbench.contracts.model import Contract
 from workbench.ingest.pseudonymise import PseudonymKey
+from workbench.linkage.normalise import normalised_codes
 from workbench.linkage.persons import PERSON_NAMESPACE
 from workbench.store.history import STAGING_SUFFIX, TEMP_PREFIX
 from workbench.store.layout import ALTERNATIVE_KEY, POS, quoted
@@ -234,8 +236,7 @@ class Staging:
         spellings = " union ".join(f"select distinct cast({f} as varchar) as spelling from {quoted(t)} "
                                    f"where {f} is not null" for t, f in sources)
         distinct = self.con.sql(spellings).to_arrow_table().column("spelling")
-        normal, _ = pd.factorize(normalise(pd.Series(distinct.to_pandas(types_mapper=_pandas_types))),
-                                 use_na_sentinel=True)
+        normal = normalised_codes(pd.Series(distinct.to_pandas(types_mapper=_pandas_types)), normalise)
         lookup = pyarrow.table({"spelling": distinct, "code": normal}).filter(pyarrow.array(normal >= 0))
         self.con.register("spelling_codes", lookup)
         try:

@@ -660,7 +660,7 @@ def validate_file(
     ``"record_id"`` keeps of the accepted rows only their row number and record id (what the check
     of record ids across the files of one source needs), not every value; ``"none"`` keeps only
     how many were accepted (a source sent as one file: its ids were some 90 MB at 3.5 million
-    records, a seventh of the ingest's peak); text values of accepted rows are Arrow strings either way. ``sink``, if
+    records, a seventh of the ingest's peak). Text values of accepted rows are Arrow strings. ``sink``, if
     given, receives every accepted row with all its values, piece by piece (``AcceptedSink``).
     """
     path = Path(path)

@@ -66,6 +66,5 @@ def link_deterministic(frame: pd.DataFrame) -> np.ndarray:
 
     Keys are integer codes, not strings (a person's name key as text cost about 500 MB at 3.5
     million records, the ingest's peak: issue 16)."""
-    return deterministic_labels(*(normalised_codes(frame[c], NORMALISERS[c]) for c in ("first_name", "last_name")),
-                                _date_codes(frame["date_of_birth"]),
-                                normalised_codes(frame["ni_number"], NORMALISERS["ni_number"]))
+    return deterministic_labels(date_of_birth=_date_codes(frame["date_of_birth"]),
+                                **{c: normalised_codes(frame[c], normalise) for c, normalise in NORMALISERS.items()})
