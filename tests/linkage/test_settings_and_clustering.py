@@ -194,3 +194,54 @@ def test_long_gap_vote_needs_strong_links_and_no_split_nearby_evidence():
     edges = [(0, 1, 0.999), (2, 3, 0.999), (1, 4, 0.8), (2, 4, 0.8), (5, 4, 0.999), (5, 0, 0.999)]
     labels = _cluster(6, edges, weak=[0, 0, 0, 0, 1, 0], days=[600, 600, 600, 600, 601, 0], rule=GAP_RULE)
     assert labels[4] not in (labels[0], labels[2])
+
+
+def test_only_if_conditions_never_change_a_level():
+    """A level's ``only_if`` is a speed-up only: over every pair of a frame rich in near-miss dates and
+    names that share variant groups, the level with it holds exactly where the level without it does
+    (each packaged level with one, and a pair that fails the cheap condition is counted, so the check
+    could fail)."""
+    import duckdb
+    import splink.comparison_level_library as cll
+
+    from workbench.linkage.settings import _level
+
+    names = load_nicknames()["name"].drop_duplicates().tolist()
+    rng = np.random.default_rng(5)
+    base = pd.Timestamp("1970-01-01") + pd.to_timedelta(rng.integers(0, 20_000, 60), unit="D")
+    # every date one character away from a base date (each digit position), plus unrelated dates
+    near = [d.strftime("%Y-%m-%d") for d in base]
+    for d in list(near):
+        for pos in (0, 1, 2, 3, 5, 6, 8, 9):
+            for digit in "0123456789":
+                s = d[:pos] + digit + d[pos + 1:]
+                if pd.to_datetime(s, errors="coerce", format="%Y-%m-%d") is not pd.NaT:
+                    near.append(s)
+    n = max(len(near), len(names))
+    frame = pd.DataFrame({
+        "source": "statutory_cases", "record_id": [str(i) for i in range(n)],
+        "first_name": [names[i % len(names)] for i in range(n)], "last_name": "smith",
+        "date_of_birth": pd.to_datetime([near[i % len(near)] for i in range(n)]), "ni_number": None,
+        "approximate_age": None, "gender": "male", "district": "cherwell", "event_date": pd.Timestamp("2020-01-01"),
+    })
+    p = prepare_frame(frame)
+    con = duckdb.connect()
+    con.register("p", p)
+    cols = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in p.columns)
+    con.execute(f"CREATE TABLE pairs AS SELECT {cols} FROM p l JOIN p r ON l.unique_id < r.unique_id")
+    checked = 0
+    for comp in load_settings().comparisons:
+        for spec in comp["levels"]:
+            if not spec.get("only_if"):
+                continue
+            plain = {k: v for k, v in spec.items() if k != "only_if"}
+            fast = _level(spec).get_comparison_level("duckdb").sql_condition
+            slow = _level(plain).get_comparison_level("duckdb").sql_condition
+            held, cheap_failed, differ = con.execute(
+                f"SELECT count(*) FILTER (WHERE {slow}), count(*) FILTER (WHERE NOT ({spec['only_if']})), "
+                f"count(*) FILTER (WHERE ({fast}) IS DISTINCT FROM ({slow})) FROM pairs").fetchone()
+            assert held > 100 and cheap_failed > 0, (comp["name"], held, cheap_failed)
+            assert differ == 0, f"{comp['name']} level {spec.get('label')}: {differ} pairs differ"
+            checked += 1
+    assert checked == 2
+    assert isinstance(_level({"kind": "levenshtein", "column": "dob", "threshold": 1, "only_if": "1 = 1"}), cll.And)

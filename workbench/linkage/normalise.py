@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 
-def _clean_name(v: str) -> object:
+def clean_name(v: str) -> object:
+    """One name normalised (see :func:`normalise_name`); missing (``pd.NA``) if no letter is left."""
     s = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
     s = re.sub(r"[^a-z]", "", s.lower())
     return s or pd.NA
@@ -20,7 +21,7 @@ def normalise_name(names: pd.Series) -> pd.Series:
     """Lower case, accents removed, letters only: 'O'Brien-Smith ' -> 'obriensmith'."""
     # Names repeat a great deal: clean each distinct spelling once.
     codes, uniques = pd.factorize(names.astype("string"), use_na_sentinel=True)
-    cleaned = np.array([_clean_name(str(u)) for u in uniques] + [pd.NA], dtype=object)
+    cleaned = np.array([clean_name(str(u)) for u in uniques] + [pd.NA], dtype=object)
     return pd.Series(cleaned[codes], index=names.index, dtype="string")
 
 

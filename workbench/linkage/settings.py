@@ -219,9 +219,24 @@ def _level(spec: dict[str, Any]):
         return cll.ElseLevel()
     else:
         raise LinkageSettingsError(f"Unknown comparison level kind {kind!r} in {spec}.")
-    if spec.get("label"):
+    if spec.get("only_if"):
+        # A cheap condition the level implies, checked first: the costly function (a list
+        # intersection, an edit distance) then runs only on the few pairs that pass it, as the
+        # database evaluates the rest of AND only where the first part holds. Same pairs, same level.
+        level = cll.And(cll.CustomLevel(spec["only_if"]), level)
+        level.configure(label_for_charts=spec.get("label") or _default_label(kind, spec))
+    elif spec.get("label"):
         level.configure(label_for_charts=spec["label"])
     return level
+
+
+def _default_label(kind: str, spec: dict[str, Any]) -> str:
+    """The label splink gives the level on its own (the And above would otherwise show both parts)."""
+    if kind == "array_intersect":
+        return f"Array intersection size >= {int(spec.get('min_intersection', 1))}"
+    if kind == "levenshtein":
+        return f"Levenshtein distance of {spec['column']} <= {int(spec['threshold'])}"
+    return kind
 
 
 def comparison_creators(settings: LinkageSettings) -> list:
