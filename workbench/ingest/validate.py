@@ -681,8 +681,10 @@ def validate_file(
             # collections below, which then walk only what this file's validation makes: a full
             # collection took 0.1 s, some 7 s over a 300 MB file. Undone however the loop ends. A
             # collection first, so no garbage is frozen with them (an earlier file's last piece);
-            # not where a caller froze objects itself (unfreeze would undo its freeze too).
-            freeze = gc.get_freeze_count() == 0
+            # not where a caller froze objects itself (unfreeze would undo its freeze too). Nor for a
+            # file too small to reach a collection: the freeze only serves those, and the collection
+            # before it cost 0.2-1 s a file in a process holding many objects (a test run, a notebook).
+            freeze = gc.get_freeze_count() == 0 and stream.scan.records >= COLLECT_EVERY_ROWS
             if freeze:
                 gc.collect()
                 gc.freeze()
