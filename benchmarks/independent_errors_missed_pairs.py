@@ -19,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from independent_errors_by_source import DISTRICT_SUFFIX, _independent  # noqa: E402  (benchmarks/ on the path)
 
 from workbench.ingest.pipeline import extracts_linkage_frame
 from workbench.linkage.model import link_frame
 from workbench.linkage.quality import linkage_quality
 from workbench.synthetic import generate_county
 from workbench.synthetic.evaluation import link_truth
-
-from independent_errors_by_source import DISTRICT_SUFFIX, _independent  # noqa: E402  (benchmarks/ on the path)
 
 
 def missed_pairs(seed: int, scale: float) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
