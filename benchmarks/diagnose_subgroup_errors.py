@@ -9,13 +9,20 @@ outcome observed, ``compared_stays``) and cache them, with the county's truth ta
 ``--cache`` (default /work/exp/subgroups, outside git). One county per seed, one process.
 
 ``analyse``: on the cache only, for every subgroup of ``definitions.yaml``: mean and SD over counties
-of z = estimate / SE (bias against spread), coverage of zero, and the rate of "any subgroup named
-(Holm)", for each way of computing the standard error (current influence SE; a stacked
-estimating-equation sandwich with the propensity and outcome logistic fits; a person-clustered
-bootstrap of the whole procedure).
+of z = (estimate - true effect) / SE (bias against spread), coverage of the true effect (zero in the
+null scenarios; the calibration harness's truth otherwise) and the rate of "any subgroup named
+(Holm)", for: the study's procedure before issue 17's fix (nuisance models fitted on everyone,
+normal reference; reproduced here, it matches the harness's rows), the same with a t reference
+(Satterthwaite degrees of freedom), a stacked estimating-equation sandwich with the propensity
+and outcome logistic fits, a person-clustered bootstrap of the whole procedure, cross-fitting
+(all nuisance models, or the outcome models only), ``subgroup_effects`` as it now is, and an oracle
+with the truth's propensity and outcome probabilities. ``--redraw R`` also redraws placement and
+outcome R times per county from the truth (no effect, independent stays) on the counties' own
+stays: what the procedures do when the data are exactly the model they assume.
+Results of the issue 17 run: benchmarks/results/diagnose_subgroup_errors.md.
 
     python benchmarks/diagnose_subgroup_errors.py build --scenario null_supported_housing --seeds 3000 3099
-    python benchmarks/diagnose_subgroup_errors.py analyse --scenario null_supported_housing
+    python benchmarks/diagnose_subgroup_errors.py analyse --scenario null_supported_housing --bootstrap 200 --redraw 25
 """
 
 from __future__ import annotations
@@ -224,7 +231,9 @@ def county_results(d: pd.DataFrame, n_boot: int, rng: np.random.Generator) -> li
                "se_current": influence_se(phi_in[ins], persons[ins]), "se_sandwich": _cluster_se(infl, persons),
                "check": tau - phi_in[ins].mean(),
                "se_boot": float(np.nanstd(boot[k], ddof=1)) if n_boot else np.nan,
-               "now_estimate": now.loc[k, "risk_difference"], "se_now": now.loc[k, "se"]}
+               "now_estimate": now.loc[k, "risk_difference"], "se_now": now.loc[k, "se"],
+               "now_lower": now.loc[k, "lower"], "now_upper": now.loc[k, "upper"],
+               "now_p_holm": now.loc[k, "effect_p_holm"]}
         for v, phi_v in phis.items():
             row[f"{v}_estimate"] = phi_v[ins].mean()
             row[f"se_{v}"] = influence_se(phi_v[ins], persons[ins])
@@ -239,31 +248,38 @@ def county_results(d: pd.DataFrame, n_boot: int, rng: np.random.Generator) -> li
 
 
 def redraw_results(d: pd.DataFrame, reps: int, rng: np.random.Generator, min_per_arm: int = 10) -> list[dict]:
-    """The current procedure on the county's own stays, people and subgroups, with placement and
-    outcome drawn afresh, independently per stay, from the truth's propensity and (null) outcome
-    probability: how it behaves when the data are exactly the model it assumes."""
+    """The procedures on the county's own stays, people and subgroups, with placement and outcome
+    drawn afresh, independently per stay, from the truth's propensity and (null) outcome
+    probability: how they behave when the data are exactly the model they assume (no selection, no
+    dependence between stays, no misrecording can act here)."""
     from workbench.cohorts.supported_housing import CONFOUNDERS
     from workbench.definitions import definitions
-    from workbench.statistics.causal import _full_rank_columns, influence_se
+    from workbench.statistics.causal import _full_rank_columns, cluster_folds, influence_se
 
     spec = definitions()["supported_housing"]["subgroups"]
     d = d[d["true_propensity"].notna()]
+    covs = [c for c, _ in CONFOUNDERS if d[c].nunique() > 1]
+    X = np.column_stack([np.ones(len(d)), d[covs].to_numpy(float)])
+    X = X[:, _full_rank_columns(X)]
+    persons = d["person_id"].to_numpy()
+    fold = cluster_folds(persons, 10, 0)
+    masks = {name: d.eval(s["condition"]).to_numpy(bool) for name, s in spec.items()}
     out = []
     for rep in range(reps):
-        e0 = d["true_propensity"].to_numpy(float)
-        t = (rng.random(len(d)) < e0).astype(float)
+        t = (rng.random(len(d)) < d["true_propensity"].to_numpy(float)).astype(float)
         y = (rng.random(len(d)) < d["p_kept_other"].to_numpy(float)).astype(float)
-        covs = [c for c, _ in CONFOUNDERS if d[c].nunique() > 1]
-        X = np.column_stack([np.ones(len(d)), d[covs].to_numpy(float)])
-        X = X[:, _full_rank_columns(X)]
-        phi = _phi_parts(X, t, y)[0]
-        persons = d["person_id"].to_numpy()
-        for name, s in spec.items():
-            inside = d.eval(s["condition"]).to_numpy(bool)
+        phis = {"current": _phi_parts(X, t, y)[0], "crossfit10": _crossfit_phi(X, t, y, fold),
+                "crossfit10_outcome": _crossfit_phi(X, t, y, fold, propensity=False)}
+        for name, inside in masks.items():
             if (~inside).sum() < 20 or min(t[inside].sum(), (1 - t[inside]).sum()) < min_per_arm:
                 continue
-            out.append({"rep": rep, "subgroup": name, "n": int(inside.sum()), "estimate": phi[inside].mean(),
-                        "se_current": influence_se(phi[inside], persons[inside])})
+            row = {"rep": rep, "subgroup": name, "n": int(inside.sum()), "true": 0.0, "check": 0.0}
+            for v, phi in phis.items():
+                key = "estimate" if v == "current" else f"{v}_estimate"
+                row[key] = phi[inside].mean()
+                row[f"se_{v}"] = influence_se(phi[inside], persons[inside])
+                row[f"df_{v}"] = _satterthwaite_df(phi[inside], persons[inside])
+            out.append(row)
     return out
 
 
@@ -307,15 +323,30 @@ def analyse(args: argparse.Namespace) -> None:
     res = pd.DataFrame(rows)
     res.to_parquet(args.cache / f"results_{args.scenario}.parquet")
     report(res, args.scenario, holm)
+    report_now(res)
     if args.redraw:
         rows = []
-        for seed in sorted(res.seed.unique()):
+        for seed in sorted(res.seed.unique())[:args.redraw_counties]:
             d = _attach_truth(pd.read_parquet(folder / f"{seed}.parquet"),
                               pd.read_parquet(folder / f"{seed}.truth.parquet"))
             rows += [{"seed": seed * 1000 + r.pop("rep"), **r} for r in redraw_results(d, args.redraw, rng)]
         red = pd.DataFrame(rows)
-        red["check"] = 0.0
+        red.to_parquet(args.cache / f"redraws_{args.scenario}.parquet")
         report(red, f"{args.scenario}, placement and outcome redrawn from the truth ({args.redraw} per county)", holm)
+
+
+def report_now(res: pd.DataFrame) -> None:
+    """``subgroup_effects`` as it now is, from its own intervals and Holm-adjusted p-values."""
+    if "now_p_holm" not in res:
+        return
+    named = res.groupby("seed")["now_p_holm"].min() < 0.05
+    res = res.assign(cover=(res["now_lower"] <= res["true"]) & (res["true"] <= res["now_upper"]))
+    big = res[res.subgroup.isin(LARGE)]
+    print(f"-- subgroup_effects now (its own intervals and p-values): any subgroup named (Holm) "
+          f"{int(named.sum())}/{len(named)}; large subgroups' intervals hold the true effect "
+          f"{int(big.cover.sum())}/{len(big)} = {big.cover.mean():.1%}")
+    print(res.groupby("subgroup").agg(counties=("cover", "size"), cover=("cover", "mean"),
+                                      named=("now_p_holm", lambda p: float((p < 0.05).mean()))).round(3).to_string())
 
 
 def report(res: pd.DataFrame, scenario: str, holm) -> None:
@@ -370,6 +401,7 @@ def main() -> None:
     a.add_argument("--bootstrap", type=int, default=0, help="Bootstrap replicates per county (0: none).")
     a.add_argument("--boot-counties", type=int, default=100, help="Bootstrap only the first this many counties.")
     a.add_argument("--redraw", type=int, default=0, help="Redrawn placements and outcomes per county (0: none).")
+    a.add_argument("--redraw-counties", type=int, default=40, help="Redraw in the first this many counties.")
     a.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args()
     {"build": build, "analyse": analyse}[args.command](args)
