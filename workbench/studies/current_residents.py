@@ -184,7 +184,7 @@ def profile_residents(residents: pd.DataFrame, subgroup_effects: pd.DataFrame, a
             row.update(estimated_difference=e.risk_difference, lower=e.lower, upper=e.upper,
                        adjusted_p=e.effect_p_holm,
                        # "a lead to check": where nothing differed the study still named a subgroup in
-                       # about one synthetic county in six or seven (supported housing assumptions log row 10)
+                       # about one synthetic county in twenty (supported housing assumptions log row 10)
                        finding=("congregate appeared to help (a lead to check)" if clear and e.risk_difference > 0 else
                                 "congregate appeared to harm (a lead to check)" if clear and e.risk_difference < 0 else
                                 "no clear difference"))
