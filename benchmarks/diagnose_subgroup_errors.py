@@ -321,7 +321,7 @@ def analyse(args: argparse.Namespace) -> None:
         for r in county_results(d, args.bootstrap if seed < args.seeds[0] + args.boot_counties else 0, rng):
             rows.append({"seed": seed, "true": true[r["subgroup"]], **r})
     res = pd.DataFrame(rows)
-    res.to_parquet(args.cache / f"results_{args.scenario}.parquet")
+    res.to_parquet(args.cache / f"results_{args.scenario}_{args.seeds[0]}-{args.seeds[1]}.parquet")
     report(res, args.scenario, holm)
     report_now(res)
     if args.redraw:
@@ -331,7 +331,7 @@ def analyse(args: argparse.Namespace) -> None:
                               pd.read_parquet(folder / f"{seed}.truth.parquet"))
             rows += [{"seed": seed * 1000 + r.pop("rep"), **r} for r in redraw_results(d, args.redraw, rng)]
         red = pd.DataFrame(rows)
-        red.to_parquet(args.cache / f"redraws_{args.scenario}.parquet")
+        red.to_parquet(args.cache / f"redraws_{args.scenario}_{args.seeds[0]}-{args.seeds[1]}.parquet")
         report(red, f"{args.scenario}, placement and outcome redrawn from the truth ({args.redraw} per county)", holm)
 
 
