@@ -245,3 +245,25 @@ def test_only_if_conditions_never_change_a_level():
             checked += 1
     assert checked == 2
     assert isinstance(_level({"kind": "levenshtein", "column": "dob", "threshold": 1, "only_if": "1 = 1"}), cll.And)
+
+
+def test_dates_of_birth_keep_their_day_whatever_their_unit():
+    """A date far from today kept in microseconds (as Arrow gives it) is written as the same day:
+    forcing nanoseconds would overflow 1500 into 2084 without an error."""
+    frame = pd.DataFrame({
+        "source": ["statutory_cases"] * 2, "record_id": ["A", "B"], "first_name": ["Ann", "Bob"],
+        "last_name": ["Lee", "Roe"], "date_of_birth": pd.Series(np.array(["1500-03-04", "1980-05-06"], dtype="datetime64[us]")),
+        "ni_number": [None, None], "approximate_age": [None, None], "gender": ["female", "male"],
+        "district": ["cherwell"] * 2, "event_date": pd.to_datetime(["2020-01-01"] * 2),
+    })
+    p = prepare_frame(frame)
+    assert list(p["dob"]) == ["1500-03-04", "1980-05-06"] and p["dob_swapped"][0] == "1500-04-03"
+
+
+def test_only_if_is_refused_where_it_would_be_ignored_or_drop_an_adjustment():
+    from workbench.linkage.settings import LinkageSettingsError, _level
+
+    for spec in ({"kind": "sql", "sql": "a_l = a_r", "only_if": "b_l = b_r"},
+                 {"kind": "exact", "column": "dob", "tf": True, "only_if": "b_l = b_r"}):
+        with pytest.raises(LinkageSettingsError, match="only_if"):
+            _level(spec)

@@ -100,3 +100,15 @@ def test_satterthwaite_degrees_of_freedom():
     # clusters: the sums within person count, as the standard error's
     mean, se, df = _mean_se_df(np.array([1.0, 1.0, -1.0, -1.0]), np.array([0, 0, 1, 1]))
     assert (mean, df) == (0.0, 1.0) and se == pytest.approx(influence_se(np.array([1.0, 1, -1, -1]), np.array([0, 0, 1, 1])))
+
+
+def test_an_arm_held_out_whole_in_a_fold_does_not_break_the_estimate():
+    """An arm so small that all of it falls in one fold (one treated person among 400) is fitted on
+    the whole arm for that fold: no error, and no subgroup gets an estimate (too few per arm)."""
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame({"t": np.zeros(n, int), "y": rng.integers(0, 2, n), "x": rng.normal(size=n),
+                       "person": np.arange(n)})
+    df.loc[0, "t"] = 1
+    out = subgroup_effects(df, "t", "y", ["x"], {"high x": df["x"] > 0}, cluster_col="person")
+    assert out.empty

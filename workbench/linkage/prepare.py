@@ -83,8 +83,11 @@ def _decimal_year(dates: pd.Series) -> pd.Series:
 
 def _iso_dates(dates: pd.Series) -> pd.Series:
     """'YYYY-MM-DD' of each date (missing stays missing): numpy's formatter, as Series.dt.strftime
-    formats record by record in Python and was a quarter of this step's time at county scale."""
-    text = np.datetime_as_string(dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"), unit="D")
+    formats record by record in Python and was a quarter of this step's time at county scale.
+    The dates' own unit is kept (forcing nanoseconds overflows outside 1677-2262 without an error).
+    A year before 1000 is written with four digits ('0999-01-02'; strftime wrote '999-01-02'), so
+    every date has the ten characters the date comparisons assume."""
+    text = np.datetime_as_string(dates.to_numpy().astype("datetime64[D]"), unit="D")
     return pd.Series(text, index=dates.index, dtype=object).where(dates.notna())
 
 
