@@ -46,11 +46,8 @@ LARGE = ("men", "women", "history_rough_sleeping", "mental_health", "aged_45_plu
 def build_one(scenario_name: str, seed: int, scale: float, cache: Path) -> None:
     """Generate, ingest (true linkage) and cache one county's analysed movers and its truth."""
     from workbench.cohorts.supported_housing import cohort_inputs, leavers_cohort
-    from workbench.ingest.pipeline import ingest_folder
-    from workbench.store import Store
     from workbench.studies.supported_housing import OUTCOME, compared_stays
-    from workbench.synthetic.evaluation import TruthLinker
-    from workbench.synthetic.generator import generate_county
+    from workbench.synthetic.calibration import build_county
 
     out = cache / scenario_name / f"{seed}.parquet"
     if out.exists():
@@ -58,12 +55,10 @@ def build_one(scenario_name: str, seed: int, scale: float, cache: Path) -> None:
     folder = Path(tempfile.mkdtemp(prefix=f"diag17-{seed}-"))
     try:
         county = folder / "county"
-        generate_county(county, seed=seed, scale=scale, scenario=scenario_name, progress=False)
+        store = build_county(folder, scenario_name, seed, scale)  # as the calibration harness builds it
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ingest_folder(county / "extracts", folder / "store", progress=False,
-                          linkage=TruthLinker(county / "truth"))
-            tables, extract_date = cohort_inputs(Store(folder / "store"), None, None)
+            tables, extract_date = cohort_inputs(store, None, None)
             cohort = leavers_cohort(tables=tables, extract_date=extract_date)
         analysed = compared_stays(cohort[cohort[OUTCOME].notna()]).copy()
         keep = [c for c in analysed.columns if c not in ("support_needs",)]

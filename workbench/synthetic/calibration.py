@@ -170,26 +170,33 @@ def _run_study(study: str, store, study_parameters: dict[str, Any]):
         return entry_point(study)(store, **study_parameters)
 
 
+def build_county(folder: Path, scenario_name: str, seed: int, scale: float, linkage: str = "true"):
+    """Generate one county in ``folder/county`` and ingest it into ``folder/store`` (``linkage``: the
+    true one, or one of the workbench's); its Store."""
+    from workbench.ingest.pipeline import ingest_folder
+    from workbench.store import Store
+    from workbench.synthetic.evaluation import TruthLinker
+
+    county = folder / "county"
+    generate_county(county, seed=seed, scale=scale, scenario=scenario_name, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ingest_folder(county / "extracts", folder / "store", progress=False,
+                      linkage=TruthLinker(county / "truth") if linkage == "true" else linkage)
+    return Store(folder / "store")
+
+
 def run_replicate(studies: Iterable[str], scenario_name: str, seed: int, scale: float,
                   study_parameters: dict[str, dict[str, Any]] | None = None,
                   work_dir: str | Path | None = None, linkage: str = "true") -> list[dict[str, Any]]:
     """Generate, ingest (``linkage``: the true one, or one of the workbench's) and run each study on
     one county; rows of estimates against the truth. A study that fails gives one row with its error,
     not an exception (a replicate's failure is a result of the calibration)."""
-    from workbench.ingest.pipeline import ingest_folder
-    from workbench.store import Store
-    from workbench.synthetic.evaluation import TruthLinker
-
     folder = Path(tempfile.mkdtemp(prefix=f"calibrate-{seed}-", dir=work_dir))
     rows: list[dict[str, Any]] = []
     try:
         county = folder / "county"
-        generate_county(county, seed=seed, scale=scale, scenario=scenario_name, progress=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ingest_folder(county / "extracts", folder / "store", progress=False,
-                          linkage=TruthLinker(county / "truth") if linkage == "true" else linkage)
-        store = Store(folder / "store")
+        store = build_county(folder, scenario_name, seed, scale, linkage)
         for study in studies:
             started = time.perf_counter()
             try:
