@@ -5,14 +5,21 @@ default scenario: every study), R replicate counties (seeds seed-start, seed-sta
 generated at ``--scale``, ingested with the true linkage and run through the studies (one county
 serves every study of its scenario), in parallel over ``--workers`` processes. Per estimate: bias,
 RMSE, coverage of the 95% interval with its exact 95% interval, and the rate of each printed finding
-(a false-positive rate where the truth is null). Replicate rows go to ``--rows`` (CSV) so a long
-run can be resumed and re-summarised (``--summarise-only``).
+(a false-positive rate where the truth is null). Replicate rows go to ``--rows`` (gzipped CSV, kept in
+git: synthetic results, no person's data) so a long run can be resumed and re-summarised
+(``--summarise-only``), and one study can be rerun without rerunning the others.
+
+``--carry FILE`` keeps, from an earlier version of the generated file, the table rows of every
+(scenario, linkage, study) that the rows file does not hold, each section saying which run they come
+from. It exists because the rows behind the first 200-county table were not kept: after a change to
+one study, that study is rerun and the others' rows are carried, unchanged, from the run that made them.
 
     python benchmarks/bench_calibration.py                          # R = 200 everywhere: many hours
     python benchmarks/bench_calibration.py --replicates 20 --scenarios default null_all
     python benchmarks/bench_calibration.py --summarise-only         # rebuild the Markdown from the rows
     python benchmarks/bench_calibration.py --studies supported_housing --rerun   # after a change to one study
     python benchmarks/bench_calibration.py --linkage splink --scenarios default   # with linkage errors
+    python benchmarks/bench_calibration.py --studies supported_housing --carry docs/calibration.md
 
 At scale 0.25 one county takes 15-30 s of one core (most of it ingesting and the supported housing
 study), so R = 200 over the 13 scenarios is about 15-20 core-hours: start it with nohup. The rows are saved
@@ -24,7 +31,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import re
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -47,8 +56,49 @@ def _fmt(x: float, digits: int = 3) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:+.{digits}f}"
 
 
-def markdown(rows: pd.DataFrame, scale: float, started: str) -> str:
+@dataclass
+class Carried:
+    """Table rows kept from an earlier version of the generated file (see ``--carry``)."""
+
+    started: str = ""
+    #: (scenario, linkage) -> {study: [table lines]}
+    lines: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
+    #: (scenario, linkage) -> {study: [closing-note bullets]}
+    low: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
+
+
+HEADING = re.compile(r"^## (?P<name>[a-z0-9_]+)(?:, linked by (?P<link>[a-z]+))?: ")
+
+
+def read_carried(path: Path) -> Carried:
+    """The table rows and closing-note bullets of a file this script wrote, by scenario, linkage and study."""
+    text = path.read_text(encoding="utf-8")
+    found = re.search(r"Run started ([0-9T:-]+)", text)
+    carried = Carried(started=found.group(1) if found else "an earlier run")
+    section: tuple[str, str] | None = None
+    closing = False
+    for line in text.splitlines():
+        head = HEADING.match(line)
+        if head:
+            section = (head["name"], head["link"] or "true")
+            continue
+        if line.startswith("## Closing note"):
+            closing = True
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not closing and section and line.startswith("| ") and len(cells) == 8 and cells[0] not in ("study", "---"):
+            carried.lines.setdefault(section, {}).setdefault(cells[0], []).append(line)
+        elif closing and line.startswith("- ") and line != "- none":
+            where, study = line[2:].split(", ")[:2]
+            name, _, rest = where.partition(" (linked by ")
+            key = (name, rest.rstrip(")") or "true")
+            carried.low.setdefault(key, {}).setdefault(study, []).append(line)
+    return carried
+
+
+def markdown(rows: pd.DataFrame, scale: float, started: str, carried: Carried | None = None) -> str:
     every = scenarios()
+    carried = carried or Carried()
     lines = [
         "# Calibration of the studies over replicate counties",
         "",
@@ -62,22 +112,29 @@ def markdown(rows: pd.DataFrame, scale: float, started: str) -> str:
         f"**false-positive rate**. Run started {started}.",
         "",
     ]
+    if carried.lines:
+        lines[-2] += (f" Where a section says so, some studies' rows are carried unchanged from the run started "
+                      f"{carried.started} (their code had not changed; their replicate rows were not kept).")
     failed = rows[rows["kind"] == "error"] if "kind" in rows else rows.iloc[0:0]
     # One summary per scenario and linkage, for its table and for the closing list.
     parts = []
     for name, link in [(n, k) for n in every for k in LINKAGES]:
-        mine = (rows["scenario"] == name) & (rows["linkage"] == link)
-        part = summarise(rows[mine]) if mine.any() else pd.DataFrame()
-        if len(part):
-            parts.append((name, link, part))
-    for name, link, part in parts:
+        mine = (rows["scenario"] == name) & (rows["linkage"] == link) if len(rows) else []
+        part = summarise(rows[mine]) if len(rows) and mine.any() else pd.DataFrame(columns=["study"])
+        kept = {s: ls for s, ls in carried.lines.get((name, link), {}).items() if s not in set(part["study"])}
+        if len(part) or kept:
+            parts.append((name, link, part, kept))
+    for name, link, part, kept in parts:
         spec = every[name]
         heading = f"## {name}: {spec.title}" if link == "true" else f"## {name}, linked by {link}: {spec.title}"
         how = ([] if link == "true" else [
             f"*Linkage:* the extracts are linked by the workbench's {link} linkage from the identifiers with their "
             "planted errors, as real extracts are, so bias and coverage here include what linkage errors do.", ""])
+        new = "" if not len(part) else f"this run ({started}): {', '.join(dict.fromkeys(part['study']))}"
+        origin = ([f"*Rows from* {new}{'; ' if new else ''}the run started {carried.started}, carried: "
+                   f"{', '.join(kept)}.", ""] if kept else [])
         lines += [heading, "", f"*Breaks:* {spec.breaks}", "", *how,
-                  f"*A correct study reports:* {spec.correct_study_reports}", "",
+                  f"*A correct study reports:* {spec.correct_study_reports}", "", *origin,
                   "| study | estimate | R | true | bias | RMSE | coverage | finding |",
                   "|---|---|---|---|---|---|---|---|"]
         for r in part.itertuples():
@@ -85,16 +142,19 @@ def markdown(rows: pd.DataFrame, scale: float, started: str) -> str:
             find = "" if math.isnan(r.finding_rate) else (f"**{r.finding_rate:.1%} false**" if r.null else f"{r.finding_rate:.0%}")
             lines.append(f"| {r.study} | {r.estimate} | {r.replicates} | {_fmt(r.true_mean)} | {_fmt(r.bias)} | "
                          f"{'' if math.isnan(r.rmse) else f'{r.rmse:.3f}'} | {cov} | {find} |")
+        lines += [line for ls in kept.values() for line in ls]
         bad = failed[(failed["scenario"] == name) & (failed["linkage"] == link)]
         if len(bad):
             lines += ["", f"{len(bad)} study run(s) failed: " + "; ".join(f"{r.study} seed {r.seed}: {r.note}" for r in bad.head(5).itertuples())]
         lines.append("")
     lines += ["## Closing note", "", "Cases with coverage below 90% (scenario, study, estimate, coverage):", ""]
     low = []
-    for name, link, part in parts:
-        part = part[(part["with_interval"] > 0) & (part["coverage"] < 0.90)]
+    for name, link, part, kept in parts:
         where = name if link == "true" else f"{name} (linked by {link})"
-        low += [f"- {where}, {r.study}, {r.estimate}: {r.coverage:.0%} (bias {_fmt(r.bias)})" for r in part.itertuples()]
+        if len(part):
+            part = part[(part["with_interval"] > 0) & (part["coverage"] < 0.90)]
+            low += [f"- {where}, {r.study}, {r.estimate}: {r.coverage:.0%} (bias {_fmt(r.bias)})" for r in part.itertuples()]
+        low += [b for s, bs in carried.low.get((name, link), {}).items() if s in kept for b in bs]
     lines += low or ["- none"]
     lines.append("")
     return "\n".join(lines)
@@ -107,7 +167,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.25)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--scenarios", nargs="*", default=None, help="Default: every scenario.")
-    parser.add_argument("--rows", type=Path, default=ROOT / "benchmarks" / "results" / "calibration_rows.csv")
+    parser.add_argument("--rows", type=Path, default=ROOT / "benchmarks" / "results" / "calibration_rows.csv.gz")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "calibration.md")
     parser.add_argument("--chunk", type=int, default=10, help="Seeds run between saves of the rows.")
     parser.add_argument("--summarise-only", action="store_true")
@@ -117,7 +177,11 @@ def main() -> None:
                         help="true: the statistics alone; splink or deterministic: linked as real extracts are.")
     parser.add_argument("--rerun", action="store_true",
                         help="Drop the saved rows of the chosen scenarios and studies first (after a change to a study).")
+    parser.add_argument("--carry", type=Path, default=None,
+                        help="An earlier version of the generated file: keep its rows for what the rows file lacks.")
     args = parser.parse_args()
+    # read before anything is written: --carry may name --out itself
+    carried = read_carried(args.carry) if args.carry else None
     started = dt.datetime.now().isoformat(timespec="minutes")
     # dtype: pandas would read a column of "true" as booleans
     done = pd.read_csv(args.rows, dtype={"linkage": str}) if args.rows.exists() else pd.DataFrame()
@@ -150,10 +214,13 @@ def main() -> None:
                 done = pd.concat([done, rows], ignore_index=True)
                 args.rows.parent.mkdir(parents=True, exist_ok=True)
                 write_csv(done, args.rows, index=False)
-                args.out.write_text(markdown(done, args.scale, started), encoding="utf-8")  # the table so far
+                args.out.write_text(markdown(done, args.scale, started, carried), encoding="utf-8")  # so far
                 print(f"{name}: seeds {chunk.start}-{chunk.stop - 1} done ({time.perf_counter() - t0:.0f} s)", flush=True)
-    if len(done):
-        args.out.write_text(markdown(done, args.scale, started), encoding="utf-8")
+    scales = set(done["scale"]) if len(done) else set()
+    if len(scales) == 1 and args.summarise_only:  # the table says the scale its rows were run at
+        args.scale = float(scales.pop())
+    if len(done) or carried:
+        args.out.write_text(markdown(done, args.scale, started, carried), encoding="utf-8")
         print(f"Written {args.out}")
 
 
