@@ -212,3 +212,28 @@ def test_a_case_mix_model_that_cannot_be_fitted_leaves_the_crude_page(data_dir, 
     (panel,) = benchmarking_panels(agg, filters.FilterState(COUNTY, Period(qs[-4].start, qs[-1].end), "prevention"),
                                    protection.disclosure_policy())
     assert not panel.other_charts and "no case-mix adjustment" in panel.definitions.lower()
+
+
+def test_count_rows_carry_cell_keys_that_stay_the_same_across_rebuilds(data_dir):
+    """Issue 20 item 3: each count column has a key per row (uniform on [0, 1), a keyed hash of
+    the row's definition under a secret kept owner-only beside the store), the same after a
+    rebuild, so a figure is perturbed the same way in every quarter's aggregates."""
+    from workbench.dashboards.cell_keys import SECRET_FILE, UNKEYED, key_column
+
+    secret = data_dir / SECRET_FILE
+    assert secret.exists() and (secret.stat().st_mode & 0o777) == 0o600
+    before = load_aggregates(data_dir, build=False)
+    keyed = 0
+    for name, df in before.tables.items():
+        if name in UNKEYED or "n" not in df or not len(df):
+            continue
+        keys = df[key_column("n")]
+        assert ((keys >= 0) & (keys < 1)).all() and keys.nunique() == len(keys), name
+        keyed += 1
+    assert keyed >= 14
+    # another table's row with the same dimension values gets another key
+    assert not before.tables["sa_starts"][key_column("n")].isin(before.tables["pathway_moves"][key_column("n")]).any()
+    build_aggregates(data_dir)
+    after = load_aggregates(data_dir, build=False)
+    for name in ("duty_outcomes", "returns_outcomes", "handovers"):
+        pd.testing.assert_series_equal(before.tables[name][key_column("n")], after.tables[name][key_column("n")])

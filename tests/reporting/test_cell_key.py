@@ -4,6 +4,7 @@ lookup, the keys, and why it goes with fixed periods (differencing over free win
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -105,3 +106,69 @@ def test_free_windows_average_the_noise_away_and_fixed_periods_do_not():
     rmse = {k: float(np.sqrt((e ** 2).mean())) for k, e in error.items()}
     assert rmse["fixed"] > 1.5 and rmse["free"] < 1.0, rmse
     assert (np.abs(error["fixed"]) < 0.5).mean() < 0.25 < (np.abs(error["free"]) < 0.5).mean()
+
+
+def test_a_perturbed_table_shows_no_small_count_and_its_margins_are_consistent():
+    """And what a reader who knows the perturbation table can prove from one table with its
+    margins: the audit's ranges hold the truth; a small count is proved to be from 1 to 4 in about
+    1% of cases (two non-empty cells, each shown 5 or more, in a row whose total is shown 0)."""
+    from workbench.reporting.audit import find_disclosure_risks, perturbed_ranges
+    from workbench.reporting.counts import perturb_counts
+    from workbench.reporting.policy import DisclosurePolicy
+
+    policy = DisclosurePolicy(threshold=5, method="cell_key")
+    rng = np.random.default_rng(3)
+    small = proved = 0
+    for _ in range(120):
+        table = pd.DataFrame(rng.poisson(3, (4, 3)), index=list("abcd"), columns=list("xyz"))
+        keys = pd.DataFrame(rng.random((4, 3)), index=table.index, columns=table.columns)
+        pt = perturb_counts(table, keys, policy, row_total=True, col_total=True)
+        shown = pt.numeric.to_numpy()
+        assert not ((shown >= 1) & (shown <= 4)).any() and not pt.mask.to_numpy().any()
+        true = pt._audit.parts[0].frame
+        assert (np.abs(shown - true.to_numpy()) <= policy.perturbation_max).all()
+        # a row's total is the same figure as that row summed on its own: the same shown value
+        row_a = perturb_counts(table.loc[["a"]].T.rename(columns={"a": "n"}), keys.loc[["a"]].T.rename(columns={"a": "n"}),
+                               policy, col_total=True)
+        assert row_a.numeric.loc["Total", "n"] == pt.numeric.loc["a", "Total"]
+        ranges = perturbed_ranges(true, pt.numeric, "Total", "Total", policy)
+        for j, lo, hi in ranges:
+            assert lo - 1e-9 <= true.to_numpy().ravel()[j] <= hi + 1e-9
+        small += len(ranges)
+        risks = find_disclosure_risks(pt)
+        assert set(risks["kind"]) <= {"shown_to_be_small", "exact_recovery"}
+        proved += len(risks)
+    assert small > 600 and 0 < proved < 0.03 * small, (proved, small)
+    with pytest.raises(ValueError, match="cell key"):
+        perturb_counts(table, keys.iloc[:2], policy)
+
+
+def test_the_audit_finds_a_small_count_that_a_zero_total_proves_small():
+    from workbench.reporting.audit import find_disclosure_risks
+    from workbench.reporting.counts import perturb_counts
+    from workbench.reporting.policy import DisclosurePolicy
+
+    policy = DisclosurePolicy(threshold=5, method="cell_key")
+    table = pd.DataFrame([[1, 1]], index=["b"], columns=["x", "y"])
+    # keys picked so that each 1 is shown as 5 and their total (2, key 0.64) as 0
+    pt = perturb_counts(table, pd.DataFrame([[0.82, 0.82]], index=["b"], columns=["x", "y"]), policy, row_total=True)
+    assert pt.numeric.loc["b"].tolist() == [5.0, 5.0, 0.0]
+    risks = find_disclosure_risks(pt)
+    assert sorted(risks["column"]) == ["x", "y"] and set(risks["kind"]) == {"shown_to_be_small"}
+    assert risks["lower"].tolist() == [1.0, 1.0] and risks["upper"].tolist() == [4.0, 4.0]
+
+
+def test_the_policy_names_the_method_and_refuses_what_cannot_protect():
+    from workbench.reporting.policy import DisclosurePolicy
+
+    p = DisclosurePolicy.from_dict({"method": "cell_key", "threshold": 7})
+    assert p.perturbs and p.perturbation_max == 7 and p.perturbation_table().js == 6
+    assert DisclosurePolicy.from_dict(p.to_dict()) == p
+    assert "changed a little" in p.footnote_text() and "[c]" not in p.footnote_text(summaries=False)
+    assert not DisclosurePolicy().perturbs
+    with pytest.raises(ValueError, match="method must be one of"):
+        DisclosurePolicy(method="noise")
+    with pytest.raises(ValueError, match="perturbation_max must be an integer >= 6"):
+        DisclosurePolicy(threshold=7, method="cell_key", perturbation_max=5)
+    with pytest.raises(ValueError, match="perturbation_variance"):
+        DisclosurePolicy(method="cell_key", perturbation_variance=40)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from workbench import definitions as registry
 from workbench.dashboards import monitoring_aggregates as monitoring
+from workbench.dashboards.cell_keys import cell_key_secret, with_cell_keys
 from workbench.definitions import definition, history_start
 from workbench.measures import (
     benchmarking,
@@ -56,8 +57,9 @@ AGGREGATES_FILE = "aggregates.duckdb"
 #: 5: the new arrivals headline (the study's own estimate); 6: the aggregates also record the
 #: definitions (version and hash) they were built with; 7: By Name List, Housing First durations
 #: and pathway moves (issue 20); 8: also the tables of the joins, equality, data quality and duties
-#: pages (:mod:`workbench.dashboards.monitoring_aggregates`).
-SCHEMA_VERSION = "8"
+#: pages (:mod:`workbench.dashboards.monitoring_aggregates`); 9: each count column has its cell keys
+#: (:mod:`workbench.dashboards.cell_keys`).
+SCHEMA_VERSION = "9"
 
 #: The county as a whole, in tables where a county figure is not the sum of the districts
 #: (a person seen sleeping rough in two districts in one month is one person in the county).
@@ -272,6 +274,8 @@ def build_aggregates(data_dir: str | Path | None = None) -> Path:
     extract = pd.Timestamp(str(meta.get("extract_date") or dt.date.today().isoformat())[:10])
     store_mtime = store.path.stat().st_mtime_ns
     frames, notes = _compute(store, extract)
+    secret = cell_key_secret(store.data_dir)
+    frames = {name: with_cell_keys(name, frame, secret) for name, frame in frames.items()}
 
     months = [df["month"].min() for df in frames.values() if "month" in df and len(df)]
     first = max(min(months), pd.Timestamp(history_start())) if months else extract

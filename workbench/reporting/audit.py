@@ -260,10 +260,53 @@ def find_disclosure_risks(
     return pd.DataFrame(risks, columns=_RISK_COLUMNS)
 
 
+def perturbed_ranges(true: pd.DataFrame, shown: pd.DataFrame, tr: Hashable | None, tc: Hashable | None,
+                     policy: DisclosurePolicy) -> list[tuple[int, float, float]]:
+    """(flat index, min, max) of every cell of a perturbed table whose true count is small (1 to
+    ``threshold - 1``), over all non-negative tables whose cells add up to their margins and whose
+    every figure could have been shown as it is (``PerturbationTable.true_range``)."""
+    ptable = policy.perturbation_table()
+    n_rows, n_cols = shown.shape
+    tr_pos = None if tr is None else shown.index.get_loc(tr)
+    tc_pos = None if tc is None else shown.columns.get_loc(tc)
+    values = shown.to_numpy(dtype=float).ravel()
+    a = _equations(_lines(n_rows, n_cols, tr_pos, tc_pos), values.size)  # type: ignore[arg-type]
+    bounds = [tuple(float(b) for b in ptable.true_range(int(round(x)))) for x in values]
+    rhs = np.zeros(a.shape[0])
+    flat_true = true.to_numpy(dtype=float).ravel()
+    out = []
+    for j in np.flatnonzero(_primary_array(flat_true, policy) & (flat_true > 0)):
+        c = np.zeros(values.size)
+        c[j] = 1.0
+        lo = _lp_optimum(c, a, rhs, bounds)
+        hi = -_lp_optimum(-c, a, rhs, bounds)
+        out.append((int(j), lo, hi))
+    return out
+
+
+def _audit_perturbed(table: ProtectedTable, policy: DisclosurePolicy) -> list[dict]:
+    """A table protected by the cell key method: no count from 1 to ``threshold - 1`` on display
+    (checked with the other displays below); no true small count proved small, or worked out
+    exactly, from the table's own figures and equations."""
+    risks: list[dict] = []
+    for part in table._audit.parts:
+        shown = table.numeric.loc[part.frame.index, part.frame.columns]
+        n_cols = shown.shape[1]
+        for j, lo, hi in perturbed_ranges(part.frame, shown, part.total_row, part.total_col, policy):
+            where = (shown.index[j // n_cols], shown.columns[j % n_cols])
+            if hi - lo < 0.5:
+                risks.append(_risk(part.name, where, "exact_recovery", f"a small count can be worked out exactly ({lo:g})",
+                                   None, lo, hi))
+            elif lo >= 1 - 1e-9 and hi < policy.threshold - 0.5:
+                risks.append(_risk(part.name, where, "shown_to_be_small",
+                                   f"the shown figures prove the count is from {lo:g} to {hi:g}", None, lo, hi))
+    return risks
+
+
 def _audit_protected(table: ProtectedTable, policy: DisclosurePolicy, check: bool) -> pd.DataFrame:
     info = table._audit
-    risks: list[dict] = []
-    for part in info.parts:
+    risks: list[dict] = _audit_perturbed(table, policy) if info.perturbed else []
+    for part in info.parts if not info.perturbed else ():
         risks += _audit_part(
             part.name,
             part.frame,

@@ -169,6 +169,49 @@ def protect_counts(
     )
 
 
+def perturb_counts(
+    table: pd.DataFrame | pd.Series,
+    keys: pd.DataFrame,
+    policy: DisclosurePolicy,
+    *,
+    row_total: bool | None = None,
+    col_total: bool | None = None,
+    total_label: Hashable = TOTAL,
+) -> ProtectedTable:
+    """Protect a 1-D or 2-D frequency table by the cell key method (``policy.method == "cell_key"``,
+    :mod:`workbench.reporting.cell_key`): every count, margins included, is shown as its true value
+    plus the perturbation its cell key picks; nothing is hidden and no count from 1 to
+    ``threshold - 1`` is shown. ``keys`` holds the cell key of every inner cell (labelled like the
+    table without margins; a margin's key is the fractional part of the sum of its line's keys,
+    which is the key of the records in it). Margins as in :func:`protect_counts`."""
+    frame, tr, tc = _with_margins(_as_count_frame(table), row_total, col_total, total_label)
+    inner_rows = [r for r in frame.index if r != tr]
+    inner_cols = [c for c in frame.columns if c != tc]
+    k = keys.reindex(index=inner_rows, columns=inner_cols)
+    if k.isna().to_numpy().any() or k.shape != (len(inner_rows), len(inner_cols)):
+        raise ValueError("every cell of the table needs its cell key")
+    k = k.astype(float) % 1.0
+    if tc is not None:
+        k[tc] = k.sum(axis=1) % 1.0
+    if tr is not None:
+        k.loc[tr] = k.loc[inner_rows].sum(axis=0) % 1.0
+    k = k.reindex(index=frame.index, columns=frame.columns)
+    ptable = policy.perturbation_table()
+    true = frame.astype(float)
+    shown = ptable.perturb(frame.to_numpy(dtype=np.int64).ravel(), k.to_numpy(dtype=float).ravel())
+    numeric = pd.DataFrame(shown.reshape(frame.shape).astype(float), index=frame.index, columns=frame.columns)
+    none = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    return ProtectedTable(
+        values=_as_display(numeric, none, policy.suppressed_marker, frame.columns),
+        numeric=numeric,
+        mask=none,
+        primary_mask=none.copy(),
+        footnote=policy.footnote_text(rates=False, summaries=False),
+        policy=policy,
+        _audit=_AuditInfo(parts=(_Part("table", true, tr, tc),), count_columns=tuple(frame.columns), perturbed=True),
+    )
+
+
 def protect_long(
     df: pd.DataFrame,
     count_col: str,

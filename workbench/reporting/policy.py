@@ -9,6 +9,7 @@ passes its own; see ``docs/assumptions/disclosure_control.md``.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Mapping
@@ -31,6 +32,8 @@ POLICY_ENV = "WORKBENCH_DISCLOSURE_POLICY"
 #: third. Rounding every shown count makes such differences imprecise; suppression within each
 #: table still applies.
 SHARED_ROUNDING_BASE = 5
+#: How shown counts are protected (``DisclosurePolicy.method``).
+METHODS = ("suppression", "cell_key")
 
 
 def shareable_policy() -> DisclosurePolicy:
@@ -85,6 +88,15 @@ class DisclosurePolicy:
         small count is below the threshold (see the assumptions note). Default True.
     footnote:
         Replaces the generated plain-English footnote when given.
+    method:
+        ``"suppression"`` (the default): small counts hidden, with secondary suppression and
+        rounding. ``"cell_key"``: every count perturbed by the cell key method
+        (:mod:`workbench.reporting.cell_key`): nothing hidden, no count from 1 to ``threshold - 1``
+        shown, the same cell always shown the same; for tables a reader re-cuts (the dashboards).
+        Tables built without cell keys are still protected by suppression.
+    perturbation_max, perturbation_variance:
+        The cell key method's largest change (``D``, at least ``threshold - 1``; default
+        ``threshold``) and its variance (``V``) for counts of ``threshold`` or more.
     """
 
     # None means "as the registry defines it": the rule is written once, in definitions.yaml
@@ -96,6 +108,9 @@ class DisclosurePolicy:
     suppressed_marker: str = "[c]"
     interval_protection: bool = True
     footnote: str | None = None
+    method: str = "suppression"
+    perturbation_max: int | None = None
+    perturbation_variance: float = 3.0
 
     def __post_init__(self) -> None:
         # frozen dataclass: resolve the registry's values once, so to_dict() shows them
@@ -121,6 +136,24 @@ class DisclosurePolicy:
             raise ValueError("suppressed_marker must be a non-empty string")
         if self.footnote is not None and not isinstance(self.footnote, str):
             raise ValueError("footnote must be text")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.perturbation_max is None:  # frozen dataclass: resolve the documented default once
+            object.__setattr__(self, "perturbation_max", self.threshold)
+        _check_int("perturbation_max", self.perturbation_max, max(1, self.threshold - 1))
+        if isinstance(self.perturbation_variance, bool) or not isinstance(self.perturbation_variance, int | float) \
+                or not 0 < self.perturbation_variance <= self.perturbation_max ** 2:
+            raise ValueError(f"perturbation_variance must be a number in (0, perturbation_max^2], "
+                             f"got {self.perturbation_variance!r}")
+
+    @property
+    def perturbs(self) -> bool:
+        """Counts are perturbed by the cell key method (where a table has cell keys)."""
+        return self.method == "cell_key"
+
+    def perturbation_table(self):  # noqa: ANN201 - a PerturbationTable (imported here: scipy.optimize)
+        """The cell key method's perturbation table for this policy."""
+        return _ptable(self.perturbation_max, float(self.perturbation_variance), self.threshold - 1)
 
     # -- loading --------------------------------------------------------------------------
     @classmethod
@@ -179,6 +212,16 @@ class DisclosurePolicy:
         m = self.suppressed_marker
         parts = [f"{m} means the figure is hidden to protect the privacy of the people counted."]
         t = self.threshold
+        if counts and self.perturbs:
+            parts = [
+                f"To protect the privacy of the people counted, every count has been changed a little (by at most "
+                f"{self.perturbation_max}), the same way wherever it appears. No count from 1 to {t - 1} is shown: "
+                f"a 0 may stand for a few people. Totals are changed on their own, so figures may not add up "
+                f"exactly to the totals, and percentages are worked out from the counts shown."]
+            if summaries:
+                parts.append("Averages (means and medians) are shown only for groups of "
+                             f"{self.min_group_for_summary} or more.")
+            return " ".join(parts)
         if counts and (t > 1 or self.suppress_zeros):
             if t > 2:
                 small = f"Counts from 1 to {t - 1}"
@@ -208,6 +251,13 @@ class DisclosurePolicy:
                 "separately, so figures may not add up exactly to the totals."
             )
         return " ".join(parts)
+
+
+@functools.lru_cache(maxsize=8)
+def _ptable(d: int, v: float, js: int):  # noqa: ANN202
+    from workbench.reporting.cell_key import PerturbationTable
+
+    return PerturbationTable(D=d, V=v, js=js)
 
 
 def _primary_array(values: np.ndarray, policy: DisclosurePolicy) -> np.ndarray:

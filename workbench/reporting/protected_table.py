@@ -50,6 +50,8 @@ class _AuditInfo:
     count_columns: tuple[Hashable, ...] = ()
     rates: tuple[tuple[Hashable, Hashable, Hashable], ...] = ()  # (rate, count, denominator)
     summary: bool = False
+    #: counts perturbed by the cell key method (the parts then hold every true value)
+    perturbed: bool = False
 
 
 @dataclass(frozen=True)
