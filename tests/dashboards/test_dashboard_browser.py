@@ -137,14 +137,14 @@ def test_filters_work_from_the_keyboard(opened):
     p.page.keyboard.press("ArrowDown")  # Age group -> Gender
     p.page.wait_for_selector(".wb-live svg.wb-chart[data-chart='arrivals-who'][data-filters$='|gender']", timeout=TIMEOUT)
     assert _headline(p.page, "arrivals-who") != before
-    # the period lists too: move "From" one quarter earlier
-    start = p.page.locator(".wb-filter-from select")
+    # the period list too: from the latest year to its last quarter
+    start = p.page.locator(".wb-filter-period select")
     old = start.input_value()
     # Read the chart's filters BEFORE the key press: read after it, a fast update could already
     # have happened and the wait below would then never see a change.
     chart_before = p.page.get_attribute(".wb-live svg.wb-chart[data-chart='arrivals-month']", "data-filters")
     start.focus()
-    p.page.keyboard.press("ArrowUp")
+    p.page.keyboard.press("ArrowDown")
     p.page.wait_for_function(
         "old => document.querySelector('.wb-live svg.wb-chart[data-chart=\"arrivals-month\"]').dataset.filters !== old",
         arg=chart_before, timeout=TIMEOUT)

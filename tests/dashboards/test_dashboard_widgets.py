@@ -227,8 +227,9 @@ def test_live_page_updates_on_filter_change(small_data_dir):
     page.filters.district.value = "cherwell"
     assert 'data-filters="cherwell|' in page.views[0].main.value
     assert 'data-filters="cherwell|' in page.views[0].downloads.value
-    page.filters.start.value = 0
-    assert page.filters.state().period.start == page.filters.quarters[0].start
+    page.filters.period.value = 1  # the latest year's last quarter
+    assert page.filters.state().period == page.filters.periods[1][1]
+    assert f'data-filters="cherwell|{page.filters.periods[1][1].start:%Y-%m}|' in page.views[0].main.value
     snap = page.snapshot_html()
     assert "wb-snapshot" in snap and 'class="wb-download"' not in snap
     assert "wb-live" in page.widget._dom_classes

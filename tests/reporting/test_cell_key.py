@@ -164,7 +164,8 @@ def test_the_policy_names_the_method_and_refuses_what_cannot_protect():
     p = DisclosurePolicy.from_dict({"method": "cell_key", "threshold": 7})
     assert p.perturbs and p.perturbation_max == 7 and p.perturbation_table().js == 6
     assert DisclosurePolicy.from_dict(p.to_dict()) == p
-    assert "changed a little" in p.footnote_text() and "[c]" not in p.footnote_text(summaries=False)
+    assert "changed a little" in p.footnote_text(perturbed=True) and "[c]" not in p.footnote_text(summaries=False, perturbed=True)
+    assert "[c]" in p.footnote_text()  # a table without cell keys is suppressed, and says so
     assert not DisclosurePolicy().perturbs
     with pytest.raises(ValueError, match="method must be one of"):
         DisclosurePolicy(method="noise")

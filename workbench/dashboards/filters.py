@@ -1,5 +1,5 @@
-"""The filter bar: district, period (from and to financial-year quarters) and, where a page has
-one, a group; and the state it is in."""
+"""The filter bar: district, period (a financial year or one of its quarters) and, where a page
+has one, a group; and the state it is in."""
 
 from __future__ import annotations
 
@@ -25,7 +25,12 @@ class FilterState:
 
 
 class FilterBar:
-    """District, period (from and to financial-year quarters) and, where a page has one, a group.
+    """District, period and, where a page has one, a group.
+
+    The period is one of fixed periods (:func:`period_options`): each financial year (the latest up
+    to the extract date) and each financial-year quarter. Not any run of quarters: each distinct
+    window over the same months is one more perturbed look at them, and enough of them average the
+    perturbation away (issue 20 item 3; docs/assumptions/disclosure_control.md).
 
     All are native drop-down lists: usable with the keyboard (Tab, arrow keys) and announced by
     screen readers with their labels; a range slider was harder to use precisely."""
@@ -37,27 +42,24 @@ class FilterBar:
         district: bool = True,
         group_options: Sequence[tuple[str, str]] | None = None,
         group_label: str = "Group",
-        default_quarters: int = 4,
         default_group: str | None = None,
     ) -> None:
         import ipywidgets as widgets
 
         self.agg = agg
-        self.quarters: list[Quarter] = agg.quarters()
+        self.periods: list[tuple[str, Period]] = period_options(agg)
         style = {"description_width": "initial"}
         self.district = widgets.Dropdown(
             options=[(COUNTY_LABEL, COUNTY)] + [(label("district", d), d) for d in DISTRICTS],
             value=COUNTY, description="District", style=style, layout=widgets.Layout(width="290px"),
         )
         self.district.add_class("wb-filter-district")
-        n = len(self.quarters)
-        options = [(quarter_option(q), i) for i, q in enumerate(self.quarters)]
-        self.start = widgets.Dropdown(options=options, value=max(0, n - default_quarters), description="From",
-                                      style=style, layout=widgets.Layout(width="270px"))
-        self.end = widgets.Dropdown(options=options, value=n - 1, description="To", style=style,
-                                    layout=widgets.Layout(width="250px"))
-        self.start.add_class("wb-filter-from")
-        self.end.add_class("wb-filter-to")
+        # quarters are indented under their year (non-breaking spaces: a select drops leading spaces)
+        options = [(name.replace(" ", "\u00a0", 2) if name.startswith("  ") else name, i)
+                   for i, (name, _) in enumerate(self.periods)]
+        self.period = widgets.Dropdown(options=options, value=0, description="Period",
+                                       style=style, layout=widgets.Layout(width="380px"))
+        self.period.add_class("wb-filter-period")
         self.group = widgets.Dropdown(
             options=list(group_options or [("All", "")]), description=group_label, style=style,
             layout=widgets.Layout(width="min-content"),
@@ -66,7 +68,7 @@ class FilterBar:
             self.group.value = default_group
         self.group.add_class("wb-filter-group")
         kids = [self.district] if district else []
-        kids += [self.start, self.end]
+        kids.append(self.period)
         if group_options:
             kids.append(self.group)
         self.box = widgets.HBox(kids, layout=widgets.Layout(flex_flow="row wrap"))
@@ -75,17 +77,14 @@ class FilterBar:
         self.has_district = district
 
     def state(self) -> FilterState:
-        i, j = sorted((self.start.value, self.end.value))  # "from" after "to": read as the range
-        start, end = self.quarters[i].start, self.quarters[j].end
-        end = min(end, self.agg.last_month)
         return FilterState(
             area=self.district.value if self.has_district else COUNTY,
-            period=Period(pd.Timestamp(start), pd.Timestamp(end)),
+            period=self.periods[self.period.value][1],
             group=(self.group.value or None) if self.has_group else None,
         )
 
     def observe(self, callback: Callable[[], None]) -> None:
-        for w in (self.district, self.start, self.end, self.group):
+        for w in (self.district, self.period, self.group):
             w.observe(lambda _change: callback(), names="value")
 
     def snapshot_html(self) -> str:
@@ -96,8 +95,7 @@ class FilterBar:
         parts = []
         if self.has_district:
             parts.append(select("District", area_label(self.district.value)))
-        parts.append(select("From", quarter_option(self.quarters[self.start.value])))
-        parts.append(select("To", quarter_option(self.quarters[self.end.value])))
+        parts.append(select("Period", self.periods[self.period.value][0].strip()))
         if self.has_group:
             parts.append(select(self.group.description, dict((v, k) for k, v in self.group.options).get(self.group.value, "")))
         return f'<div class="wb-filters-snapshot" aria-hidden="true">{"".join(parts)}<span>Filters are loading…</span></div>'

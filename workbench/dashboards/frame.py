@@ -96,15 +96,22 @@ def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: 
     if carried:  # a source whose extract was missing this quarter: its figures stop earlier
         synthetic += (f'<p class="wb-synthetic" role="note">Not updated this quarter: {esc(", ".join(carried))} '
                       "(the previous quarter's records are used).</p>")
-    rounding = (f" Counts are rounded to the nearest {policy.rounding_base}, so figures may not add up exactly."
-                if policy.rounding_base else "")
+    if policy.perturbs:
+        privacy = (f"To protect privacy, every count is changed a little (by at most {policy.perturbation_max}), the "
+                   f"same way wherever it appears, and no count from 1 to {policy.threshold - 1} is shown: a 0 may "
+                   "stand for a few people, and figures may not add up exactly. Percentages are worked out from "
+                   "the counts shown.")
+    else:
+        rounding = (f" Counts are rounded to the nearest {policy.rounding_base}, so figures may not add up exactly."
+                    if policy.rounding_base else "")
+        privacy = (f"To protect privacy, counts from 1 to {policy.threshold - 1} are hidden and shown as "
+                   f"{esc(policy.suppressed_marker)}, with some other figures hidden so they cannot be worked out."
+                   f"{rounding}")
     return (
         f'<nav aria-label="Dashboards"><ul class="wb-nav">{nav}</ul></nav>'
         f"<h1>{esc(title)}</h1>{synthetic}"
         f'<p class="wb-meta">{esc(intro)} Figures use records up to {extract.day} {extract:%B %Y}. '
-        f"To protect privacy, counts from 1 to {policy.threshold - 1} are hidden and shown as "
-        f"{esc(policy.suppressed_marker)}, with some other figures hidden so they cannot be worked out."
-        f"{rounding}</p>"
+        f"{privacy}</p>"
     )
 
 

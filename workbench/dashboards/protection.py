@@ -6,14 +6,18 @@ shares, and the shown figures a headline may use. All suppression is done by
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from workbench.dashboards.cell_keys import key_column
 from workbench.dashboards.format import as_number
-from workbench.reporting.counts import protect_counts
+from workbench.reporting.counts import perturb_counts, protect_counts
 from workbench.reporting.policy import (  # noqa: F401
     POLICY_ENV,
     SHARED_ROUNDING_BASE,
@@ -29,10 +33,25 @@ DASHBOARD_ROUNDING_BASE = SHARED_ROUNDING_BASE
 
 
 def disclosure_policy() -> DisclosurePolicy:
-    """The dashboards' policy: the same as every shareable export's,
-    :func:`workbench.reporting.policy.shareable_policy` (``$WORKBENCH_DISCLOSURE_POLICY`` if set, else
-    the registry's ``disclosure`` definition with counts rounded to 5)."""
-    return shareable_policy()
+    """The dashboards' policy: every shareable export's
+    (:func:`workbench.reporting.policy.shareable_policy`: ``$WORKBENCH_DISCLOSURE_POLICY`` if set,
+    else the registry's ``disclosure`` definition with counts rounded to 5), with counts perturbed
+    by the cell key method (``method: cell_key``) unless that file names a method. Why the
+    dashboards differ from the exports: a reader re-cuts their tables by area, period and group,
+    which defeats suppression table by table (docs/assumptions/disclosure_control.md, "Tables a
+    reader can re-cut"); a study export is a fixed set of tables. Tables without cell keys (not
+    counts of the aggregates' rows) are still suppressed and rounded."""
+    policy = shareable_policy()
+    return policy if _names_method(os.environ.get(POLICY_ENV)) else dataclasses.replace(policy, method="cell_key")
+
+
+def _names_method(path: str | None) -> bool:
+    if not path:
+        return False
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if isinstance(data, dict) and isinstance(data.get("disclosure"), dict):
+        data = data["disclosure"]
+    return isinstance(data, dict) and "method" in data
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,7 +129,26 @@ def crosstab(
     value: str = "n",
     col_name: str = "Count",
 ) -> pd.DataFrame:
-    """Counts by ``rows`` (x ``cols``) with every listed category present (zeros included)."""
+    """Counts by ``rows`` (x ``cols``) with every listed category present (zeros included). When
+    the aggregate has cell keys (:mod:`workbench.dashboards.cell_keys`), each cell's key goes with
+    the table (``attrs["cell_keys"]``), for a policy that perturbs counts."""
+    out = _crosstab_values(df, rows, cols, row_order=row_order, col_order=col_order, value=value, col_name=col_name)
+    out = out.astype("int64")
+    kcol = key_column(value)
+    if kcol in df:
+        # an empty row adds nothing to a figure's key (a zero stays zero)
+        keyed = df.assign(_key=df[kcol].where(df[value] > 0, 0.0))
+        keys = _crosstab_values(keyed, rows, cols, row_order=row_order, col_order=col_order, value="_key",
+                                col_name=col_name)
+        keys = keys.reindex(index=out.index, columns=out.columns, fill_value=0.0) % 1.0
+        out.attrs["cell_keys"] = CellKeys(keys.to_numpy(dtype=float), out.to_numpy(dtype=np.int64))
+    if _TRACING:
+        out.attrs["sources"] = Sources(_crosstab_sources(df, rows, cols, out, value))
+    return out
+
+
+def _crosstab_values(df: pd.DataFrame, rows: str, cols: str | None, *, row_order: Sequence[str] | None,
+                     col_order: Sequence[str] | None, value: str, col_name: str) -> pd.DataFrame:
     if cols is None:
         out = df.groupby(rows, observed=True)[value].sum().to_frame(col_name)
     else:
@@ -121,12 +159,26 @@ def crosstab(
     if col_order is not None and cols is not None:
         extra = [c for c in out.columns if c not in col_order]
         out = out.reindex(columns=list(col_order) + extra, fill_value=0)
-    out = out.fillna(0).astype("int64")
+    out = out.fillna(0)
     out.columns = [str(c) for c in out.columns]
     out.columns.name = None
-    if _TRACING:
-        out.attrs["sources"] = Sources(_crosstab_sources(df, rows, cols, out, value))
     return out
+
+
+class CellKeys:
+    """A count table's cell keys kept in ``DataFrame.attrs``, by position (pages relabel a table's
+    rows and columns in plain English after :func:`crosstab`), with the counts they were made for:
+    :func:`protect` checks that the table still holds those counts in that order."""
+
+    def __init__(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        self.keys, self.counts = keys, counts
+
+    def for_table(self, table: pd.DataFrame) -> pd.DataFrame:
+        values = table.to_numpy()
+        if values.shape != self.counts.shape or not (values == self.counts).all():
+            raise ValueError("the table was changed after its cell keys were made (reordered, cut or "
+                             "recomputed): relabel rows and columns only, or make it with crosstab again")
+        return pd.DataFrame(self.keys, index=table.index, columns=table.columns)
 
 
 class Sources:
@@ -168,6 +220,15 @@ def protect(
     t = table.copy()
     t.attrs = {}
     t.index = pd.Index([str(i) for i in t.index], name=index_name or None)
+    kept = table.attrs.get("cell_keys")
+    if policy.perturbs and kept is not None:
+        keys = kept.for_table(t)
+        pt = perturb_counts(t, keys, policy, row_total=row_total or None, col_total=col_total or None,
+                            total_label=total_label)
+        extra = pd.DataFrame(False, index=pt.mask.index, columns=pt.mask.columns)
+        if hide is not None and hide.to_numpy().any():  # the page's own reasons: hidden on top
+            extra |= hide.reindex(index=pt.mask.index, columns=pt.mask.columns, fill_value=False)
+        return _traced(_hide_totals_that_prove_small(pt, extra, total_label), table, row_total, col_total)
     pt = protect_counts(t, policy, row_total=row_total or None, col_total=col_total or None,
                         total_label=total_label, hide=hide)
     # a zero beside a hidden total is hidden too (and protected like a small count): at most a
@@ -184,13 +245,48 @@ def protect(
         if not more.to_numpy().any():
             break
         hide_rev |= more
-    if _TRACING:
-        kept = table.attrs.get("sources")
-        src = _margin_sources(kept.cells if kept is not None else None, pt.values.shape, row_total, col_total)
-        if src is not None:
-            src.index, src.columns = pt.values.index, pt.values.columns
-        pt = dataclasses.replace(pt, sources=src)
-    return pt
+    return _traced(pt, table, row_total, col_total)
+
+
+def _hidden(pt: ProtectedTable, hide: pd.DataFrame) -> ProtectedTable:
+    return dataclasses.replace(pt, mask=pt.mask | hide, primary_mask=pt.primary_mask | hide,
+                               numeric=pt.numeric.mask(hide), values=pt.values.mask(hide, pt.policy.suppressed_marker))
+
+
+def _hide_totals_that_prove_small(pt: ProtectedTable, hide: pd.DataFrame, total_label: str) -> ProtectedTable:
+    """A perturbed table whose own figures prove a small count is from 1 to 4 (typically two
+    non-empty cells, each shown 5 or more, in a line whose total is shown 0, which also reads as
+    a mistake) has the smaller shown total of that cell's lines hidden, until none does (the
+    table's audit, :func:`workbench.reporting.audit.find_disclosure_risks`); with no total left
+    to hide, the cell itself."""
+    from workbench.reporting.audit import find_disclosure_risks
+
+    for _ in range(pt.mask.size):
+        current = _hidden(pt, hide) if hide.to_numpy().any() else pt
+        risks = find_disclosure_risks(current)
+        if not len(risks):
+            return current
+        for r in risks.itertuples():
+            lines = [(r.row, total_label), (total_label, r.column)]
+            totals = [(pt.numeric.loc[i, j], i, j) for i, j in lines
+                      if i in hide.index and j in hide.columns and (i, j) != (r.row, r.column) and not hide.loc[i, j]]
+            if totals:
+                _, i, j = min(totals, key=lambda t: (t[0], str(t[1]), str(t[2])))
+            else:
+                i, j = r.row, r.column
+            hide.loc[i, j] = True
+    return _hidden(pt, hide)
+
+
+def _traced(pt: ProtectedTable, table: pd.DataFrame, row_total: bool, col_total: bool) -> ProtectedTable:
+    """``pt`` with its figures' sources, while tracing."""
+    if not _TRACING:
+        return pt
+    kept = table.attrs.get("sources")
+    src = _margin_sources(kept.cells if kept is not None else None, pt.values.shape, row_total, col_total)
+    if src is not None:
+        src.index, src.columns = pt.values.index, pt.values.columns
+    return dataclasses.replace(pt, sources=src)
 
 
 #: Percentages are shown to whole numbers: worked out from the true counts (item 4 of issue 20),
@@ -200,8 +296,21 @@ RATE_DECIMALS = 0
 
 def true_counts(pt: ProtectedTable) -> pd.DataFrame:
     """The true values of a protected count table's shown cells (NaN where hidden): what
-    shares, flags, rankings and headlines are worked out from, before rounding for display."""
-    return pt._audit.parts[0].frame
+    flags are worked out from (and, under suppression, shares, rankings and headlines, before
+    rounding for display)."""
+    frame = pt._audit.parts[0].frame
+    return frame.mask(pt.mask.reindex(index=frame.index, columns=frame.columns, fill_value=False)) \
+        if pt._audit.perturbed else frame
+
+
+def rate_base(pt: ProtectedTable) -> pd.DataFrame:
+    """The counts shares and headlines are worked out from: the true counts under suppression (the
+    rounding of shown counts comes after, item 4 of issue 20); the shown counts when the counts are
+    perturbed (a true share beside perturbed counts would narrow the counts down)."""
+    if pt._audit.perturbed:
+        counts = [c for c in pt._audit.count_columns if c in pt.numeric.columns]
+        return pt.numeric[counts]
+    return true_counts(pt)
 
 
 def _true_rate_column(pt: ProtectedTable, num: pd.Series, den: pd.Series | float, per: float,
@@ -236,7 +345,8 @@ def _add_rate(pt: ProtectedTable, name: str, numeric_col: pd.Series, hidden: pd.
     if src is not None:
         src = src.copy()
         src[name] = sources.to_numpy()
-    note = pt.policy.footnote_text(rates=True, summaries=False) + (
+    note = pt.policy.footnote_text(rates=True, summaries=False, perturbed=pt._audit.perturbed) + (
+        "" if pt._audit.perturbed else
         " Percentages are worked out from the unrounded counts, so they may differ a little from the rounded counts shown.")
     return dataclasses.replace(pt, values=values, numeric=numeric, mask=mask, primary_mask=prim, footnote=note,
                                sources=src)
@@ -246,11 +356,11 @@ def with_rates(pt: ProtectedTable, rates: dict[str, tuple[str, str]], *, per: fl
     """Add rate columns (``name -> (numerator column, denominator column)``) worked out from the
     true counts and shown to :data:`RATE_DECIMALS` decimals; hidden wherever its count, its
     denominator or the complement is hidden or small (:func:`protect_rate`)."""
-    true = true_counts(pt)
+    base = rate_base(pt)
     for name, (num, den) in rates.items():
-        src = pt.sources
+        src = None if pt._audit.perturbed else pt.sources
         col, hidden, primary, sources = _true_rate_column(
-            pt, true[num], true[den], per, src[num] if src is not None else None, src[den] if src is not None else None)
+            pt, base[num], base[den], per, src[num] if src is not None else None, src[den] if src is not None else None)
         pt = _add_rate(pt, name, col, hidden, primary, sources)
     return pt
 
@@ -258,8 +368,8 @@ def with_rates(pt: ProtectedTable, rates: dict[str, tuple[str, str]], *, per: fl
 def with_shares(pt: ProtectedTable, column: str, name: str = "Share (%)", total_row: str = "Total") -> ProtectedTable:
     """Add each row's share of the ``total_row`` figure of ``column``, from the true counts (as
     :func:`with_rates`)."""
-    true = true_counts(pt)
-    src = pt.sources
+    true = rate_base(pt)
+    src = None if pt._audit.perturbed else pt.sources
     col, hidden, primary, sources = _true_rate_column(
         pt, true[column], float(true.loc[total_row, column]), 100.0,
         src[column] if src is not None else None, src.loc[total_row, column] if src is not None else None)
@@ -298,9 +408,10 @@ def shown_sum(pt: ProtectedTable, rows: Sequence[str], col: str) -> float | None
 
 
 def true_cell(pt: ProtectedTable, row: str, col: str) -> float | None:
-    """The true value of a shown count (None if hidden or absent): for shares and comparisons,
-    which are worked out before rounding."""
-    true = true_counts(pt)
+    """The value of a shown count that shares and comparisons are worked out from (None if hidden
+    or absent): the true count under suppression (worked out before rounding), the shown one when
+    counts are perturbed (:func:`rate_base`)."""
+    true = rate_base(pt)
     if row not in true.index or col not in true.columns or cell(pt, row, col) is None:
         return None
     return as_number(true.loc[row, col])

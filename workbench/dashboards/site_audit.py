@@ -18,6 +18,12 @@ that. A hidden figure is **recoverable** when that range is narrower than the su
 threshold (``upper - lower < threshold``; an exact recovery is range 0). The audit shares no
 code with the suppression: only the figures as shown and where they come from.
 
+Under the cell key method (``policy.method == "cell_key"``) nothing is hidden: a shown count stands
+for every true count the perturbation table could show that way
+(``PerturbationTable.true_range``), and every distinct figure whose true count is small (1 to
+``threshold - 1``) is solved for. It is **recoverable** when it is worked out exactly, or proved to
+be from 1 to ``threshold - 1`` (a small group shown to exist).
+
 The variables are continuous (a linear relaxation): a reader reasoning over whole numbers could
 sometimes narrow a range further than the LP does. Figures built without sources (none today)
 are counted, not audited.
@@ -108,6 +114,10 @@ class SiteAudit:
     #: value (this report stays inside the secure environment, like the aggregates)
     recoverable: pd.DataFrame = field(repr=False)
     threshold: int = 5
+    perturbed_small: int = 0  # distinct perturbed figures with a small true count (each solved for)
+    #: perturbed small counts a reader could estimate to within about 2 (95%) by combining every
+    #: shown figure by least squares (the averaging attack): one row each, with the standard error
+    averaged: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_AVERAGED), repr=False)
 
     @property
     def n_recoverable(self) -> int:
@@ -120,7 +130,9 @@ class SiteAudit:
                 f"and {self.distinct_hidden:,} distinct hidden counts ({self.shown_counts:,} and {self.hidden_counts:,} "
                 f"cells with repeats), {self.shown_rates:,} rates from true counts; {self.n_recoverable:,} hidden "
                 f"counts recoverable to within fewer than {self.threshold} ({exact:,} exactly, {small:,} shown to be "
-                f"below {self.threshold}); {self.untraced:,} untraced, {self.mismatched:,} mismatched.")
+                f"below {self.threshold}); {self.untraced:,} untraced, {self.mismatched:,} mismatched"
+                + (f"; {self.perturbed_small:,} perturbed small counts solved for, {len(self.averaged):,} of them "
+                   f"estimable by least squares to a standard error below {AVERAGING_SE}." if self.perturbed_small else "."))
 
 
 def _true_values(pt: ProtectedTable) -> pd.DataFrame | None:
@@ -142,6 +154,8 @@ class _Cells:
         self.hi: list[float] = []
         self.hidden: list[bool] = []
         self.shown: list[bool] = []
+        self.small: list[bool] = []  # shown perturbed, true value from 1 to threshold - 1
+        self.noise: list[float] = []  # variance of a shown figure's error (perturbation or rounding)
         self.where: list[tuple[str, str, str, str, str]] = []
 
     def add(self, ids: np.ndarray, where: tuple[str, str, str, str, str]) -> int:
@@ -155,6 +169,8 @@ class _Cells:
             self.hi.append(math.inf)
             self.hidden.append(False)
             self.shown.append(False)
+            self.small.append(False)
+            self.noise.append(0.0)
             self.where.append(where)
         return k
 
@@ -167,9 +183,11 @@ def audit_site(shown: list[ShownTable], policy: DisclosurePolicy, agg: Aggregate
     rates: list[tuple[np.ndarray, np.ndarray, float, float]] = []  # num ids, den ids, lo, hi share
     n_shown = n_hidden = untraced = mismatched = 0
     true_of: dict[int, float] = {}
+    ptable = policy.perturbation_table() if policy.perturbs else None
     for st in shown:
         pt = st.table
         true = _true_values(pt)
+        perturbed = pt._audit.perturbed
         count_cols = [c for c in pt._audit.count_columns if c in pt.values.columns]
         for r_i, row in enumerate(pt.values.index):
             for col in pt.values.columns:
@@ -191,12 +209,19 @@ def audit_site(shown: list[ShownTable], policy: DisclosurePolicy, agg: Aggregate
                         continue
                     cells.shown[k] = True
                     shown_value = as_number(pt.numeric.iloc[r_i, pt.values.columns.get_loc(col)])
-                    lo, hi = policy.rounding_interval(int(shown_value))
+                    # a perturbed count stands for every true count the perturbation table could
+                    # show that way; a rounded one for its rounding interval
+                    lo, hi = (ptable.true_range(int(shown_value)) if perturbed and ptable is not None
+                              else policy.rounding_interval(int(shown_value)))
                     cells.lo[k], cells.hi[k] = max(cells.lo[k], lo), min(cells.hi[k], hi)
+                    b = policy.rounding_base or 1
+                    cells.noise[k] = float(policy.perturbation_variance) if perturbed else (b * b - 1) / 12
                     if true is not None:
                         tv = true.iloc[r_i, true.columns.get_loc(col)]
                         if not pd.isna(tv):
                             true_of[k] = float(tv)
+                            if perturbed and 1 <= tv < policy.threshold:
+                                cells.small[k] = True
                 elif isinstance(src, tuple) and not bool(pt.mask.iloc[r_i, pt.values.columns.get_loc(col)]):
                     num, den, per, half = src
                     value = as_number(pt.numeric.iloc[r_i, pt.values.columns.get_loc(col)])
@@ -211,12 +236,13 @@ def audit_site(shown: list[ShownTable], policy: DisclosurePolicy, agg: Aggregate
             mismatched += 1
     index = {int(v): i for i, v in enumerate(variables)}
     recoverable = _solve(cells, rates, index, policy, values)
+    averaged = _averaging(cells, index, policy, values) if policy.perturbs else pd.DataFrame(columns=_AVERAGED)
     return SiteAudit(
         tables=len(shown), states=states if states is not None else len({(s.page, s.state) for s in shown}),
         shown_counts=n_shown, hidden_counts=n_hidden,
         distinct_shown=sum(cells.shown),
         distinct_hidden=sum(cells.hidden), shown_rates=len(rates), untraced=untraced, mismatched=mismatched,
-        recoverable=recoverable, threshold=policy.threshold,
+        recoverable=recoverable, threshold=policy.threshold, perturbed_small=sum(cells.small), averaged=averaged,
     )
 
 
@@ -249,6 +275,57 @@ def _components(rows: list[np.ndarray], n_vars: int) -> np.ndarray:
     return np.asarray([find(i) for i in range(n_vars)])
 
 
+#: A perturbed small count a reader can estimate with a standard error below this (by least squares
+#: over every shown figure) is reported: its 95% interval is about plus or minus 2.
+AVERAGING_SE = 1.0
+_AVERAGED = ["page", "filters", "panel", "row", "column", "estimate_se", "figures", "true", "sources"]
+
+
+def _averaging(cells: _Cells, index: dict[int, int], policy: DisclosurePolicy, values: dict[int, float]) -> pd.DataFrame:
+    """The averaging attack on perturbed counts: every shown figure is its true sum plus an error
+    of known variance (``cells.noise``: the perturbation's, or the rounding's), independent between
+    distinct figures (distinct cell keys). A reader's least-squares estimate of a figure ``c'x``
+    from all of them has variance ``c' (A' W A)^+ c`` when ``c`` is in the row space of ``A``
+    (else it cannot be estimated). Reported: perturbed small counts estimable with a standard error
+    below :data:`AVERAGING_SE`. Treating small counts' perturbations (larger in fact) as having
+    variance ``V`` errs on the reader's side."""
+    n_vars = len(index)
+    local = [np.asarray([index[int(i)] for i in ids], dtype=np.int64) for ids in cells.ids]
+    comp = _components(local, n_vars) if n_vars else np.empty(0, np.int64)
+    by_comp: dict[int, list[int]] = {}
+    for k, ids in enumerate(local):
+        if len(ids) and (cells.shown[k] or cells.small[k]):
+            by_comp.setdefault(int(comp[ids[0]]), []).append(k)
+    found = []
+    for c, ks in by_comp.items():
+        targets = [k for k in ks if cells.small[k]]
+        if not targets:
+            continue
+        members = np.flatnonzero(comp == c)
+        pos = {int(v): i for i, v in enumerate(members)}
+        shown = [k for k in ks if cells.shown[k]]
+        a = np.zeros((len(shown), len(members)))
+        for r, k in enumerate(shown):
+            a[r, [pos[int(v)] for v in local[k]]] = 1.0
+        w = 1.0 / np.sqrt(np.maximum([cells.noise[k] for k in shown], 1e-6))
+        _, sv, vt = np.linalg.svd(a * w[:, None], full_matrices=False)
+        keep = sv > 1e-9 * sv.max()
+        vt, sv = vt[keep], sv[keep]
+        for k in targets:
+            target = np.zeros(len(members))
+            target[[pos[int(v)] for v in local[k]]] = 1.0
+            proj = vt @ target
+            if np.linalg.norm(vt.T @ proj - target) > 1e-6:
+                continue  # not estimable from what is shown
+            se = float(np.sqrt(np.sum((proj / sv) ** 2)))
+            if se < AVERAGING_SE:
+                page, filters, panel, row_label, col = cells.where[k]
+                true = sum(values.get(int(i), 0.0) for i in cells.ids[k])
+                found.append((page, filters, panel, row_label, col, se, len(shown), true,
+                              f"{source_name(int(cells.ids[k][0]))[0]} ({len(local[k])} cells)"))
+    return pd.DataFrame(found, columns=_AVERAGED)
+
+
 def _solve(cells: _Cells, rates: list, index: dict[int, int], policy: DisclosurePolicy,
            values: dict[int, float]) -> pd.DataFrame:
     cols = ["page", "filters", "panel", "row", "column", "lower", "upper", "true", "sources"]
@@ -271,7 +348,7 @@ def _solve(cells: _Cells, rates: list, index: dict[int, int], policy: Disclosure
             if cells.hi[k] < math.inf:
                 constraints.setdefault(c, []).append((row, cells.hi[k]))
             constraints.setdefault(c, []).append(({v: -1.0 for v in row}, -cells.lo[k]))
-        if cells.hidden[k]:
+        if cells.hidden[k] or cells.small[k]:
             targets.setdefault(c, []).append(k)
     for num, den, lo, hi in rate_rows:
         c = int(comp[np.concatenate([num, den])[0]])
@@ -307,7 +384,11 @@ def _solve(cells: _Cells, rates: list, index: dict[int, int], policy: Disclosure
             hi_res = linprog(-obj, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
             lower_v = math.ceil(lo_res.fun - 1e-6)
             upper_v = math.inf if hi_res.status == 3 else math.floor(-hi_res.fun + 1e-6)
-            if upper_v - lower_v < policy.threshold:
+            # a hidden figure: its range must be at least the threshold wide; a perturbed small
+            # count: it must not be worked out, nor proved to be from 1 to threshold - 1
+            recovered = (upper_v - lower_v < policy.threshold) if cells.hidden[k] else \
+                (upper_v == lower_v or (lower_v >= 1 and upper_v < policy.threshold))
+            if recovered:
                 page, filters, panel, row_label, col = cells.where[k]
                 first = source_name(int(cells.ids[k][0]))[0]
                 true = sum(values.get(int(i), 0.0) for i in cells.ids[k])

@@ -132,7 +132,7 @@ class DownloadAbout:
         if self.carried_forward:
             rows.append(("Not updated this quarter", ", ".join(self.carried_forward)
                          + " (the previous quarter's records are used)"))
-        rows += [("Disclosure control", spec.table.policy.footnote_text()),
+        rows += [("Disclosure control", spec.table.policy.footnote_text(perturbed=spec.table._audit.perturbed)),
                  ("Produced by", "Oxfordshire homelessness research workbench: commissioner dashboards")]
         return rows
 

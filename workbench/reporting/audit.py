@@ -264,14 +264,16 @@ def perturbed_ranges(true: pd.DataFrame, shown: pd.DataFrame, tr: Hashable | Non
                      policy: DisclosurePolicy) -> list[tuple[int, float, float]]:
     """(flat index, min, max) of every cell of a perturbed table whose true count is small (1 to
     ``threshold - 1``), over all non-negative tables whose cells add up to their margins and whose
-    every figure could have been shown as it is (``PerturbationTable.true_range``)."""
+    every shown figure could have been shown as it is (``PerturbationTable.true_range``); a hidden
+    figure (NaN in ``shown``) can be anything."""
     ptable = policy.perturbation_table()
     n_rows, n_cols = shown.shape
     tr_pos = None if tr is None else shown.index.get_loc(tr)
     tc_pos = None if tc is None else shown.columns.get_loc(tc)
     values = shown.to_numpy(dtype=float).ravel()
     a = _equations(_lines(n_rows, n_cols, tr_pos, tc_pos), values.size)  # type: ignore[arg-type]
-    bounds = [tuple(float(b) for b in ptable.true_range(int(round(x)))) for x in values]
+    bounds = [(0.0, None) if np.isnan(x) else tuple(float(b) for b in ptable.true_range(int(round(x))))
+              for x in values]
     rhs = np.zeros(a.shape[0])
     flat_true = true.to_numpy(dtype=float).ravel()
     out = []
@@ -292,9 +294,14 @@ def _audit_perturbed(table: ProtectedTable, policy: DisclosurePolicy) -> list[di
     for part in table._audit.parts:
         shown = table.numeric.loc[part.frame.index, part.frame.columns]
         n_cols = shown.shape[1]
+        hidden = np.isnan(shown.to_numpy(dtype=float).ravel())
         for j, lo, hi in perturbed_ranges(part.frame, shown, part.total_row, part.total_col, policy):
             where = (shown.index[j // n_cols], shown.columns[j % n_cols])
-            if hi - lo < 0.5:
+            if hidden[j]:  # hidden on top of the perturbation: protected like a suppressed count
+                if hi - lo < policy.threshold:
+                    risks.append(_risk(part.name, where, "shown_to_be_small" if hi < policy.threshold else "exact_recovery",
+                                       f"the hidden count is narrowed to {lo:g} to {hi:g}", None, lo, hi))
+            elif hi - lo < 0.5:
                 risks.append(_risk(part.name, where, "exact_recovery", f"a small count can be worked out exactly ({lo:g})",
                                    None, lo, hi))
             elif lo >= 1 - 1e-9 and hi < policy.threshold - 0.5:

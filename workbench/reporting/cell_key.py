@@ -52,7 +52,7 @@ class PerturbationTable:
     from 1 to ``js`` never occur (the suppression threshold minus one)."""
 
     D: int = 5
-    V: float = 3.0
+    V: float = 4.0
     js: int = 4
     _rows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False, repr=False,
                                                              compare=False)

@@ -206,7 +206,7 @@ def perturb_counts(
         numeric=numeric,
         mask=none,
         primary_mask=none.copy(),
-        footnote=policy.footnote_text(rates=False, summaries=False),
+        footnote=policy.footnote_text(rates=False, summaries=False, perturbed=True),
         policy=policy,
         _audit=_AuditInfo(parts=(_Part("table", true, tr, tc),), count_columns=tuple(frame.columns), perturbed=True),
     )

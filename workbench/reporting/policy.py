@@ -110,7 +110,7 @@ class DisclosurePolicy:
     footnote: str | None = None
     method: str = "suppression"
     perturbation_max: int | None = None
-    perturbation_variance: float = 3.0
+    perturbation_variance: float = 4.0
 
     def __post_init__(self) -> None:
         # frozen dataclass: resolve the registry's values once, so to_dict() shows them
@@ -204,15 +204,17 @@ class DisclosurePolicy:
         return lo, hi
 
     def footnote_text(
-        self, *, counts: bool = True, rates: bool = True, summaries: bool = True
+        self, *, counts: bool = True, rates: bool = True, summaries: bool = True, perturbed: bool = False
     ) -> str:
-        """Plain-English note for readers; ``footnote`` overrides it."""
+        """Plain-English note for readers; ``footnote`` overrides it. ``perturbed``: for a table whose
+        counts the cell key method perturbed (under ``method: cell_key``, a table without cell keys
+        is still suppressed, and says so)."""
         if self.footnote:
             return self.footnote
         m = self.suppressed_marker
         parts = [f"{m} means the figure is hidden to protect the privacy of the people counted."]
         t = self.threshold
-        if counts and self.perturbs:
+        if counts and perturbed and self.perturbs:
             parts = [
                 f"To protect the privacy of the people counted, every count has been changed a little (by at most "
                 f"{self.perturbation_max}), the same way wherever it appears. No count from 1 to {t - 1} is shown: "

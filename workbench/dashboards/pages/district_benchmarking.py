@@ -175,7 +175,7 @@ def _crude_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, m
         pt = with_column(pt, "Residents (Census 2021)", list(pops.map(lambda v: f"{v:,}")), list(pops))
         pt = with_column(pt, "Per 100,000 residents", list(r.values["rate"].where(r.mask["rate"], rate)), list(rate),
                          list(r.mask["rate"]), list(r.primary_mask["rate"]))
-        pt = dataclasses.replace(pt, footnote=policy.footnote_text(rates=True, summaries=False))
+        pt = dataclasses.replace(pt, footnote=policy.footnote_text(rates=True, summaries=False, perturbed=pt._audit.perturbed))
         rate_col = "Per 100,000 residents"
         points = [(lab, float(pops[lab]), cell(pt, lab, rate_col)) for lab in labels]
         # flags from the true counts (before rounding and suppression)
@@ -288,7 +288,7 @@ def adjusted_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
     pt = with_column(pt, RATIO_COL, list(r.values["rate"].where(r.mask["rate"], ratio)), list(ratio),
                      list(r.mask["rate"]), list(r.primary_mask["rate"]))
     pt = with_column(pt, FLAG_COL, flags + [""], [np.nan] * (len(flags) + 1))
-    pt = dataclasses.replace(pt, footnote=policy.footnote_text(rates=True, summaries=False))
+    pt = dataclasses.replace(pt, footnote=policy.footnote_text(rates=True, summaries=False, perturbed=pt._audit.perturbed))
     head = f"Allowing for case mix, {during(state.period)}: " + _outside_text(labels, flags)
     if crude_headline:
         head += f" Without allowing for case mix: {crude_headline}"
