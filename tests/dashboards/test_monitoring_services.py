@@ -4,6 +4,8 @@ show what the measures compute, protected."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,9 +70,11 @@ def test_duties_by_district_reconcile_with_the_measure(agg, sources, duty):
             checked += 1
     assert checked >= 3
     assert true.loc["Total", "Total"] == rates.loc[definitions.COUNTY, "ended"]
-    # the county share in the headline is the measure's, to a whole percent
+    # the county share in the headline is the measure's, to within what the perturbation of a few
+    # hundred duties can move a whole percent (the share is of the counts shown)
     head = panels_of(agg, "duties", group=duty)["duties-reasons"].headline
-    assert f"{100 * rates.loc[definitions.COUNTY, 'share']:.0f}% closed without an outcome" in head
+    found = re.search(r"(\d+)% closed without an outcome", head)
+    assert found and abs(int(found.group(1)) - 100 * rates.loc[definitions.COUNTY, "share"]) <= 1.5, head
 
 
 def test_duty_drivers_are_the_studys_model(agg, sources):
