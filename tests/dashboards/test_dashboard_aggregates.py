@@ -237,3 +237,17 @@ def test_count_rows_carry_cell_keys_that_stay_the_same_across_rebuilds(data_dir)
     after = load_aggregates(data_dir, build=False)
     for name in ("duty_outcomes", "returns_outcomes", "handovers"):
         pd.testing.assert_series_equal(before.tables[name][key_column("n")], after.tables[name][key_column("n")])
+
+
+def test_the_cell_key_secret_is_made_once_even_by_builds_at_the_same_time(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from workbench.dashboards.cell_keys import SECRET_FILE, cell_key_secret
+
+    with ProcessPoolExecutor(4) as pool:
+        secrets = set(pool.map(cell_key_secret, [tmp_path] * 16))
+    assert len(secrets) == 1 and len(next(iter(secrets))) == 32
+    assert [p.name for p in tmp_path.iterdir()] == [SECRET_FILE]
+    (tmp_path / SECRET_FILE).write_text("", encoding="ascii")
+    with pytest.raises(ValueError, match="does not hold a cell key secret"):
+        cell_key_secret(tmp_path)

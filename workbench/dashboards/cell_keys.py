@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -48,14 +49,23 @@ def cell_key_secret(data_dir: str | Path) -> bytes:
     """The secret of the cell keys of this store's aggregates: read, or made (32 random bytes,
     owner-only) on the first call."""
     path = Path(data_dir) / SECRET_FILE
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        pass
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    if not path.exists():
+        # written whole under another name, then linked into place: two processes building at
+        # once both end up reading the one secret that got there first, never a half-written one
+        fd, tmp = tempfile.mkstemp(prefix=".cell_keys.", suffix=".tmp", dir=path.parent)  # created 0600
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    if len(secret) < 16:
+        raise ValueError(f"{path} does not hold a cell key secret (at least 16 bytes, in hex)")
+    return secret
 
 
 def with_cell_keys(name: str, frame: pd.DataFrame, secret: bytes) -> pd.DataFrame:
