@@ -173,3 +173,16 @@ def test_the_policy_names_the_method_and_refuses_what_cannot_protect():
         DisclosurePolicy(threshold=7, method="cell_key", perturbation_max=5)
     with pytest.raises(ValueError, match="perturbation_variance"):
         DisclosurePolicy(method="cell_key", perturbation_variance=40)
+
+
+def test_the_dashboards_perturb_unless_the_policy_file_names_a_method(tmp_path, monkeypatch):
+    from workbench.dashboards.protection import disclosure_policy
+    from workbench.reporting.policy import POLICY_ENV, shareable_policy
+
+    assert disclosure_policy().perturbs and not shareable_policy().perturbs  # study exports keep suppression
+    path = tmp_path / "policy.yaml"
+    path.write_text("disclosure:\n  threshold: 7\n", encoding="utf-8")
+    monkeypatch.setenv(POLICY_ENV, str(path))
+    assert disclosure_policy().perturbs and disclosure_policy().threshold == 7
+    path.write_text("disclosure:\n  threshold: 7\n  method: suppression\n", encoding="utf-8")
+    assert not disclosure_policy().perturbs

@@ -27,7 +27,6 @@ import secrets
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from workbench.reporting.cell_key import record_keys
@@ -81,8 +80,3 @@ def with_cell_keys(name: str, frame: pd.DataFrame, secret: bytes) -> pd.DataFram
     for column in counts:
         out[key_column(column)] = record_keys(definition.tolist(), secret, namespace=f"{name}\x1f{column}")
     return out
-
-
-def figure_key(keys: np.ndarray, counts: np.ndarray) -> float:
-    """The cell key of a figure summing rows with these keys and counts (empty rows add nothing)."""
-    return float(np.sum(np.where(np.asarray(counts) > 0, keys, 0.0)) % 1.0)

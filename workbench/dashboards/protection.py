@@ -6,14 +6,11 @@ shares, and the shown figures a headline may use. All suppression is done by
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from workbench.dashboards.cell_keys import key_column
 from workbench.dashboards.format import as_number
@@ -41,17 +38,7 @@ def disclosure_policy() -> DisclosurePolicy:
     which defeats suppression table by table (docs/assumptions/disclosure_control.md, "Tables a
     reader can re-cut"); a study export is a fixed set of tables. Tables without cell keys (not
     counts of the aggregates' rows) are still suppressed and rounded."""
-    policy = shareable_policy()
-    return policy if _names_method(os.environ.get(POLICY_ENV)) else dataclasses.replace(policy, method="cell_key")
-
-
-def _names_method(path: str | None) -> bool:
-    if not path:
-        return False
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    if isinstance(data, dict) and isinstance(data.get("disclosure"), dict):
-        data = data["disclosure"]
-    return isinstance(data, dict) and "method" in data
+    return shareable_policy(method="cell_key")
 
 
 # --------------------------------------------------------------------------------------------

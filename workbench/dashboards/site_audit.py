@@ -235,8 +235,9 @@ def audit_site(shown: list[ShownTable], policy: DisclosurePolicy, agg: Aggregate
         if abs(sum(values.get(int(i), 0.0) for i in cells.ids[k]) - tv) > 0.5:
             mismatched += 1
     index = {int(v): i for i, v in enumerate(variables)}
-    recoverable = _solve(cells, rates, index, policy, values)
-    averaged = _averaging(cells, index, policy, values) if policy.perturbs else pd.DataFrame(columns=_AVERAGED)
+    layout = _layout(cells, rates, index)
+    recoverable = _solve(cells, layout, policy, values)
+    averaged = _averaging(cells, layout, values) if policy.perturbs else pd.DataFrame(columns=_AVERAGED)
     return SiteAudit(
         tables=len(shown), states=states if states is not None else len({(s.page, s.state) for s in shown}),
         shown_counts=n_shown, hidden_counts=n_hidden,
@@ -281,7 +282,26 @@ AVERAGING_SE = 1.0
 _AVERAGED = ["page", "filters", "panel", "row", "column", "estimate_se", "figures", "true", "sources"]
 
 
-def _averaging(cells: _Cells, index: dict[int, int], policy: DisclosurePolicy, values: dict[int, float]) -> pd.DataFrame:
+@dataclass
+class _Layout:
+    """The reader's variables: each figure's (and rate's) underlying cells as variable numbers, and
+    the connected components of the constraints they make (solved one component at a time)."""
+
+    local: list[np.ndarray]
+    rate_rows: list[tuple[np.ndarray, np.ndarray, float, float]]
+    comp: np.ndarray
+
+
+def _layout(cells: _Cells, rates: list, index: dict[int, int]) -> _Layout:
+    local = [np.asarray([index[int(i)] for i in ids], dtype=np.int64) for ids in cells.ids]
+    rate_rows = [(np.asarray([index[int(i)] for i in num], np.int64), np.asarray([index[int(i)] for i in den], np.int64),
+                  lo, hi) for num, den, lo, hi in rates]
+    comp = (_components(local + [np.concatenate([a, b]) for a, b, _, _ in rate_rows], len(index)) if index
+            else np.empty(0, np.int64))
+    return _Layout(local, rate_rows, comp)
+
+
+def _averaging(cells: _Cells, layout: _Layout, values: dict[int, float]) -> pd.DataFrame:
     """The averaging attack on perturbed counts: every shown figure is its true sum plus an error
     of known variance (``cells.noise``: the perturbation's, or the rounding's), independent between
     distinct figures (distinct cell keys). A reader's least-squares estimate of a figure ``c'x``
@@ -289,9 +309,7 @@ def _averaging(cells: _Cells, index: dict[int, int], policy: DisclosurePolicy, v
     (else it cannot be estimated). Reported: perturbed small counts estimable with a standard error
     below :data:`AVERAGING_SE`. Treating small counts' perturbations (larger in fact) as having
     variance ``V`` errs on the reader's side."""
-    n_vars = len(index)
-    local = [np.asarray([index[int(i)] for i in ids], dtype=np.int64) for ids in cells.ids]
-    comp = _components(local, n_vars) if n_vars else np.empty(0, np.int64)
+    local, comp = layout.local, layout.comp
     by_comp: dict[int, list[int]] = {}
     for k, ids in enumerate(local):
         if len(ids) and (cells.shown[k] or cells.small[k]):
@@ -326,16 +344,11 @@ def _averaging(cells: _Cells, index: dict[int, int], policy: DisclosurePolicy, v
     return pd.DataFrame(found, columns=_AVERAGED)
 
 
-def _solve(cells: _Cells, rates: list, index: dict[int, int], policy: DisclosurePolicy,
-           values: dict[int, float]) -> pd.DataFrame:
+def _solve(cells: _Cells, layout: _Layout, policy: DisclosurePolicy, values: dict[int, float]) -> pd.DataFrame:
     cols = ["page", "filters", "panel", "row", "column", "lower", "upper", "true", "sources"]
-    n_vars = len(index)
-    if n_vars == 0:
+    if len(layout.comp) == 0:
         return pd.DataFrame(columns=cols)
-    local = [np.asarray([index[int(i)] for i in ids], dtype=np.int64) for ids in cells.ids]
-    rate_rows = [(np.asarray([index[int(i)] for i in num], np.int64), np.asarray([index[int(i)] for i in den], np.int64),
-                  lo, hi) for num, den, lo, hi in rates]
-    comp = _components(local + [np.concatenate([a, b]) for a, b, _, _ in rate_rows], n_vars)
+    local, rate_rows, comp = layout.local, layout.rate_rows, layout.comp
     # the constraints of each component: rows of A_ub (as {variable: coefficient}) and b_ub
     constraints: dict[int, list[tuple[dict[int, float], float]]] = {}
     targets: dict[int, list[int]] = {}

@@ -32,8 +32,6 @@ over the same quarter is another noisy look at it, and enough of them average th
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -54,8 +52,9 @@ class PerturbationTable:
     D: int = 5
     V: float = 4.0
     js: int = 4
-    _rows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False, repr=False,
-                                                             compare=False)
+    #: count -> (perturbations, probabilities, cumulative probabilities), made once per count
+    _rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict, init=False, repr=False,
+                                                                         compare=False)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.D, int) and isinstance(self.js, int)) or self.js < 0 or self.D < max(self.js, 1):
@@ -79,19 +78,23 @@ class PerturbationTable:
 
     def row(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """``(d, p)``: the perturbations of a true ``count`` and their probabilities."""
+        return self._row(count)[:2]
+
+    def _row(self, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         count = min(int(count), self.largest_distinct)
         if count < 0:
             raise ValueError("counts are never negative")
         if count not in self._rows:
             d = self.support(count)
-            self._rows[count] = (d, _max_entropy(d.astype(float), self.V))
+            p = _max_entropy(d.astype(float), self.V)
+            self._rows[count] = (d, p, np.cumsum(p))
         return self._rows[count]
 
     def perturbation(self, count: int, cell_key: float) -> int:
         """The perturbation of a true ``count`` whose cell key is ``cell_key`` (the interval of the
         cumulative distribution the key falls in)."""
-        d, p = self.row(count)
-        i = int(np.searchsorted(np.cumsum(p), cell_key, side="right"))
+        d, _, cumulative = self._row(count)
+        i = int(np.searchsorted(cumulative, cell_key, side="right"))
         return int(d[min(i, len(d) - 1)])
 
     def perturb(self, counts: Iterable[int], keys: Iterable[float]) -> np.ndarray:
@@ -152,13 +155,14 @@ def _variance_range(d: np.ndarray) -> tuple[float, float]:
 
 
 def record_keys(ids: Iterable[str], secret: bytes, namespace: str = "record") -> np.ndarray:
-    """A fixed key, uniform on [0, 1), for each record id: a keyed hash (HMAC-SHA256), so nobody
-    without the secret can work the keys out, and the same record always has the same key."""
-    out = []
-    for value in ids:
-        digest = hmac.new(secret, f"{namespace}\x1f{value}".encode(), hashlib.sha256).digest()
-        out.append(int.from_bytes(digest[:7], "big") / 2 ** 56)
-    return np.asarray(out, dtype=float)
+    """A fixed key, uniform on [0, 1), for each record id: the keyed hash the pseudonyms use
+    (:meth:`workbench.ingest.pseudonymise.PseudonymKey.pseudonyms`, HMAC-SHA256 of the namespace
+    and the id, 80 bits), read as a fraction, so nobody without the secret can work the keys out
+    and the same record always has the same key."""
+    from workbench.ingest.pseudonymise import PSEUDONYM_HEX_CHARS, PseudonymKey
+
+    digests = PseudonymKey(secret, is_demo=False, origin="cell keys").pseudonyms(namespace, ids)
+    return np.asarray([int(h, 16) for h in digests], dtype=float) / 16.0 ** PSEUDONYM_HEX_CHARS
 
 
 def cell_keys(keys: np.ndarray, cells: np.ndarray) -> dict[object, float]:

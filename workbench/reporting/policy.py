@@ -36,15 +36,16 @@ SHARED_ROUNDING_BASE = 5
 METHODS = ("suppression", "cell_key")
 
 
-def shareable_policy() -> DisclosurePolicy:
+def shareable_policy(**defaults: Any) -> DisclosurePolicy:
     """The policy of everything that may leave the secure environment (dashboards and shareable
     study exports alike): ``$WORKBENCH_DISCLOSURE_POLICY`` (a YAML file) if set, used as is; else the
     registry's ``disclosure`` definition with counts rounded to :data:`SHARED_ROUNDING_BASE` unless
-    that definition sets its own rounding."""
+    that definition sets its own rounding. ``defaults`` are settings that either source may
+    override (the dashboards pass ``method="cell_key"``)."""
     path = os.environ.get(POLICY_ENV)
     if path:
-        return DisclosurePolicy.from_yaml(path)
-    settings = dict(definition("disclosure"))
+        return DisclosurePolicy.from_dict({**defaults, **_yaml_settings(path)})
+    settings = {**defaults, **definition("disclosure")}
     settings.setdefault("rounding_base", SHARED_ROUNDING_BASE)
     return DisclosurePolicy.from_dict(settings)
 
@@ -169,12 +170,7 @@ class DisclosurePolicy:
     @classmethod
     def from_yaml(cls, path: str | Path) -> DisclosurePolicy:
         """Load from a YAML file: either the settings at top level or under a ``disclosure:`` key."""
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        if isinstance(data, Mapping) and isinstance(data.get("disclosure"), Mapping):
-            data = data["disclosure"]
-        if data is not None and not isinstance(data, Mapping):
-            raise ValueError(f"{path}: expected a mapping of disclosure settings")
-        return cls.from_dict(data)
+        return cls.from_dict(_yaml_settings(path))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -253,6 +249,16 @@ class DisclosurePolicy:
                 "separately, so figures may not add up exactly to the totals."
             )
         return " ".join(parts)
+
+
+def _yaml_settings(path: str | Path) -> dict[str, Any]:
+    """The disclosure settings in a YAML file: at top level or under a ``disclosure:`` key."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if isinstance(data, Mapping) and isinstance(data.get("disclosure"), Mapping):
+        data = data["disclosure"]
+    if data is not None and not isinstance(data, Mapping):
+        raise ValueError(f"{path}: expected a mapping of disclosure settings")
+    return dict(data or {})
 
 
 @functools.lru_cache(maxsize=8)
