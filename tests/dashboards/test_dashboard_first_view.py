@@ -130,3 +130,30 @@ def test_page_head_is_kept_and_voilas_own_copy_dropped() -> None:
     early = VIEW.replace("wb-snap-", "wb-early-")
     whole = f"{head}\n{early}\n" + first_view.after_head(page)
     assert whole.count('id="rendered_cells"') == 1 and whole.count("<html>") == 1
+
+
+BLOCKING_HEAD = (
+    '<html><head><script>var inline = 1;</script>\n'
+    '<script src="/voila/templates/workbench/static/voila-style.js?v=1" ></script>\n'
+    '<link rel="stylesheet" type="text/css" href="/voila/templates/workbench/static/index.css?v=2">\n'
+    '<script type="module">import("x")</script><script src="/late.js" defer></script>'
+    '<link rel="icon" href="data:;base64,=">\n'
+    '<link rel="stylesheet" type="text/css" href="/voila/templates/workbench/static/theme-light.css?v=3">\n'
+    '</head><body><div id="rendered_cells" role="main" style="display: none">\n  <div>')
+
+
+def test_early_page_sends_the_view_before_what_blocks_drawing_it() -> None:
+    """The browser draws nothing until the head's stylesheets and scripts with a source have been
+    fetched (and run): for a viewer sent the saved view they come after it, in their own order,
+    and nothing else in the head moves."""
+    early = VIEW.replace("wb-snap-", "wb-early-")
+    sent = first_view.early_page(BLOCKING_HEAD, early)
+    view_at = sent.index(early)
+    moved = ["voila-style.js?v=1", "index.css?v=2", "theme-light.css?v=3"]
+    assert all(sent.index(name) > view_at for name in moved)
+    assert [sent.index(name) for name in moved] == sorted(sent.index(name) for name in moved)
+    for kept in ("var inline = 1;", '<script type="module">', 'src="/late.js" defer', 'rel="icon"'):
+        assert sent.index(kept) < view_at, kept
+    # nothing lost or doubled: the same tags, the head still ends in the cells' container
+    assert sorted(sent.replace(early, "").split()) == sorted(BLOCKING_HEAD.split())
+    assert first_view.page_head(sent) is not None and sent.count('id="rendered_cells"') == 1

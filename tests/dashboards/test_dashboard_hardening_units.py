@@ -3,7 +3,9 @@ kernel caps and the clean-up of kernels whose viewer left, and what kernels may 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 
 import pytest
 from jupyter_server.services.kernels.connection.base import (
@@ -18,6 +20,8 @@ from workbench.dashboards.hardening import (
     GENERIC_ERROR,
     KernelGuard,
     KernelLimits,
+    KernelStarts,
+    _KernelsForOnePage,
     allowed_hosts,
     client_of,
     host_name,
@@ -172,3 +176,68 @@ def test_legacy_json_and_binary_messages_are_sanitised_too():
     assert out["buffers"][0] == b"\x00\x01"
     stderr = {**msg, "header": {"msg_type": "stream"}, "content": {"name": "stderr", "text": "x"}}
     assert sanitise_message(json.dumps(stderr), v1=False) is None
+
+
+class _Starter:
+    """A kernel manager whose kernel starts finish when the test says, recording the order."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    async def start_kernel(self, *args, kernel_id: str, **kwargs) -> str:
+        await asyncio.sleep(0)
+        self.started.append(kernel_id)
+        return kernel_id
+
+    def get_kernel(self, kernel_id: str):  # no process: KernelStarts leaves its priority alone
+        return object()
+
+
+def test_kernel_starts_queue_beyond_their_slots_first_come_first_served() -> None:
+    """Viewers already shown the saved view queue for a slot from their kernel's start until their
+    page has been sent; a page that fails frees its slot too."""
+
+    async def scenario() -> None:
+        manager, starts = _Starter(), KernelStarts(at_once=2, nice=0)
+        pages = [_KernelsForOnePage(manager, lambda _kid: None, starts=starts) for _ in range(4)]
+        for page in pages:
+            page.start_in_background = True
+        ids = [await page.start_kernel(kernel_id=f"k{i}") for i, page in enumerate(pages)]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert manager.started == ["k0", "k1"]  # two slots; k2 and k3 wait
+        pages[0].finished()
+        pages[0].finished()  # a second call (the handler's finally) frees nothing more
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert manager.started == ["k0", "k1", "k2"]
+        pages[1].finished()
+        kernel = await pages[3].get_kernel(ids[3])  # Voila awaits the kernel of a queued start
+        assert kernel is not None and manager.started == ["k0", "k1", "k2", "k3"]
+        assert starts.slots.locked()  # k2 and k3 hold both slots until their pages are sent
+        pages[2].finished()
+        pages[3].finished()
+        assert not starts.slots.locked()
+
+    asyncio.run(scenario())
+
+
+def test_kernel_starts_run_kernels_below_the_server() -> None:
+    """A started kernel's process runs ``nice`` steps below the server's; a kernel without a
+    process id (another provisioner) is left alone."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        kernel = SimpleNamespace(provisioner=SimpleNamespace(pid=child.pid))
+        manager = SimpleNamespace(get_kernel=lambda _kid: kernel)
+        before = os.getpriority(os.PRIO_PROCESS, child.pid)
+        KernelStarts(at_once=1, nice=5).lower_priority(manager, "k0")
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, before + 5)
+        KernelStarts(at_once=1, nice=5).lower_priority(SimpleNamespace(get_kernel=lambda _kid: object()), "k1")
+    finally:
+        child.kill()
+        child.wait()
+    assert KernelStarts().at_once == (os.cpu_count() or 1)

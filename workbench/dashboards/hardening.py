@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -334,6 +335,34 @@ async def _rendered_html(result: tuple) -> str:
     return html
 
 
+class KernelStarts:
+    """Viewers' kernels starting and running their page, a few at a time, below the server.
+
+    A kernel needs about 2.5 s of CPU to start and run its page; twenty started at once on two
+    cores share them with the server and with each other, and every viewer waits for all of them
+    (docs/assumptions/dashboards.md, "Twenty viewers at once"). Viewers who were sent the saved
+    first view (they already see the page) queue for ``slots`` (one per CPU by default) from the
+    kernel's start until its page has been sent, first come first served, and their kernels run
+    ``nice`` steps below the server, so the server answers pages and files at once however many
+    kernels are working."""
+
+    def __init__(self, at_once: int = 0, nice: int = 10) -> None:
+        self.at_once = at_once if at_once > 0 else (os.cpu_count() or 1)
+        self.slots = asyncio.Semaphore(self.at_once)
+        self.nice = nice
+
+    def lower_priority(self, manager: Any, kernel_id: str) -> None:
+        """Run the kernel ``nice`` steps below the server (best effort: a kernel on another host,
+        or a provisioner without a process id, runs as it is)."""
+        if self.nice <= 0:
+            return
+        try:
+            pid = manager.get_kernel(kernel_id).provisioner.pid
+            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + self.nice)
+        except (AttributeError, KeyError, OSError, TypeError):
+            pass
+
+
 class _KernelsForOnePage:
     """The kernel manager as one page request sees it: tells the guard which kernel the viewer
     was given (a pre-heated one or a new one), replaces a pre-heated page rendered from an earlier
@@ -341,9 +370,10 @@ class _KernelsForOnePage:
     through."""
 
     def __init__(self, manager: Any, on_kernel: Callable[[str], None], watch: StoreWatch | None = None,
-                 log: Any = None) -> None:
+                 log: Any = None, starts: KernelStarts | None = None) -> None:
         self._manager, self._on_kernel, self._watch, self._log = manager, on_kernel, watch, log
         self._starting: dict[str, asyncio.Future] = {}
+        self._starts, self._holding = starts, False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._manager, name)
@@ -392,12 +422,27 @@ class _KernelsForOnePage:
         kernel_id = kwargs.pop("kernel_id", None) or str(uuid.uuid4())
 
         async def start() -> str:
-            started = await ensure_async(self._manager.start_kernel(*args, kernel_id=kernel_id, **kwargs))
+            if self._starts is not None:
+                await self._starts.slots.acquire()
+                self._holding = True
+            try:
+                started = await ensure_async(self._manager.start_kernel(*args, kernel_id=kernel_id, **kwargs))
+            except BaseException:
+                self.finished()
+                raise
+            if self._starts is not None:
+                self._starts.lower_priority(self._manager, started)
             self._on_kernel(started)
             return started
 
         self._starting[kernel_id] = asyncio.ensure_future(start())
         return kernel_id
+
+    def finished(self) -> None:
+        """The page is sent (its cells have run) or failed: its kernel start's slot is free."""
+        if self._holding and self._starts is not None:
+            self._holding = False
+            self._starts.slots.release()
 
     def get_kernel(self, kernel_id: str) -> Any:
         """The kernel, or, for one starting in the background, an awaitable of it (Voila's renderer
@@ -449,7 +494,8 @@ class PageHandler(TornadoVoilaHandler):
             return
         watch: StoreWatch | None = self.settings.get("workbench_store_watch")
         self._page_kernels = _KernelsForOnePage(self.settings["kernel_manager"],
-                                                lambda kid: guard.assign(admitted, kid), watch, self.log)
+                                                lambda kid: guard.assign(admitted, kid), watch, self.log,
+                                                self.settings.get("workbench_kernel_starts"))
         key = (path or "").rsplit("/", 1)[-1].removesuffix(".ipynb")
         early = None
         if watch is not None and path and self._page_kernels.get_pool_size(path) == 0:
@@ -463,7 +509,7 @@ class PageHandler(TornadoVoilaHandler):
                 # Voila has done anything for this viewer: no wait for the server either
                 for name, value in first_view.PAGE_HEADERS.items():
                     self.set_header(name, value)
-                self.write(f"{heads[key]}\n{early}\n")
+                self.write(first_view.early_page(heads[key], early))
                 self.flush()
                 early, skipping = None, "\0"
             # Voila's TornadoVoilaHandler.get, keeping the page head for the next viewers and
@@ -488,6 +534,7 @@ class PageHandler(TornadoVoilaHandler):
                 self.write(html)
                 self.flush()
         finally:
+            self._page_kernels.finished()
             guard.release(admitted)
 
 

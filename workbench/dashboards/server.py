@@ -94,6 +94,13 @@ class ServerSettings:
     ws_ping_timeout: float = 25.0
     connect_grace: float = 45.0
     disconnect_grace: float = 15.0
+    #: Viewers' kernels starting and running their page at once (0: one per CPU), and how many
+    #: nice steps below the server they run (hardening.KernelStarts).
+    kernel_starts: int = 0
+    kernel_nice: int = 10
+    #: Kernels forked from a process that has imported what pages need (shared memory, faster
+    #: starts: dashboards.forked_kernels); False starts each kernel as a new Python.
+    forked_kernels: bool = True
 
 
 def voila_arguments(folder: Path, settings: ServerSettings) -> list[str]:
@@ -128,6 +135,9 @@ def voila_arguments(folder: Path, settings: ServerSettings) -> list[str]:
         f"--DashboardVoila.ws_ping_timeout={settings.ws_ping_timeout}",
         f"--DashboardVoila.connect_grace={settings.connect_grace}",
         f"--DashboardVoila.disconnect_grace={settings.disconnect_grace}",
+        f"--DashboardVoila.kernel_starts={settings.kernel_starts}",
+        f"--DashboardVoila.kernel_nice={settings.kernel_nice}",
+        f"--DashboardVoila.forked_kernels={settings.forked_kernels}",
     ]
 
 
@@ -247,11 +257,12 @@ def serve(
 
 
 def _voila_app_class():
+    import atexit
     import tempfile
 
     import tornado.ioloop
     from tornado.web import RedirectHandler
-    from traitlets import Float, Int, List, Unicode
+    from traitlets import Bool, Float, Int, List, Unicode
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
     from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
@@ -281,6 +292,9 @@ def _voila_app_class():
         ws_ping_timeout = Float(25.0, config=True, help="Seconds without an answer before a socket is closed.")
         connect_grace = Float(45.0, config=True, help="Seconds for a sent page's browser to connect.")
         disconnect_grace = Float(15.0, config=True, help="Seconds a kernel may have no browser connected.")
+        kernel_starts = Int(0, config=True, help="Viewers' kernels starting at once (0: one per CPU).")
+        kernel_nice = Int(10, config=True, help="Nice steps of viewers' kernels below the server.")
+        forked_kernels = Bool(True, config=True, help="Fork kernels from a process that has imported the pages.")
 
         def init_handlers(self) -> list:
             from jupyter_server.utils import url_path_join
@@ -298,6 +312,12 @@ def _voila_app_class():
 
         def start(self) -> None:
             self.connection_dir = tempfile.mkdtemp(prefix="voila_", dir=self.connection_dir_root)
+            if self.forked_kernels:
+                from workbench.dashboards import forked_kernels
+
+                template, _socket = forked_kernels.start_template(self.connection_dir, self.log)
+                atexit.register(template.terminate)
+                os.environ[forked_kernels.DEFAULT_PROVISIONER_ENV] = forked_kernels.PROVISIONER_NAME
             settings = self.init_settings()
             limits = hardening.KernelLimits(
                 max_kernels=self.max_kernels, max_kernels_per_client=self.max_kernels_per_client,
@@ -314,6 +334,7 @@ def _voila_app_class():
                 workbench_trusted_proxies=tuple(self.trusted_proxies),
                 # pre-heated pages rendered before a new ingest are replaced (dashboards.freshness)
                 workbench_store_watch=StoreWatch(),
+                workbench_kernel_starts=hardening.KernelStarts(self.kernel_starts, self.kernel_nice),
                 ws_ping_interval=int(self.ws_ping_interval * 1000),  # jupyter_server's, in ms
                 ws_ping_timeout=int(self.ws_ping_timeout * 1000),
             )
