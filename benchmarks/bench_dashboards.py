@@ -43,6 +43,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -131,22 +132,26 @@ def _baseline_folder(workdir: Path) -> Path:
     return folder
 
 
-def _kernel_memory(kernel_id: str) -> tuple[float | None, float | None]:
-    """RSS and USS (MB) of the kernel process with this id."""
-    import psutil
+def _kernel_memory(kernel_id: str) -> tuple[float | None, float | None, float | None]:
+    """RSS, USS and PSS (MB) of the kernel with this id: the process listening on the shell port
+    of its connection file (a kernel forked from the template has the template's command line)."""
+    import glob
 
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if any(kernel_id in part for part in proc.info["cmdline"] or []):
-                rss = proc.memory_info().rss / 2**20
-                try:
-                    uss = proc.memory_full_info().uss / 2**20
-                except (psutil.AccessDenied, AttributeError):
-                    uss = None
-                return rss, uss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return None, None
+    import psutil
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    name = f"kernel-{kernel_id}.json"
+    files = glob.glob(os.path.join(tempfile.gettempdir(), "voila_*", name)) + glob.glob(os.path.join(jupyter_runtime_dir(), name))
+    if not files:
+        return None, None, None
+    port = json.loads(Path(files[0]).read_text())["shell_port"]
+    pid = next((c.pid for c in psutil.net_connections(kind="tcp")
+                if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid), None)
+    if pid is None:
+        return None, None, None
+    proc = psutil.Process(pid)
+    full = proc.memory_full_info()
+    return full.rss / 2**20, full.uss / 2**20, getattr(full, "pss", 0) / 2**20 or None
 
 
 async def _load(browser, url: str, live_sel: str) -> dict:
@@ -175,7 +180,8 @@ async def _close(res: dict) -> None:
 async def _measure(browser, url: str, *, loads: int, gap: float, changes: int, labels: list[str]) -> dict:
     live_chart = ".wb-live svg.wb-chart"
     first_chart = "svg.wb-chart[data-chart]"
-    out: dict = {"paint": [], "seen": [], "interactive": [], "update": [], "update_all": [], "rss": [], "uss": [], "errors": []}
+    out: dict = {"paint": [], "seen": [], "interactive": [], "update": [], "update_all": [], "rss": [], "uss": [], "pss": [],
+                 "errors": []}
     for i in range(loads):
         await asyncio.sleep(gap)  # let the pool refill: each load finds a pre-heated kernel
         res = await _load(browser, url, live_chart)
@@ -183,9 +189,10 @@ async def _measure(browser, url: str, *, loads: int, gap: float, changes: int, l
             out[k].append(res[k])
         out["errors"] += res["errors"]
         await asyncio.sleep(1.0)  # let the page settle (downloads are built after the charts)
-        rss, uss = _kernel_memory(res["kernel"])
+        rss, uss, pss = _kernel_memory(res["kernel"])
         out["rss"].append(rss)
         out["uss"].append(uss)
+        out["pss"].append(pss)
         if i == 0:
             chart_sel = f".wb-live {first_chart}"
             for j in range(changes):
@@ -224,7 +231,8 @@ def _p95(xs: list[float]) -> float | None:
     return xs[min(len(xs) - 1, max(0, int(round(0.95 * len(xs) + 0.5)) - 1))]  # nearest rank
 
 
-async def _crowd(browser, url: str, viewers: int, server_pid: int, timeout_s: float = 180.0) -> dict:
+async def _crowd(browser, url: str, viewers: int, server_pid: int, timeout_s: float = 180.0,
+                 keep_open: bool = False) -> dict:
     before = _pss_tree(server_pid)
 
     async def one() -> dict:
@@ -249,9 +257,15 @@ async def _crowd(browser, url: str, viewers: int, server_pid: int, timeout_s: fl
     results = await asyncio.gather(*(one() for _ in range(viewers)))
     await asyncio.sleep(1.0)  # every page live: downloads built
     during = _pss_tree(server_pid)
-    for res in results:
-        await res.pop("page").close(run_before_unload=True)
-        await res.pop("ctx").close()
+
+    async def close() -> None:
+        for res in results:
+            await res.pop("page").close(run_before_unload=True)
+            await res.pop("ctx").close()
+
+    if keep_open:  # the caller measures the server with these pages open, then closes them
+        return {"per_viewer": results, "close": close}
+    await close()
     live = [r["live"] for r in results if r["live"] is not None]
     first = [r["paint"] if r["paint"] is not None else r["seen"] for r in results]
     return {"served": len(live), "viewers": viewers, "per_viewer": results,
@@ -259,6 +273,91 @@ async def _crowd(browser, url: str, viewers: int, server_pid: int, timeout_s: fl
             "seen_p95": _p95([r["seen"] for r in results]), "live_median": _median(live), "live_p95": _p95(live),
             "slowest": max(live) if live else None,
             "pss_before": before[0], "pss_during": during[0], "rss_during": during[1], "processes": during[2],
+            "pss_per_viewer": (during[0] - before[0]) / viewers}
+
+
+#: What stops a browser drawing what follows it: stylesheets, and scripts with a source that are
+#: neither async, deferred nor modules (as workbench.dashboards.first_view).
+BLOCKING = re.compile(rb'<link\b[^>]*\brel="stylesheet"[^>]*>|<script\b(?![^>]*\b(?:async|defer|type="module")\b)'
+                      rb'[^>]*\bsrc="[^"]*"[^>]*>')
+RESOURCE = re.compile(rb'(?:href|src)="(/[^"]+\.(?:js|css)[^"]*)"')
+
+
+def _http_viewer(url: str, timeout_s: float) -> dict:
+    """A viewer whose browser runs on their own computer, seen from the server: the page over
+    HTTP, and everything a browser must fetch before it can draw the page's first chart (the
+    stylesheets and blocking scripts that come before it in the page, fetched one after another:
+    a browser fetches them side by side). ``first``: when all of that has arrived (from the
+    request). Then the page's other scripts and styles, as a browser loads them, and the rest of
+    the page (``complete``: the viewer's kernel has run the page). No websocket: the kernel's
+    widget traffic after the page is not simulated."""
+    import http.client
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+
+    def fetch(path: bytes) -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+        try:
+            conn.request("GET", path.decode())
+            conn.getresponse().read()
+        finally:
+            conn.close()
+
+    t0 = time.perf_counter()
+    out: dict = {"first": None, "complete": None, "error": None}
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+    try:
+        conn.request("GET", parts.path)
+        resp = conn.getresponse()
+        buf, fetched = b"", set()
+        while chunk := resp.read1(65536):
+            buf += chunk
+            if out["first"] is None and (at := buf.find(b"data-chart=")) >= 0 and buf.find(b"</svg>", at) >= 0:
+                for tag in BLOCKING.findall(buf[:at]):
+                    for path in RESOURCE.findall(tag):
+                        fetch(path)
+                        fetched.add(path)
+                out["first"] = time.perf_counter() - t0
+                for path in RESOURCE.findall(buf):
+                    if path not in fetched:
+                        fetch(path)
+                        fetched.add(path)
+        out["complete"] = time.perf_counter() - t0
+        if resp.status != 200 or out["first"] is None:
+            out["error"] = f"HTTP {resp.status}, first chart {'found' if out['first'] else 'not found'}"
+    except OSError as exc:
+        out["error"] = str(exc)[:200]
+    finally:
+        conn.close()
+    return out
+
+
+async def _crowd_elsewhere(browser, url: str, viewers: int, probes: int, server_pid: int,
+                           timeout_s: float = 180.0) -> dict:
+    """``viewers`` at once whose browsers are not on the server: ``viewers - probes`` simulated
+    over HTTP (:func:`_http_viewer`), and ``probes`` real Chromium tabs arriving with them, whose
+    paint of the first chart is measured as in :func:`_crowd`. On a 2-core machine, twenty
+    Chromium tabs use most of the CPU the server would have (docs/assumptions/dashboards.md), so
+    this is the crowd as a server meets it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = _pss_tree(server_pid)
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=viewers) as pool:
+        http_viewers = [loop.run_in_executor(pool, _http_viewer, url, timeout_s) for _ in range(viewers - probes)]
+        tabs = _crowd(browser, url, probes, server_pid, timeout_s, keep_open=True)
+        tab_results, *http_results = await asyncio.gather(tabs, *http_viewers)
+    during = _pss_tree(server_pid)
+    await tab_results.pop("close")()
+    firsts = [r["first"] for r in http_results] + [r["paint"] if r["paint"] is not None else r["seen"]
+                                                   for r in tab_results["per_viewer"]]
+    return {"viewers": viewers, "probes": probes, "http": http_results, "tabs": tab_results["per_viewer"],
+            "first_median": _median(firsts), "first_p95": _p95(firsts),
+            "first_slowest": max((x for x in firsts if x is not None), default=None),
+            "tabs_paint": [r["paint"] for r in tab_results["per_viewer"]],
+            "complete_p95": _p95([r["complete"] for r in http_results]),
+            "errors": [r["error"] for r in http_results if r["error"]],
             "pss_per_viewer": (during[0] - before[0]) / viewers}
 
 
@@ -297,6 +396,12 @@ async def _run(args: argparse.Namespace, data_dir: Path, workdir: Path) -> dict:
                     print(f"{viewers} simultaneous viewers on {name} (load average {os.getloadavg()[0]:.1f}) ...", flush=True)
                     results[name].setdefault("crowds", {})[viewers] = await _crowd(
                         browser, servers[name + "_url"], viewers, servers[name].pid)
+                    if args.probes:
+                        await asyncio.sleep(args.gap * 2)
+                        print(f"{viewers} simultaneous viewers on {name}, browsers elsewhere "
+                              f"(load average {os.getloadavg()[0]:.1f}) ...", flush=True)
+                        results[name].setdefault("elsewhere", {})[viewers] = await _crowd_elsewhere(
+                            browser, servers[name + "_url"], viewers, args.probes, servers[name].pid)
             await browser.close()
     finally:
         for name, proc in servers.items():
@@ -321,6 +426,7 @@ def report(results: dict, args: argparse.Namespace) -> str:
         ("filter change -> every chart updated, median", _median(d["update_all"]), _median(b["update_all"]), "s", None),
         ("kernel memory per viewer (RSS), median", _median(d["rss"]), _median(b["rss"]), "MB", None),
         ("kernel memory per viewer (USS), median", _median(d["uss"]), _median(b["uss"]), "MB", None),
+        ("kernel memory per viewer (PSS), median", _median(d["pss"]), _median(b["pss"]), "MB", None),
     ]
     for n in args.viewers:
         dc, bc = d["crowds"][n], b["crowds"][n]
@@ -333,6 +439,15 @@ def report(results: dict, args: argparse.Namespace) -> str:
             (f"{n} viewers at once: server PSS per viewer", dc["pss_per_viewer"], bc["pss_per_viewer"], "MB", 120),
             (f"{n} viewers at once: server PSS in all", dc["pss_during"], bc["pss_during"], "MB", None),
         ]
+        if n in d.get("elsewhere", {}):
+            de, be = d["elsewhere"][n], b["elsewhere"][n]
+            rows += [
+                (f"{n} at once, browsers elsewhere: first chart, median", de["first_median"], be["first_median"], "s", None),
+                (f"{n} at once, browsers elsewhere: first chart, 95th pct", de["first_p95"], be["first_p95"], "s", 2.0),
+                (f"{n} at once, browsers elsewhere: first chart, slowest", de["first_slowest"], be["first_slowest"], "s", None),
+                (f"{n} at once, browsers elsewhere: page complete, 95th", de["complete_p95"], be["complete_p95"], "s", None),
+                (f"{n} at once, browsers elsewhere: PSS per viewer", de["pss_per_viewer"], be["pss_per_viewer"], "MB", 120),
+            ]
     lines = [f"Dashboards ({args.page}) vs a plain one-cell Voila notebook, same server settings; "
              f"{args.loads} loads, {args.changes} filter changes, {'/'.join(map(str, args.viewers))} simultaneous viewers; "
              f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs at the end "
@@ -349,6 +464,12 @@ def report(results: dict, args: argparse.Namespace) -> str:
                      f" {'':>7s} {'all':>10s}  {'yes' if dc['served'] == dc['viewers'] else 'NO'}")
         firsts = [r["paint"] if r["paint"] is not None else r["seen"] for r in dc["per_viewer"]]
         lines.append(f"  dashboards, each viewer's first chart (s): {' '.join('-' if x is None else f'{x:.2f}' for x in sorted(firsts, key=lambda x: (x is None, x)))}")
+        if n in d.get("elsewhere", {}):
+            de = d["elsewhere"][n]
+            http_first = sorted(r["first"] for r in de["http"] if r["first"] is not None)
+            lines.append(f"  browsers elsewhere, dashboards: first chart delivered over HTTP (s): {' '.join(f'{x:.2f}' for x in http_first)}; "
+                         f"Chromium tabs' paint (s): {' '.join('-' if x is None else f'{x:.2f}' for x in de['tabs_paint'])}"
+                         + (f"; errors: {de['errors'][:3]}" if de["errors"] else ""))
     if d["errors"] or b["errors"]:
         lines.append(f"page errors: dashboards {d['errors'][:3]}, baseline {b['errors'][:3]}")
     return "\n".join(lines)
@@ -366,6 +487,8 @@ def main() -> None:
     ap.add_argument("--gap", type=float, default=6.0, help="seconds between loads (pool refill)")
     ap.add_argument("--warmup", type=float, default=10.0)
     ap.add_argument("--json", type=Path, help="also write the raw results here")
+    ap.add_argument("--probes", type=int, default=3,
+                    help="Chromium tabs in each crowd of viewers whose browsers are elsewhere (0: no such crowd)")
     args = ap.parse_args()
     args.load_at_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-dash-") as tmp:
