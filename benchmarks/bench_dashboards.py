@@ -305,12 +305,13 @@ def _http_viewer(url: str, timeout_s: float) -> dict:
             conn.close()
 
     t0 = time.perf_counter()
-    out: dict = {"first": None, "complete": None, "error": None}
+    out: dict = {"first": None, "complete": None, "error": None, "response": None, "saved_view": None}
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
     try:
         conn.request("GET", parts.path)
         resp = conn.getresponse()
         buf, fetched = b"", set()
+        out["response"] = time.perf_counter() - t0
         while chunk := resp.read1(65536):
             buf += chunk
             if out["first"] is None and (at := buf.find(b"data-chart=")) >= 0 and buf.find(b"</svg>", at) >= 0:
@@ -319,6 +320,7 @@ def _http_viewer(url: str, timeout_s: float) -> dict:
                         fetch(path)
                         fetched.add(path)
                 out["first"] = time.perf_counter() - t0
+                out["saved_view"] = b"wb-snapshot wb-early" in buf[:at]
                 for path in RESOURCE.findall(buf):
                     if path not in fetched:
                         fetch(path)

@@ -5,15 +5,16 @@ template's imports, and the template runs nothing but an ipykernel launch."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from event_loops import run_in_own_loop
 from jupyter_client import AsyncKernelManager
 from jupyter_client.provisioning import KernelProvisionerFactory
 
@@ -27,6 +28,10 @@ def template(tmp_path_factory):
     saved = os.environ.get(forked_kernels.ENV)
     proc, path = forked_kernels.start_template(folder)
     try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(path) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # importing what pages need
+        assert os.path.exists(path), "the template did not open its socket"
         yield proc, path
     finally:
         proc.terminate()
@@ -94,7 +99,7 @@ def test_a_forked_kernel_runs_code_shares_the_imports_and_stops(template, forked
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario)
 
 
 def test_the_template_runs_only_an_ipykernel_launch(template) -> None:
@@ -128,4 +133,4 @@ def test_without_a_template_kernels_start_the_usual_way(tmp_path: Path, forked_d
         finally:
             await km.shutdown_kernel(now=True)
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario)

@@ -8,6 +8,7 @@ import json
 import os
 
 import pytest
+from event_loops import run_in_own_loop
 from jupyter_server.services.kernels.connection.base import (
     deserialize_binary_message,
     deserialize_msg_from_ws_v1,
@@ -219,7 +220,34 @@ def test_kernel_starts_queue_beyond_their_slots_first_come_first_served() -> Non
         pages[3].finished()
         assert not starts.slots.locked()
 
-    asyncio.run(scenario())
+        # a viewer who left while queued: their kernel still starts, and holds no slot
+        left, waiting = (_KernelsForOnePage(manager, lambda _kid: None, starts=starts) for _ in range(2))
+        blockers = [_KernelsForOnePage(manager, lambda _kid: None, starts=starts) for _ in range(2)]
+        for page in (left, waiting, *blockers):
+            page.start_in_background = True
+        for i, page in enumerate(blockers):
+            await page.get_kernel(await page.start_kernel(kernel_id=f"b{i}"))
+        left_id = await left.start_kernel(kernel_id="left")
+        left.finished()  # the handler ended before the start had a slot
+        waiting_id = await waiting.start_kernel(kernel_id="waiting")
+        blockers[0].finished()
+        await left.get_kernel(left_id)
+        blockers[1].finished()
+        await waiting.get_kernel(waiting_id)
+        assert manager.started[-2:] == ["left", "waiting"]
+        waiting.finished()
+        assert not starts.slots.locked()
+
+        # a page that never ends frees its slot after hold_at_most
+        stuck_starts = KernelStarts(at_once=1, nice=0)
+        stuck_starts.hold_at_most = 0.05
+        stuck, next_one = (_KernelsForOnePage(manager, lambda _kid: None, starts=stuck_starts) for _ in range(2))
+        for page in (stuck, next_one):
+            page.start_in_background = True
+        await stuck.get_kernel(await stuck.start_kernel(kernel_id="stuck"))
+        await asyncio.wait_for(next_one.get_kernel(await next_one.start_kernel(kernel_id="next")), 5)
+
+    run_in_own_loop(scenario)
 
 
 def test_kernel_starts_run_kernels_below_the_server() -> None:

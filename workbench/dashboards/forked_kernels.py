@@ -64,7 +64,6 @@ def _preload() -> None:
     import gc
     import importlib
 
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # no BLAS thread pool to fork across
     for name in PRELOAD:
         importlib.import_module(name)
     gc.collect()
@@ -164,8 +163,10 @@ def start_template(folder: str | Path, log: Any = None) -> tuple[subprocess.Pope
     """Start the template process with its socket in ``folder`` (private to the server) and name
     the socket in ``$WORKBENCH_KERNEL_TEMPLATE`` for the provisioner."""
     path = str(Path(folder) / "kernel-template.sock")
+    # no BLAS thread pool in the template to fork across (set before anything imports numpy)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     proc = subprocess.Popen([sys.executable, "-m", "workbench.dashboards.forked_kernels", path],
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=env)
     os.environ[ENV] = path
     if log is not None:
         log.info("Kernel template process %d: viewers' kernels are forked from it (%s)", proc.pid, path)

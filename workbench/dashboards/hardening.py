@@ -346,6 +346,9 @@ class KernelStarts:
     ``nice`` steps below the server, so the server answers pages and files at once however many
     kernels are working."""
 
+    #: Seconds a start may hold its slot: a page whose cells never finish frees it then.
+    hold_at_most = 60.0
+
     def __init__(self, at_once: int = 0, nice: int = 10) -> None:
         self.at_once = at_once if at_once > 0 else (os.cpu_count() or 1)
         self.slots = asyncio.Semaphore(self.at_once)
@@ -373,7 +376,7 @@ class _KernelsForOnePage:
                  log: Any = None, starts: KernelStarts | None = None) -> None:
         self._manager, self._on_kernel, self._watch, self._log = manager, on_kernel, watch, log
         self._starting: dict[str, asyncio.Future] = {}
-        self._starts, self._holding = starts, False
+        self._starts, self._holding, self._done = starts, False, False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._manager, name)
@@ -425,6 +428,10 @@ class _KernelsForOnePage:
             if self._starts is not None:
                 await self._starts.slots.acquire()
                 self._holding = True
+                if self._done:  # the page ended (the viewer left) while it queued: start, hold nothing
+                    self.finished()
+                else:  # a page that never ends does not hold its slot for ever
+                    asyncio.get_running_loop().call_later(self._starts.hold_at_most, self.finished)
             try:
                 started = await ensure_async(self._manager.start_kernel(*args, kernel_id=kernel_id, **kwargs))
             except BaseException:
@@ -439,7 +446,9 @@ class _KernelsForOnePage:
         return kernel_id
 
     def finished(self) -> None:
-        """The page is sent (its cells have run) or failed: its kernel start's slot is free."""
+        """The page is sent (its cells have run) or failed, or the viewer left: its kernel start's
+        slot is free (and one still queued will not hold one)."""
+        self._done = True
         if self._holding and self._starts is not None:
             self._holding = False
             self._starts.slots.release()
@@ -497,9 +506,10 @@ class PageHandler(TornadoVoilaHandler):
                                                 lambda kid: guard.assign(admitted, kid), watch, self.log,
                                                 self.settings.get("workbench_kernel_starts"))
         key = (path or "").rsplit("/", 1)[-1].removesuffix(".ipynb")
-        early = None
-        if watch is not None and path and self._page_kernels.get_pool_size(path) == 0:
-            early = first_view.load(watch.data_dir, key, watch.current())
+        # the saved view goes first to every viewer, a pre-heated page's too: the browser draws it
+        # before fetching Voila's styles (first_view.early_page), which a pre-heated page's head
+        # would make it wait for
+        early = first_view.load(watch.data_dir, key, watch.current()) if watch is not None and path else None
         self._page_kernels.start_in_background = early is not None
         heads: dict[str, str] = self.settings.setdefault("workbench_page_heads", {})
         skipping = ""  # Voila's own copy of a page head already sent, until its end
@@ -511,6 +521,9 @@ class PageHandler(TornadoVoilaHandler):
                     self.set_header(name, value)
                 self.write(first_view.early_page(heads[key], early))
                 self.flush()
+                # let the viewers who arrived with this one be sent theirs before Voila renders
+                # this viewer's page (seconds of the server's one thread for twenty viewers)
+                await asyncio.sleep(0)
                 early, skipping = None, "\0"
             # Voila's TornadoVoilaHandler.get, keeping the page head for the next viewers and
             # writing the saved first view into it when it was not sent above
