@@ -18,7 +18,8 @@ itself: it asks the template for a kernel with the command, environment and fold
 and the template forks a child that runs exactly that ipykernel command in a new session. The
 server then holds the child through a pidfd (a handle on that very process, never on a reused
 process id) to poll, signal and kill it. If the template is not running, or the command is not an
-ipykernel launch, the provisioner starts the kernel the usual way: nothing is lost but the sharing.
+ipykernel launch with the server's own Python, the provisioner starts the kernel the usual way:
+nothing is lost but the sharing.
 
 Safety: the socket is in the server's private connection folder (0700) and is itself 0600; the
 template only ever runs an ipykernel launch with the connection file Jupyter wrote. Before it
@@ -246,7 +247,8 @@ class ForkedProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         path = os.environ.get(ENV)
         env = kwargs.get("env")
-        if path and tuple(cmd[1:3]) == _LAUNCHER and isinstance(env, dict):
+        same_python = bool(cmd) and os.path.abspath(cmd[0]) == os.path.abspath(sys.executable)
+        if path and same_python and tuple(cmd[1:3]) == _LAUNCHER and isinstance(env, dict):
             request = {"argv": [str(c) for c in cmd], "env": {str(k): str(v) for k, v in env.items()},
                        "cwd": str(kwargs["cwd"]) if kwargs.get("cwd") else None}
             waited = 0.0

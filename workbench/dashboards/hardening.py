@@ -425,13 +425,7 @@ class _KernelsForOnePage:
         kernel_id = kwargs.pop("kernel_id", None) or str(uuid.uuid4())
 
         async def start() -> str:
-            if self._starts is not None:
-                await self._starts.slots.acquire()
-                self._holding = True
-                if self._done:  # the page ended (the viewer left) while it queued: start, hold nothing
-                    self.finished()
-                else:  # a page that never ends does not hold its slot for ever
-                    asyncio.get_running_loop().call_later(self._starts.hold_at_most, self.finished)
+            await self.take_slot()
             try:
                 started = await ensure_async(self._manager.start_kernel(*args, kernel_id=kernel_id, **kwargs))
             except BaseException:
@@ -444,6 +438,19 @@ class _KernelsForOnePage:
 
         self._starting[kernel_id] = asyncio.ensure_future(start())
         return kernel_id
+
+    async def take_slot(self) -> None:
+        """Queue for a kernel start's slot (:class:`KernelStarts`), unless already holding one. The
+        page handler takes it before Voila starts work on the page, so that Voila's own rendering
+        for the viewers queued behind does not compete with sending everyone's saved view."""
+        if self._starts is None or self._holding:
+            return
+        await self._starts.slots.acquire()
+        self._holding = True
+        if self._done:  # the page ended (the viewer left) while it queued: hold nothing
+            self.finished()
+        else:  # a page that never ends does not hold its slot for ever
+            asyncio.get_running_loop().call_later(self._starts.hold_at_most, self.finished)
 
     def finished(self) -> None:
         """The page is sent (its cells have run) or failed, or the viewer left: its kernel start's
@@ -522,8 +529,14 @@ class PageHandler(TornadoVoilaHandler):
                 self.write(first_view.early_page(heads[key], early))
                 self.flush()
                 # let the viewers who arrived with this one be sent theirs before Voila renders
-                # this viewer's page (seconds of the server's one thread for twenty viewers)
+                # this viewer's page (seconds of the server's one thread for twenty viewers); a
+                # viewer who needs a kernel started queues for it first (KernelStarts)
                 await asyncio.sleep(0)
+                if self._page_kernels.get_pool_size(path) == 0:
+                    await self._page_kernels.take_slot()
+                    stream = getattr(self.request.connection, "stream", None)
+                    if stream is not None and stream.closed():  # the viewer left while queued
+                        return
                 early, skipping = None, "\0"
             # Voila's TornadoVoilaHandler.get, keeping the page head for the next viewers and
             # writing the saved first view into it when it was not sent above
