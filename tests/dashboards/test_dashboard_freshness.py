@@ -7,13 +7,13 @@ page rendered from an earlier ingest. The served end to end case is in
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import os
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
+from event_loops import run_in_own_loop
 
 from workbench.dashboards.freshness import StoreWatch, rendered_ingest
 from workbench.dashboards.hardening import _KernelsForOnePage
@@ -98,10 +98,7 @@ def _take(pool: FakePool, watch) -> tuple[str, list[str]]:
         _task, _cache, kid = await kernels.get_rendered_notebook("overview.ipynb")
         return kid
 
-    # in a thread of its own: Playwright's synchronous API (browser tests in the same session) keeps
-    # an event loop running in the main thread
-    with concurrent.futures.ThreadPoolExecutor(1) as thread:
-        return thread.submit(lambda: asyncio.run(go())).result(), given
+    return run_in_own_loop(go), given
 
 
 def test_pre_heated_pages_of_an_earlier_ingest_are_stopped_and_a_newer_one_given():

@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from event_loops import run_in_own_loop
 
 from workbench.dashboards.hardening import BUSY_TEXT, SECURITY_HEADERS
 
@@ -93,13 +94,6 @@ def get(server, path: str, client: str | None = None, host: str | None = None) -
         return response
     finally:
         conn.close()
-
-
-def run_async(coroutine_function):  # noqa: ANN001, ANN201
-    """Run a coroutine in a thread of its own: Playwright's synchronous API (the browser tests in
-    the same session) keeps an event loop running in the main thread."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
 
 
 def kernel_running(server, kernel_id: str) -> bool:
@@ -225,7 +219,7 @@ def test_a_connected_viewer_keeps_its_kernel(server):
         ws.close()
         return alive
 
-    assert run_async(stay_connected)
+    assert run_in_own_loop(stay_connected)
     wait_until_stopped(server, [kid])
 
 
@@ -294,7 +288,7 @@ def test_widget_messages_with_bad_data_get_no_traceback(server, protocol):
         ws.close()
         return answers
 
-    answers = run_async(talk)
+    answers = run_in_own_loop(talk)
     errors = [m for m in answers if m["header"]["msg_type"] == "error"]
     assert errors, "the kernel did not answer the bad messages at all"
     for m in answers:
