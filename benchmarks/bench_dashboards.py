@@ -436,12 +436,14 @@ def report(results: dict, args: argparse.Namespace) -> str:
         ("kernel memory per viewer (USS), median", _median(d["uss"]), _median(b["uss"]), "MB", None),
         ("kernel memory per viewer (PSS), median", _median(d["pss"]), _median(b["pss"]), "MB", None),
     ]
+    def first_chart(prefix: str, x: dict, y: dict) -> list[tuple]:
+        return [(f"{prefix}: first chart, median", x["first_median"], y["first_median"], "s", None),
+                (f"{prefix}: first chart, 95th pct", x["first_p95"], y["first_p95"], "s", 2.0),
+                (f"{prefix}: first chart, slowest", x["first_slowest"], y["first_slowest"], "s", None)]
+
     for n in args.viewers:
         dc, bc = d["crowds"][n], b["crowds"][n]
-        rows += [
-            (f"{n} viewers at once: first chart, median", dc["first_median"], bc["first_median"], "s", None),
-            (f"{n} viewers at once: first chart, 95th pct", dc["first_p95"], bc["first_p95"], "s", 2.0),
-            (f"{n} viewers at once: first chart, slowest", dc["first_slowest"], bc["first_slowest"], "s", None),
+        rows += first_chart(f"{n} viewers at once", dc, bc) + [
             (f"{n} viewers at once: live widgets, median", dc["live_median"], bc["live_median"], "s", None),
             (f"{n} viewers at once: live widgets, 95th pct", dc["live_p95"], bc["live_p95"], "s", None),
             (f"{n} viewers at once: server PSS per viewer", dc["pss_per_viewer"], bc["pss_per_viewer"], "MB", 120),
@@ -449,10 +451,7 @@ def report(results: dict, args: argparse.Namespace) -> str:
         ]
         if n in d.get("elsewhere", {}):
             de, be = d["elsewhere"][n], b["elsewhere"][n]
-            rows += [
-                (f"{n} at once, browsers elsewhere: first chart, median", de["first_median"], be["first_median"], "s", None),
-                (f"{n} at once, browsers elsewhere: first chart, 95th pct", de["first_p95"], be["first_p95"], "s", 2.0),
-                (f"{n} at once, browsers elsewhere: first chart, slowest", de["first_slowest"], be["first_slowest"], "s", None),
+            rows += first_chart(f"{n} at once, browsers elsewhere", de, be) + [
                 (f"{n} at once, browsers elsewhere: page complete, 95th", de["complete_p95"], be["complete_p95"], "s", None),
                 (f"{n} at once, browsers elsewhere: PSS per viewer", de["pss_per_viewer"], be["pss_per_viewer"], "MB", 120),
             ]

@@ -341,10 +341,10 @@ class KernelStarts:
     A kernel needs about 2.5 s of CPU to start and run its page; twenty started at once on two
     cores share them with the server and with each other, and every viewer waits for all of them
     (docs/assumptions/dashboards.md, "Twenty viewers at once"). Viewers who were sent the saved
-    first view (they already see the page) queue for ``slots`` (one per CPU by default) from the
-    kernel's start until its page has been sent, first come first served, and their kernels run
-    ``nice`` steps below the server, so the server answers pages and files at once however many
-    kernels are working."""
+    first view (they already see the page) queue for ``slots`` (one per CPU by default), first
+    come first served, before Voila works on their page, and hold one until the page has been
+    sent (:meth:`_KernelsForOnePage.take_slot`); their kernels run ``nice`` steps below the
+    server, so the server answers pages and files at once however many kernels are working."""
 
     #: Seconds a start may hold its slot: a page whose cells never finish frees it then.
     hold_at_most = 60.0
@@ -377,6 +377,7 @@ class _KernelsForOnePage:
         self._manager, self._on_kernel, self._watch, self._log = manager, on_kernel, watch, log
         self._starting: dict[str, asyncio.Future] = {}
         self._starts, self._holding, self._done = starts, False, False
+        self._hold_timer: asyncio.TimerHandle | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._manager, name)
@@ -450,12 +451,15 @@ class _KernelsForOnePage:
         if self._done:  # the page ended (the viewer left) while it queued: hold nothing
             self.finished()
         else:  # a page that never ends does not hold its slot for ever
-            asyncio.get_running_loop().call_later(self._starts.hold_at_most, self.finished)
+            self._hold_timer = asyncio.get_running_loop().call_later(self._starts.hold_at_most, self.finished)
 
     def finished(self) -> None:
         """The page is sent (its cells have run) or failed, or the viewer left: its kernel start's
         slot is free (and one still queued will not hold one)."""
         self._done = True
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
         if self._holding and self._starts is not None:
             self._holding = False
             self._starts.slots.release()
