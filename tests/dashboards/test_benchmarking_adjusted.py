@@ -143,3 +143,17 @@ def test_headlines_quote_no_number_that_is_not_shown(agg, policy):
     (panel,) = benchmarking_panels(agg, last_year(agg, "relief"), policy)
     assert "outside the 95% limits" in panel.headline
     assert re.findall(r"\b\d+\b", re.sub(r"\d+(\.\d+)?%|\b\d{4}\b", "", panel.headline)) == []
+
+
+@pytest.mark.parametrize("measure", ["prevention", "relief"])
+def test_adjusted_counts_are_the_crude_tables_figures_shown_the_same_way(agg, policy, measure):
+    """The adjusted table's observed counts are the crude table's figures (the model is fitted on the
+    same duties), so under the cell key method they carry the same keys and show the same values:
+    a second, differently protected copy would let a reader narrow one with the other."""
+    assert policy.perturbs
+    for period in (last_year(agg, measure).period, Period(agg.quarters()[-2].start, agg.quarters()[-2].end)):
+        (panel,) = benchmarking_panels(agg, filters.FilterState(COUNTY, period, measure), policy)
+        adjusted, crude = (spec.table for spec in panel.tables)
+        counts = ["Accommodation secured", "Other endings", "Total"]
+        assert adjusted._audit.perturbed and not adjusted.mask[counts].to_numpy().any()
+        pd.testing.assert_frame_equal(adjusted.values[counts], crude.values[counts])

@@ -80,6 +80,16 @@ def test_every_panel_is_safe_and_headlines_use_shown_figures(agg, policy, key):
                 for rate in spec.rate_columns:
                     assert not (pt.numeric[rate].notna() & pt.mask.drop(columns=list(spec.rate_columns)).any(axis=1)
                                 & pt.mask[rate]).any()
+                # a percentage of people is never below 0 or above 100 (counts perturbed on their own
+                # could give "11 of 9"), and the shares of a total add up to 100
+                for rate in [c for c in spec.rate_columns if c.endswith("(%)")]:
+                    shown_pct = pt.numeric[rate].dropna()
+                    assert ((shown_pct >= 0) & (shown_pct <= 100)).all(), (key, panel.key, rate, shown_pct.max())
+                if "Share (%)" in pt.numeric.columns and "Total" in pt.numeric.index:
+                    parts = pt.numeric["Share (%)"].drop(index="Total")
+                    if parts.notna().all() and pd.notna(pt.numeric.loc["Total", "Share (%)"]):
+                        assert pt.numeric.loc["Total", "Share (%)"] == 100
+                        assert abs(parts.sum() - 100) <= 0.5 * len(parts), (key, panel.key, parts.sum())
             for n in headline_counts(panel.headline):
                 assert n in shown, (key, panel.key, panel.headline, sorted(shown)[:20])
 

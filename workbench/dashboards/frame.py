@@ -97,7 +97,7 @@ def header_html(page_key: str, title: str, intro: str, agg: Aggregates, policy: 
         synthetic += (f'<p class="wb-synthetic" role="note">Not updated this quarter: {esc(", ".join(carried))} '
                       "(the previous quarter's records are used).</p>")
     if policy.perturbs:
-        privacy = (f"To protect privacy, every count is changed a little (by at most {policy.perturbation_max}), the "
+        privacy = (f"To protect privacy, every count is changed a little ({policy.perturbation_words()}), the "
                    f"same way wherever it appears, and no count from 1 to {policy.threshold - 1} is shown: a 0 may "
                    "stand for a few people, and figures may not add up exactly. Percentages are worked out from "
                    "the counts shown.")

@@ -347,7 +347,8 @@ def with_rates(pt: ProtectedTable, rates: dict[str, tuple[str, str]], *, per: fl
     for name, (num, den) in rates.items():
         src = None if pt._audit.perturbed else pt.sources
         col, hidden, primary, sources = _true_rate_column(
-            pt, base[num], base[den], per, src[num] if src is not None else None, src[den] if src is not None else None)
+            pt, base[num], _shown_parts(pt, base, den, axis=1), per, src[num] if src is not None else None,
+            src[den] if src is not None else None)
         pt = _add_rate(pt, name, col, hidden, primary, sources)
     return pt
 
@@ -357,10 +358,24 @@ def with_shares(pt: ProtectedTable, column: str, name: str = "Share (%)", total_
     :func:`with_rates`)."""
     true = rate_base(pt)
     src = None if pt._audit.perturbed else pt.sources
+    num, den = true[column].copy(), float(_shown_parts(pt, true[[column]], total_row, axis=0)[column])
+    if pt._audit.perturbed and total_row == "Total":
+        num[total_row] = den  # the total's own share: its parts' shares add to 100%
     col, hidden, primary, sources = _true_rate_column(
-        pt, true[column], float(true.loc[total_row, column]), 100.0,
+        pt, num, den, 100.0,
         src[column] if src is not None else None, src.loc[total_row, column] if src is not None else None)
     return _add_rate(pt, name, col, hidden, primary, sources)
+
+
+def _shown_parts(pt: ProtectedTable, base: pd.DataFrame, total: str, axis: int) -> pd.Series:
+    """The denominator of a share of a margin ``total`` (a column with ``axis=1``, a row with
+    ``axis=0``): the margin itself under suppression; under perturbation the sum of its parts as
+    shown (NaN if one is hidden), as the margin is perturbed on its own and a share of it could
+    exceed 100%. The parts are figures shown anyway, so the share tells a reader nothing new."""
+    if not pt._audit.perturbed or total != "Total":  # only a margin is perturbed apart from its parts
+        return base[total] if axis == 1 else base.loc[total]
+    parts = base.drop(columns=[total]) if axis == 1 else base.drop(index=[total])
+    return parts.sum(axis=axis, skipna=False)
 
 
 def revealing_zeros(pt: ProtectedTable, *, row_total: bool, col_total: bool, total_label: str = "Total") -> pd.DataFrame:

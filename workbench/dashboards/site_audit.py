@@ -22,7 +22,8 @@ Under the cell key method (``policy.method == "cell_key"``) nothing is hidden: a
 for every true count the perturbation table could show that way
 (``PerturbationTable.true_range``), and every distinct figure whose true count is small (1 to
 ``threshold - 1``) is solved for. It is **recoverable** when it is worked out exactly, or proved to
-be from 1 to ``threshold - 1`` (a small group shown to exist).
+be from 1 to ``threshold - 1`` (a small group shown to exist). A narrow range that still takes in
+0 or the threshold (0 to 4, 5 to 8) is not: a shown 0 says "nobody, or a few" by design.
 
 The variables are continuous (a linear relaxation): a reader reasoning over whole numbers could
 sometimes narrow a range further than the LP does. Figures built without sources (none today)
@@ -118,21 +119,29 @@ class SiteAudit:
     #: perturbed small counts a reader could estimate to within about 2 (95%) by combining every
     #: shown figure by least squares (the averaging attack): one row each, with the standard error
     averaged: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_AVERAGED), repr=False)
+    #: perturbed small counts narrowed to a range under the threshold wide that still takes in 0 or
+    #: the threshold (such as 0 to 4: what a shown 0 says by design); not recoverable, reported
+    narrowed_small: int = 0
 
     @property
     def n_recoverable(self) -> int:
         return len(self.recoverable)
 
     def summary(self) -> str:
-        small = int((self.recoverable["upper"] < self.threshold).sum()) if len(self.recoverable) else 0
-        exact = int((self.recoverable["upper"] == self.recoverable["lower"]).sum()) if len(self.recoverable) else 0
+        r = self.recoverable
+        exact = int((r["upper"] == r["lower"]).sum()) if len(r) else 0
+        small = int(((r["lower"] >= 1) & (r["upper"] < self.threshold)).sum()) if len(r) else 0
         return (f"{self.states:,} page x filter states, {self.tables:,} tables; {self.distinct_shown:,} distinct shown "
                 f"and {self.distinct_hidden:,} distinct hidden counts ({self.shown_counts:,} and {self.hidden_counts:,} "
-                f"cells with repeats), {self.shown_rates:,} rates from true counts; {self.n_recoverable:,} hidden "
-                f"counts recoverable to within fewer than {self.threshold} ({exact:,} exactly, {small:,} shown to be "
-                f"below {self.threshold}); {self.untraced:,} untraced, {self.mismatched:,} mismatched"
+                f"cells with repeats), {self.shown_rates:,} rates from true counts; {self.n_recoverable:,} hidden or "
+                f"perturbed small counts recoverable ({exact:,} exactly, {small:,} proved to be from 1 to "
+                f"{self.threshold - 1}, {len(r) - exact - small:,} hidden counts narrowed to a range under "
+                f"{self.threshold} wide); "
+                f"{self.untraced:,} untraced, {self.mismatched:,} mismatched"
                 + (f"; {self.perturbed_small:,} perturbed small counts solved for, {len(self.averaged):,} of them "
-                   f"estimable by least squares to a standard error below {AVERAGING_SE}." if self.perturbed_small else "."))
+                   f"estimable by least squares to a standard error below {AVERAGING_SE}, {self.narrowed_small:,} "
+                   f"narrowed to a range under {self.threshold} wide that takes in 0 or {self.threshold}."
+                   if self.perturbed_small else "."))
 
 
 def _true_values(pt: ProtectedTable) -> pd.DataFrame | None:
@@ -236,7 +245,7 @@ def audit_site(shown: list[ShownTable], policy: DisclosurePolicy, agg: Aggregate
             mismatched += 1
     index = {int(v): i for i, v in enumerate(variables)}
     layout = _layout(cells, rates, index)
-    recoverable = _solve(cells, layout, policy, values)
+    recoverable, narrowed = _solve(cells, layout, policy, values)
     averaged = _averaging(cells, layout, values) if policy.perturbs else pd.DataFrame(columns=_AVERAGED)
     return SiteAudit(
         tables=len(shown), states=states if states is not None else len({(s.page, s.state) for s in shown}),
@@ -244,6 +253,7 @@ def audit_site(shown: list[ShownTable], policy: DisclosurePolicy, agg: Aggregate
         distinct_shown=sum(cells.shown),
         distinct_hidden=sum(cells.hidden), shown_rates=len(rates), untraced=untraced, mismatched=mismatched,
         recoverable=recoverable, threshold=policy.threshold, perturbed_small=sum(cells.small), averaged=averaged,
+        narrowed_small=narrowed,
     )
 
 
@@ -344,10 +354,13 @@ def _averaging(cells: _Cells, layout: _Layout, values: dict[int, float]) -> pd.D
     return pd.DataFrame(found, columns=_AVERAGED)
 
 
-def _solve(cells: _Cells, layout: _Layout, policy: DisclosurePolicy, values: dict[int, float]) -> pd.DataFrame:
+def _solve(cells: _Cells, layout: _Layout, policy: DisclosurePolicy,
+           values: dict[int, float]) -> tuple[pd.DataFrame, int]:
+    """The recoverable figures, and how many perturbed small counts are narrowed without being
+    recoverable."""
     cols = ["page", "filters", "panel", "row", "column", "lower", "upper", "true", "sources"]
     if len(layout.comp) == 0:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols), 0
     local, rate_rows, comp = layout.local, layout.rate_rows, layout.comp
     # the constraints of each component: rows of A_ub (as {variable: coefficient}) and b_ub
     constraints: dict[int, list[tuple[dict[int, float], float]]] = {}
@@ -375,7 +388,7 @@ def _solve(cells: _Cells, layout: _Layout, policy: DisclosurePolicy, values: dic
             upper[v] = upper.get(v, 0.0) - hi
             lower[v] = lower.get(v, 0.0) + lo
         constraints.setdefault(c, []).extend([(upper, 0.0), (lower, 0.0)])
-    found = []
+    found, narrowed = [], 0
     for c, ks in targets.items():
         members = np.flatnonzero(comp == c)
         pos = {int(v): i for i, v in enumerate(members)}
@@ -397,14 +410,17 @@ def _solve(cells: _Cells, layout: _Layout, policy: DisclosurePolicy, values: dic
             hi_res = linprog(-obj, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
             lower_v = math.ceil(lo_res.fun - 1e-6)
             upper_v = math.inf if hi_res.status == 3 else math.floor(-hi_res.fun + 1e-6)
-            # a hidden figure: its range must be at least the threshold wide; a perturbed small
-            # count: it must not be worked out, nor proved to be from 1 to threshold - 1
+            # a hidden figure: its range must be at least the threshold wide (a reader knows a hidden
+            # count is not 0, as zeros are shown); a perturbed small count must not be worked out,
+            # nor proved to be from 1 to threshold - 1 (a range such as 0 to 4 is what a shown 0
+            # says by design: nobody, or a few)
             recovered = (upper_v - lower_v < policy.threshold) if cells.hidden[k] else \
                 (upper_v == lower_v or (lower_v >= 1 and upper_v < policy.threshold))
+            narrowed += not recovered and upper_v - lower_v < policy.threshold
             if recovered:
                 page, filters, panel, row_label, col = cells.where[k]
                 first = source_name(int(cells.ids[k][0]))[0]
                 true = sum(values.get(int(i), 0.0) for i in cells.ids[k])
                 found.append((page, filters, panel, row_label, col, lower_v, upper_v, true,
                               f"{first} ({len(local[k])} cells)"))
-    return pd.DataFrame(found, columns=cols)
+    return pd.DataFrame(found, columns=cols), narrowed

@@ -68,6 +68,12 @@ class PerturbationTable:
         """From this true count on, every row is the same distribution of ``d``."""
         return self.js + self.D + 1
 
+    @property
+    def typical_change(self) -> float:
+        """The average size of the change to a count that is not small (``E|d|``)."""
+        d, p = self.row(self.largest_distinct)
+        return float(p @ np.abs(d))
+
     def support(self, count: int) -> np.ndarray:
         """The perturbations allowed for a true ``count``."""
         if count == 0:

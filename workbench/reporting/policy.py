@@ -97,7 +97,10 @@ class DisclosurePolicy:
         Tables built without cell keys are still protected by suppression.
     perturbation_max, perturbation_variance:
         The cell key method's largest change (``D``, at least ``threshold - 1``; default
-        ``threshold``) and its variance (``V``) for counts of ``threshold`` or more.
+        ``3 * threshold``) and its variance (``V``, default 16) for counts of ``threshold`` or more.
+        ``V`` sets what a reader gains by averaging many tables; ``D`` how far a reader can bound a
+        count by combining tables. The defaults are the smallest the site-wide audit of the
+        dashboards found safe on both (docs/assumptions/disclosure_control.md).
     """
 
     # None means "as the registry defines it": the rule is written once, in definitions.yaml
@@ -111,7 +114,7 @@ class DisclosurePolicy:
     footnote: str | None = None
     method: str = "suppression"
     perturbation_max: int | None = None
-    perturbation_variance: float = 4.0
+    perturbation_variance: float = 16.0
 
     def __post_init__(self) -> None:
         # frozen dataclass: resolve the registry's values once, so to_dict() shows them
@@ -140,7 +143,7 @@ class DisclosurePolicy:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.perturbation_max is None:  # frozen dataclass: resolve the documented default once
-            object.__setattr__(self, "perturbation_max", self.threshold)
+            object.__setattr__(self, "perturbation_max", 3 * self.threshold)
         _check_int("perturbation_max", self.perturbation_max, max(1, self.threshold - 1))
         if isinstance(self.perturbation_variance, bool) or not isinstance(self.perturbation_variance, int | float) \
                 or not 0 < self.perturbation_variance <= self.perturbation_max ** 2:
@@ -155,6 +158,11 @@ class DisclosurePolicy:
     def perturbation_table(self):  # noqa: ANN201 - a PerturbationTable (imported here: scipy.optimize)
         """The cell key method's perturbation table for this policy."""
         return _ptable(self.perturbation_max, float(self.perturbation_variance), self.threshold - 1)
+
+    def perturbation_words(self) -> str:
+        """How much counts change, for readers: "by about 3 on average, never more than 15"."""
+        typical = self.perturbation_table().typical_change
+        return f"by about {max(1, round(typical))} on average, never more than {self.perturbation_max}"
 
     # -- loading --------------------------------------------------------------------------
     @classmethod
@@ -212,10 +220,11 @@ class DisclosurePolicy:
         t = self.threshold
         if counts and perturbed and self.perturbs:
             parts = [
-                f"To protect the privacy of the people counted, every count has been changed a little (by at most "
-                f"{self.perturbation_max}), the same way wherever it appears. No count from 1 to {t - 1} is shown: "
+                f"To protect the privacy of the people counted, every count has been changed a little "
+                f"({self.perturbation_words()}), the same way wherever it appears. No count from 1 to {t - 1} is shown: "
                 f"a 0 may stand for a few people. Totals are changed on their own, so figures may not add up "
-                f"exactly to the totals, and percentages are worked out from the counts shown."]
+                f"exactly to the totals. Percentages are worked out from the counts shown: a share of a total from "
+                f"the parts shown beside it, so the shares of a total add up to 100%."]
             if summaries:
                 parts.append("Averages (means and medians) are shown only for groups of "
                              f"{self.min_group_for_summary} or more.")

@@ -14,7 +14,7 @@ from workbench.dashboards.filters import FilterState
 from workbench.dashboards.format import during, label, period_label
 from workbench.dashboards.pages.common import not_available
 from workbench.dashboards.panels import PanelContent
-from workbench.dashboards.protection import Sources, cell, crosstab, is_tracing, protect, with_rates
+from workbench.dashboards.protection import cell, crosstab, protect, with_rates
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import DISTRICTS, district_population, outcome_codes
 from workbench.measures.benchmarking import INDICATORS, SETTLED_DESTINATIONS
@@ -236,9 +236,10 @@ CASE_MIX_WORDS: dict[str, str] = {
     "relief": "household type, age, how they were referred, why they lost their home and their support needs",
     "move_on": "age, how they came into the service and their support needs",
 }
-def _adjusted_sources(agg: Aggregates, state: FilterState, measure: str, labels: list[str]) -> Sources | None:
-    """For the site-wide audit: the rows of the crude tables that the adjusted table's counts
-    equal (the case-mix model is fitted on the same duties and stays; the audit checks the sums)."""
+def _adjusted_counts(agg: Aggregates, state: FilterState, measure: str, labels: list[str]) -> pd.DataFrame:
+    """The crude table's counts of the adjusted measure's successes and other endings by district,
+    with their cell keys and sources: the case-mix model is fitted on the same duties and stays, so
+    the adjusted table's observed counts are these figures (shown with the same perturbation)."""
     if measure in ("prevention", "relief"):
         df = agg.select("duty_outcomes", period=state.period, duty=measure)
         yes = df["reason"].isin(outcome_codes(f"{measure}_success"))
@@ -248,7 +249,8 @@ def _adjusted_sources(agg: Aggregates, state: FilterState, measure: str, labels:
         yes = df["destination"].isin(SETTLED_DESTINATIONS)
     t = crosstab(df.assign(result=np.where(yes, "yes", "no")), "district", "result", row_order=list(DISTRICTS),
                  col_order=["yes", "no"])
-    return t.attrs.get("sources")
+    t.index = labels
+    return t
 
 
 def adjusted_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, measure: str, name: str,
@@ -269,8 +271,10 @@ def adjusted_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
     yes = ADJUSTED_SUCCESS[measure]
     t = pd.DataFrame({yes: g["observed"].to_numpy(), "Other endings": (g["denominator"] - g["observed"]).to_numpy()},
                      index=labels).round().astype("int64")
-    if is_tracing():
-        t.attrs["sources"] = _adjusted_sources(agg, state, measure, labels)
+    crude = _adjusted_counts(agg, state, measure, labels)
+    if (crude.to_numpy() == t.to_numpy()).all():
+        # the same figures as the crude table's, so the same cell keys (one shown value for both)
+        t = crude.set_axis(t.columns, axis=1)
     pt = protect(t, policy, row_total=True, col_total=True, index_name="District")
     expected = pd.Series([*g["expected"], g["expected"].sum()], index=pt.numeric.index)
     # the ratio shown (as a percentage) is worked out from the shown, rounded count, so it reveals

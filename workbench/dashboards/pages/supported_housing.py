@@ -165,9 +165,7 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
         stem="supported_accommodation_length_of_stay", definitions="From the start to the end of the stay.",
     ))
     # current residents
-    cur = agg["sa_current"]
-    if state.area != COUNTY and len(cur):
-        cur = cur[cur["district"] == state.area]
+    cur = agg.select("sa_current", district=None if state.area == COUNTY else state.area)
     t6 = crosstab(cur, "model", None, row_order=models, col_name="People resident") if len(cur) else \
         pd.DataFrame({"People resident": [0] * len(models)}, index=models)
     t6.index = [label("accommodation_model", m) for m in t6.index]
