@@ -232,3 +232,26 @@ def test_site_audit_under_the_cell_key_method_on_fixed_periods(agg, policy):
     assert before.n_recoverable > 0 and (r["upper"] > r["lower"]).all(), r.to_string()
     assert ((r["true"] >= r["lower"]) & (r["true"] <= r["upper"])).all()
     assert ((r["lower"] >= 1) & (r["upper"] < policy.threshold)).all()
+
+
+def test_the_data_quality_counts_at_the_extract_date_are_traced_and_the_county_is_its_districts(agg, policy):
+    """The open-too-long and rows-refused tables are counts of the extract's records by district:
+    the county's figures are traced to the district rows (which add up to them: no mismatch), so
+    the audit sees the county beside its districts. Only the "usual number" (an average of the year
+    before, not a count) is left untraced."""
+    periods = [filters.period_options(agg)[0][1]]
+    states = list(site_states(agg, periods=periods, pages=["data_quality"]))
+    shown = shown_tables(agg, states, policy)
+    result = audit_site(shown, policy, agg, states=len(states))
+    averages = sum(len(st.table.values) for st in shown for c in st.table.values.columns if c.startswith("Average per"))
+    assert result.mismatched == 0 and result.untraced == averages > 0
+    assert result.n_recoverable == 0, result.recoverable.to_string()
+
+    def sources(area: str) -> np.ndarray:
+        (st,) = [s for s in shown if s.panel == "dq-stale" and s.state.area == area and s.state.group is None]
+        return np.sort(st.table.sources.loc["Prevention duties", "Open too long"])
+
+    county = sources(COUNTY)
+    districts = np.concatenate([sources(d) for d in DISTRICTS])
+    # every district row is part of the county figure (which may also hold records outside the districts)
+    assert len(county) > len(DISTRICTS) - 1 and np.isin(districts, county).all()

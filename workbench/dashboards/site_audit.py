@@ -263,6 +263,10 @@ def _source_values(agg: Aggregates) -> dict[int, float]:
     for name, df in agg.tables.items():
         if "n" in df and len(df):
             out.update(zip(source_ids(name, "n", df.index).tolist(), df["n"].astype(float), strict=True))
+    dq = agg.tables.get("dq_at_extract")
+    if dq is not None and len(dq):  # the data quality counts at the extract date (numerator and the rest)
+        for column, values in (("numerator", dq["numerator"]), ("rest", dq["denominator"] - dq["numerator"])):
+            out.update(zip(source_ids("dq_at_extract", column, dq.index).tolist(), values.astype(float), strict=True))
     return out
 
 
