@@ -633,3 +633,25 @@ def test_every_page_prints_cleanly_to_a4(opened, dashboard_server, pdftotext, na
     assert f"Definitions version: {about.definitions_version}" in everything
     assert "Download the table" not in everything and "Filters are loading" not in everything
     assert p.errors == []
+
+
+def test_a_page_whose_widgets_cannot_start_reloads_once_and_then_says_so(browser, dashboard_server):
+    """A kernel is stopped when no browser connects within a minute of its page being sent; a
+    browser slowed down by a busy machine can connect after that. Its page must not sit there with
+    filters that do nothing: it reloads itself once, and if the widgets still cannot start it says
+    so. The kernel connection is refused here (the wait shortened to 3 s)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script("window.WB_LIVE_WAIT_MS = 3000;")
+    page = context.new_page()
+    page.route_web_socket(re.compile(r".*/api/kernels/.*"), lambda ws: ws.close())
+    loads: list[str] = []
+    page.on("load", lambda _: loads.append(page.url))
+    try:
+        page.goto(f"{dashboard_server['base']}voila/render/overview.ipynb")
+        note = page.wait_for_selector(".wb-not-live[role=alert]", timeout=60_000)
+        assert "Reload the page" in note.inner_text()
+        assert len(loads) == 2  # the page, and its one reload
+        assert page.locator(".wb-snapshot svg.wb-chart").count() >= 1  # the first view stays on screen
+        assert page.locator(".wb-live").count() == 0
+    finally:
+        context.close()

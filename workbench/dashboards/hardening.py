@@ -135,7 +135,7 @@ class KernelLimits:
 
     max_kernels: int = 40  # viewers' kernels in total (pre-heated ones waiting are not counted)
     max_kernels_per_client: int = 14  # every page (twelve) open in tabs, and two reloads
-    connect_grace: float = 45.0  # s from the page being sent until its websocket must connect
+    connect_grace: float = 54.0  # s from the page being sent until its websocket must connect (+ a check: < 60)
     disconnect_grace: float = 15.0  # s a kernel may stay without a connected browser (reconnects)
     check_interval: float = 5.0  # s between checks for kernels nobody is connected to
 
@@ -238,8 +238,12 @@ class KernelGuard:
     async def reap(self, manager: Any, log: Any) -> None:
         """Shut down the kernels of viewers who have gone (run every ``check_interval``)."""
         for kid in self.abandoned():
-            self.viewers.pop(kid, None)
-            log.info("Stopping kernel %s: no browser has been connected to it (its viewer left)", kid)
+            viewer = self.viewers.pop(kid, None)
+            # which grace ran out says whether a browser ever came (a slow one would come late)
+            why = (f"its last browser left over {self.limits.disconnect_grace:.0f} s ago"
+                   if viewer is not None and viewer.left_at is not None
+                   else f"no browser connected within {self.limits.connect_grace:.0f} s of its page being sent")
+            log.info("Stopping kernel %s: %s", kid, why)
             try:
                 await ensure_async(manager.shutdown_kernel(kid))
             except Exception as exc:  # already gone: nothing to free

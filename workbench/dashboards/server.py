@@ -92,7 +92,7 @@ class ServerSettings:
     #: socket closed (time to reconnect after a network blip). All within a minute.
     ws_ping_interval: float = 10.0
     ws_ping_timeout: float = 25.0
-    connect_grace: float = 45.0
+    connect_grace: float = 54.0
     disconnect_grace: float = 15.0
     #: Viewers' kernels starting and running their page at once (0: one per CPU), and how many
     #: nice steps below the server they run (hardening.KernelStarts).
@@ -290,7 +290,7 @@ def _voila_app_class():
                                help="Addresses whose client_header is believed.")
         ws_ping_interval = Float(10.0, config=True, help="Seconds between websocket pings.")
         ws_ping_timeout = Float(25.0, config=True, help="Seconds without an answer before a socket is closed.")
-        connect_grace = Float(45.0, config=True, help="Seconds for a sent page's browser to connect.")
+        connect_grace = Float(54.0, config=True, help="Seconds for a sent page's browser to connect.")
         disconnect_grace = Float(15.0, config=True, help="Seconds a kernel may have no browser connected.")
         kernel_starts = Int(0, config=True, help="Viewers' kernels starting at once (0: one per CPU).")
         kernel_nice = Int(10, config=True, help="Nice steps of viewers' kernels below the server.")
