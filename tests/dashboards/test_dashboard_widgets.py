@@ -92,6 +92,9 @@ def test_every_panel_is_safe_and_headlines_use_shown_figures(agg, policy, key):
                         assert abs(parts.sum() - 100) <= 0.5 * len(parts), (key, panel.key, parts.sum())
             for n in headline_counts(panel.headline):
                 assert n in shown, (key, panel.key, panel.headline, sorted(shown)[:20])
+            # a headline's percentage of people is a share of a total: never above 100
+            pcts = [float(x) for x in re.findall(r"(\d+(?:\.\d+)?)%", panel.headline)]
+            assert all(0 <= x <= 100 for x in pcts), (key, panel.key, panel.headline)
 
 
 def test_panels_render_valid_html_and_svg(agg, policy):

@@ -419,6 +419,22 @@ def true_cell(pt: ProtectedTable, row: str, col: str) -> float | None:
     return as_number(true.loc[row, col])
 
 
+def total_for_shares(pt: ProtectedTable, row: str, col: str) -> float | None:
+    """The total a headline's share of ``row`` x ``col`` is worked out of, the same as the table's
+    share columns (:func:`with_shares`, :func:`with_rates`): the true total under suppression; under
+    perturbation the sum of its parts as shown (``row`` "Total": the column's rows; ``col``
+    "Total": the row's count columns), as a perturbed total is not the sum of its parts. None if
+    hidden."""
+    if cell(pt, row, col) is None:
+        return None
+    base = rate_base(pt)
+    if not pt._audit.perturbed or "Total" not in (row, col):
+        return true_cell(pt, row, col)
+    value = _shown_parts(pt, base, "Total", axis=1)[row] if col == "Total" else \
+        _shown_parts(pt, base[[col]], "Total", axis=0)[col]
+    return None if pd.isna(value) else float(value)
+
+
 def true_sum(pt: ProtectedTable, rows: Sequence[str], col: str) -> float | None:
     """Sum of the true values of shown cells, or None if any is hidden."""
     vals = [true_cell(pt, r, col) for r in rows if r in pt.numeric.index]
@@ -467,5 +483,5 @@ def shares_of_total(pt: ProtectedTable, rows: Sequence[str], col: str, policy: D
     if it has one, else through :func:`share` of the true counts)."""
     if "Share (%)" in pt.numeric.columns:
         return [cell(pt, r, "Share (%)") for r in rows]
-    total = true_cell(pt, "Total", col)
+    total = total_for_shares(pt, "Total", col)
     return [share(true_cell(pt, r, col), total, policy) for r in rows]

@@ -26,6 +26,7 @@ from workbench.dashboards.protection import (
     protect,
     share,
     shares_of_total,
+    total_for_shares,
     true_cell,
     with_shares,
 )
@@ -139,7 +140,7 @@ def arrivals_panels(agg: Aggregates, state: FilterState, policy: DisclosurePolic
     t3.index = [label("route", r) for r in t3.index]
     pt3 = with_shares(protect(t3, policy, col_total=True, index_name="Earlier contact"), "People newly seen")
     # shares from the true counts, rounded only for display
-    true_tot = true_cell(pt3, "Total", "People newly seen")
+    true_tot = total_for_shares(pt3, "Total", "People newly seen")
     none = true_cell(pt3, label("route", "none"), "People newly seen")
     inst = true_cell(pt3, label("route", "institution_discharge"), "People newly seen")
     presented = None if true_tot is None or none is None else true_tot - none

@@ -35,7 +35,7 @@ from workbench.dashboards.protection import (
     crosstab,
     protect,
     share,
-    true_cell,
+    total_for_shares,
     true_sum,
     with_rates,
 )
@@ -95,7 +95,7 @@ def _duty_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy, d
             return f"No {duty} duties that ended {during(state.period)} in {where} can be shown."
         # worked out from the true counts, then rounded for display
         secured = true_sum(pt, [label(vocab, c) for c in success], "Duties ended")
-        pct = share(secured, true_cell(pt, "Total", "Duties ended"), policy)
+        pct = share(secured, total_for_shares(pt, "Total", "Duties ended"), policy)
         lead = f"Of the {fmt_count(total)} {duty} {plural(total, 'duty', 'duties')} that ended {during(state.period)} in {where}, "
         if pct is None:
             return lead + "the share that secured accommodation is hidden to protect privacy."

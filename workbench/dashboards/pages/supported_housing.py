@@ -24,6 +24,7 @@ from workbench.dashboards.protection import (
     protect,
     ranked,
     share,
+    total_for_shares,
     true_cell,
     true_sum,
     with_rates,
@@ -50,7 +51,7 @@ def move_on_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
         if total is None or total == 0:
             return f"No stays in supported accommodation{svc} that ended {during(state.period)} in {where} can be shown."
         pct = share(true_cell(pt, label("departure_reason", "planned_move_on"), "Stays ended"),
-                    true_cell(pt, "Total", "Stays ended"), policy)
+                    total_for_shares(pt, "Total", "Stays ended"), policy)
         lead = f"Of the {fmt_count(total)} stays in supported accommodation{svc} that ended {during(state.period)} in {where}, "
         return lead + (f"{pct:.0f}% ended in a planned move-on." if pct is not None
                        else "the share ending in a planned move-on is hidden to protect privacy.")
@@ -81,7 +82,7 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     labels = [label("accommodation_model", m) for m in models]
     rates = [cell(pt, lab, "Planned move-on (%)") for lab in labels]
     # shares from the true counts (the table's column); named only when rounding cannot reorder them
-    true_rates = {lab: share(true_cell(pt, lab, "Planned move-on"), true_cell(pt, lab, "Total"), policy)
+    true_rates = {lab: share(true_cell(pt, lab, "Planned move-on"), total_for_shares(pt, lab, "Total"), policy)
                   if cell(pt, lab, "Planned move-on (%)") is not None else None for lab in labels}
     ends = ranked(true_rates)
     n_hidden = sum(1 for lab in labels if true_rates[lab] is None and cell(pt, lab, "Total") != 0)
@@ -112,7 +113,7 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     pt3 = with_shares(protect(t3, policy, col_total=True, index_name="Went to"), "Stays ended")
     tot3 = cell(pt3, "Total", "Stays ended")
     settled = true_sum(pt3, [label("destination", d) for d in SETTLED_DESTINATIONS], "Stays ended")
-    p3 = share(settled, true_cell(pt3, "Total", "Stays ended"), policy) if tot3 is not None else None
+    p3 = share(settled, total_for_shares(pt3, "Total", "Stays ended"), policy) if tot3 is not None else None
     svc = f" ({label('accommodation_model', model)})" if model else ""
     head3 = (f"{p3:.0f}% of people leaving supported accommodation{svc} in {where} {during(state.period)} went to a settled home "
              "(social or private rented, or Housing First)." if p3 is not None else
@@ -155,7 +156,7 @@ def supported_panels(agg: Aggregates, state: FilterState, policy: DisclosurePoli
     pt5 = with_shares(protect(t5, policy, col_total=True, index_name="Length of stay"), "Stays ended")
     tot5 = cell(pt5, "Total", "Stays ended")
     long_ = true_sum(pt5, [label("stay_length", b) for b in ("1_to_2_years", "over_2_years")], "Stays ended")
-    p5 = share(long_, true_cell(pt5, "Total", "Stays ended"), policy) if tot5 is not None else None
+    p5 = share(long_, total_for_shares(pt5, "Total", "Stays ended"), policy) if tot5 is not None else None
     head5 = (f"{p5:.0f}% of the stays{svc} that ended in {where} {during(state.period)} had lasted more than a year."
              if p5 is not None else f"How long stays{svc} lasted in {where} {during(state.period)} is hidden to protect privacy.")
     labels5 = [label("stay_length", b) for b in bands]
