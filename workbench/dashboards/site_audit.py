@@ -229,6 +229,11 @@ def audit_site(shown: list[ShownTable], policy: DisclosurePolicy, agg: Aggregate
                         tv = true.iloc[r_i, true.columns.get_loc(col)]
                         if not pd.isna(tv):
                             true_of[k] = float(tv)
+                            if perturbed and ptable is not None:
+                                # the variance of this figure's own perturbation: a count near zero
+                                # has its own (a true 1 is mostly shown as 0), and a reader who
+                                # weighs each figure by it does best
+                                cells.noise[k] = ptable.variance(int(tv))
                             if perturbed and 1 <= tv < policy.threshold:
                                 cells.small[k] = True
                 elif isinstance(src, tuple) and not bool(pt.mask.iloc[r_i, pt.values.columns.get_loc(col)]):
@@ -321,8 +326,9 @@ def _averaging(cells: _Cells, layout: _Layout, values: dict[int, float]) -> pd.D
     distinct figures (distinct cell keys). A reader's least-squares estimate of a figure ``c'x``
     from all of them has variance ``c' (A' W A)^+ c`` when ``c`` is in the row space of ``A``
     (else it cannot be estimated). Reported: perturbed small counts estimable with a standard error
-    below :data:`AVERAGING_SE`. Treating small counts' perturbations (larger in fact) as having
-    variance ``V`` errs on the reader's side."""
+    below :data:`AVERAGING_SE`. Each figure's variance is that of its own true count's
+    perturbation (``V`` for most; its own for a count near zero, smaller for a true 1 under a large
+    ``V``): the reader is credited with weighing each figure as well as the truth would allow."""
     local, comp = layout.local, layout.comp
     by_comp: dict[int, list[int]] = {}
     for k, ids in enumerate(local):
