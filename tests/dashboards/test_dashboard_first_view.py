@@ -30,6 +30,18 @@ def test_saved_view_is_owner_only_and_replaced_atomically(tmp_path: Path) -> Non
     assert [p.name for p in path.parent.iterdir()] == ["overview.html"]  # no temporary file left
 
 
+def test_a_server_start_clears_the_saved_views_of_the_last_server(tmp_path: Path) -> None:
+    """A view saved under other code or another disclosure policy would show the same figures
+    perturbed otherwise than the live page beside it: the server removes them all as it starts."""
+    assert first_view.clear(tmp_path) == 0  # nothing saved yet
+    for key in ("overview", "returns"):
+        first_view.save(tmp_path, key, VIEW)
+    (tmp_path / first_view.FOLDER / "notes.txt").write_text("kept")
+    assert first_view.clear(tmp_path) == 2
+    assert first_view.load(tmp_path, "overview", "ing-2") is None
+    assert [p.name for p in (tmp_path / first_view.FOLDER).iterdir()] == ["notes.txt"]
+
+
 def test_saved_view_is_served_only_for_its_own_ingest_and_a_page_name(tmp_path: Path) -> None:
     first_view.save(tmp_path, "overview", VIEW)
     assert first_view.load(tmp_path, "overview", "ing-1") is None  # an earlier or later ingest

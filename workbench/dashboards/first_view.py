@@ -29,7 +29,8 @@ from pathlib import Path
 
 from workbench.dashboards.freshness import rendered_ingest
 
-__all__ = ["EARLY_PREFIX", "FOLDER", "PAGE_HEADERS", "SNAPSHOT_PREFIX", "after_head", "early_page", "inject", "load",
+__all__ = ["EARLY_PREFIX", "FOLDER", "PAGE_HEADERS", "SNAPSHOT_PREFIX", "after_head", "clear", "early_page", "inject",
+           "load",
            "page_head", "rendered_ingest", "save"]
 
 FOLDER = "dashboard_first_views"
@@ -72,6 +73,18 @@ def save(data_dir: str | Path, key: str, html: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def clear(data_dir: str | Path) -> int:
+    """Remove every saved first view (at server start, before any kernel renders): a view saved by
+    a server with other code or another disclosure policy would show other perturbations of the
+    same figures beside the live page's, two looks at one count. Returns how many were removed."""
+    folder = Path(data_dir) / FOLDER
+    removed = 0
+    for path in folder.glob("*.html") if folder.is_dir() else ():
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def load(data_dir: str | Path, key: str, ingest_id: str | None) -> str | None:

@@ -267,7 +267,7 @@ def _voila_app_class():
     from voila.tornado.handler import TornadoVoilaHandler
     from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
-    from workbench.dashboards import hardening
+    from workbench.dashboards import first_view, hardening
     from workbench.dashboards.freshness import StoreWatch
 
     class DashboardVoila(Voila):
@@ -324,6 +324,10 @@ def _voila_app_class():
                 connect_grace=self.connect_grace, disconnect_grace=self.disconnect_grace,
                 check_interval=min(5.0, max(0.5, min(self.connect_grace, self.disconnect_grace) / 3)))
             guard = hardening.KernelGuard(limits, self.kernel_manager.list_kernel_ids)
+            watch = StoreWatch()
+            # the pool's kernels save every page's first view again as soon as they have rendered it
+            if removed := first_view.clear(watch.data_dir):
+                self.log.info("Removed %d saved first views of the last server (rendered again at start)", removed)
             self.app = hardening.HardenedApplication(**settings)
             self.app.settings.update(self.tornado_settings)
             self.app.settings.update(
@@ -333,7 +337,7 @@ def _voila_app_class():
                 workbench_client_header=self.client_header or None,
                 workbench_trusted_proxies=tuple(self.trusted_proxies),
                 # pre-heated pages rendered before a new ingest are replaced (dashboards.freshness)
-                workbench_store_watch=StoreWatch(),
+                workbench_store_watch=watch,
                 workbench_kernel_starts=hardening.KernelStarts(self.kernel_starts, self.kernel_nice),
                 ws_ping_interval=int(self.ws_ping_interval * 1000),  # jupyter_server's, in ms
                 ws_ping_timeout=int(self.ws_ping_timeout * 1000),
