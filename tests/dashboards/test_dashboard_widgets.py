@@ -53,6 +53,7 @@ def headline_counts(text: str) -> list[float]:
     """Counts quoted in a headline (not dates, windows, ages or percentages)."""
     text = re.sub(rf"\b(\d{{1,2}} )?({MONTHS}) \d{{4}}", "", text)
     text = re.sub(r"\b\d+ (months?|days|years?)\b", "", text)
+    text = re.sub(r"\bof the \d+ types\b", "", text)  # how many types of service are compared, not people
     text = re.sub(r"\b\d+ to \d+\b|\b\d+ and over\b|\b\d+ September\b", "", text)
     text = re.sub(r"\d[\d,]*(\.\d+)?%", "", text)
     text = re.sub(r"\d+(\.\d+)? per 100,000", "", text)
