@@ -427,9 +427,9 @@ def total_for_shares(pt: ProtectedTable, row: str, col: str) -> float | None:
     hidden."""
     if cell(pt, row, col) is None:
         return None
-    base = rate_base(pt)
     if not pt._audit.perturbed or "Total" not in (row, col):
         return true_cell(pt, row, col)
+    base = rate_base(pt)
     value = _shown_parts(pt, base, "Total", axis=1)[row] if col == "Total" else \
         _shown_parts(pt, base[[col]], "Total", axis=0)[col]
     return None if pd.isna(value) else float(value)

@@ -138,18 +138,19 @@ def _at_extract_rows(agg: Aggregates, state: FilterState, measure_prefix: str) -
     return d
 
 
-def _at_extract_sources(agg: Aggregates, rows: list[pd.DataFrame], columns: list[str]) -> Sources | None:
-    """For the site-wide audit: each figure of a table built from ``dq_at_extract`` rows (one frame
-    of rows per table row; ``columns`` of ``numerator`` and ``rest``, the denominator less the
-    numerator). A county row is traced to the district rows of its measure and source (they add up
-    to it; the audit checks), so the county and its districts are one set of figures to a reader."""
+def _at_extract_sources(agg: Aggregates, rows: list[pd.Index], columns: list[str | None]) -> Sources | None:
+    """For the site-wide audit: each figure of a table built from ``dq_at_extract`` rows (the rows'
+    labels for each table row; ``columns`` of ``numerator`` and ``rest``, the denominator less the
+    numerator, or None for a column that is not a count). A county row is traced to the district
+    rows of its measure and source (they add up to it; the audit checks), so the county and its
+    districts are one set of figures to a reader."""
     if not is_tracing():
         return None
     d = agg["dq_at_extract"]
     cells = np.empty((len(rows), len(columns)), dtype=object)
-    for i, r in enumerate(rows):
+    for i, labels in enumerate(rows):
         positions = []
-        for idx in r.index:
+        for idx in labels:
             row = d.loc[idx]
             if row["district"] == definitions.COUNTY:
                 parts = d.index[(d["district"] != definitions.COUNTY) & (d["measure"] == row["measure"])
@@ -158,7 +159,8 @@ def _at_extract_sources(agg: Aggregates, rows: list[pd.DataFrame], columns: list
             else:
                 positions.append(idx)
         for j, column in enumerate(columns):
-            cells[i, j] = source_ids("dq_at_extract", column, np.asarray(positions, dtype=np.int64))
+            if column is not None:
+                cells[i, j] = source_ids("dq_at_extract", column, np.asarray(positions, dtype=np.int64))
     return Sources(cells)
 
 
@@ -178,7 +180,7 @@ def _stale_panel(agg: Aggregates, state: FilterState, policy: DisclosurePolicy) 
     t = pd.DataFrame({col_a: [int(r["numerator"].sum()) for r in rows.values()],
                       col_b: [int((r["denominator"] - r["numerator"]).sum()) for r in rows.values()]},
                      index=list(rows), dtype="int64")
-    t.attrs["sources"] = _at_extract_sources(agg, list(rows.values()), ["numerator", "rest"])
+    t.attrs["sources"] = _at_extract_sources(agg, [r.index for r in rows.values()], ["numerator", "rest"])
     if not len(t):
         return PanelContent(key=key, title=title, headline=f"The source chosen has no episodes that stay open; nothing to show for {where}.")
     pt = with_rates(protect(t, policy, row_total=True, index_name="Episode"), {"Open too long (%)": (col_a, "Total")})
@@ -216,12 +218,8 @@ def _timeliness_panel(agg: Aggregates, state: FilterState, policy: DisclosurePol
     c1, c2 = f"Records in the last {days} days", f"Average per {days} days in the year before"
     t1 = pd.DataFrame({c1: recent["numerator"].to_numpy(), c2: recent["denominator"].to_numpy()},
                       index=[SOURCE_WORDS.get(s, s) for s in recent["source"]], dtype="int64")
-    # the usual number is an average of the year before (the denominator), not a count: traced as
-    # not audited
-    sources = _at_extract_sources(agg, [recent.loc[[i]] for i in recent.index], ["numerator"])
-    if sources is not None:
-        sources.cells = np.concatenate([sources.cells, np.full((len(recent), 1), None, dtype=object)], axis=1)
-    t1.attrs["sources"] = sources
+    # the usual number is an average of the year before (the denominator), not a count: not audited
+    t1.attrs["sources"] = _at_extract_sources(agg, [[i] for i in recent.index], ["numerator", None])
     pt1 = protect(t1, policy, index_name="Source")
     true = true_counts(pt1)
     ratio = [round(float(true.loc[i, c1] / true.loc[i, c2] * 100)) if not pd.isna(true.loc[i, c1]) and not pd.isna(true.loc[i, c2])
@@ -235,7 +233,7 @@ def _timeliness_panel(agg: Aggregates, state: FilterState, policy: DisclosurePol
     t2 = pd.DataFrame({"Rows refused": q["numerator"].to_numpy(),
                        "Rows accepted": (q["denominator"] - q["numerator"]).to_numpy()},
                       index=[SOURCE_WORDS.get(s, s) for s in q["source"]], dtype="int64")
-    t2.attrs["sources"] = _at_extract_sources(agg, [q.loc[[i]] for i in q.index], ["numerator", "rest"])
+    t2.attrs["sources"] = _at_extract_sources(agg, [[i] for i in q.index], ["numerator", "rest"])
     tables = [TableSpec(pt1, f"Records dated in the last {days} days before {extract} against the usual number, {where}",
                         "data_quality_timeliness", rate_columns=(rc,))]
     pt2 = None

@@ -14,7 +14,7 @@ from workbench.dashboards.filters import FilterState
 from workbench.dashboards.format import during, label, period_label
 from workbench.dashboards.pages.common import not_available
 from workbench.dashboards.panels import PanelContent
-from workbench.dashboards.protection import cell, crosstab, protect, with_rates
+from workbench.dashboards.protection import cell, crosstab, is_tracing, protect, with_rates
 from workbench.dashboards.tables import TableSpec
 from workbench.definitions import DISTRICTS, district_population, outcome_codes
 from workbench.measures.benchmarking import INDICATORS, SETTLED_DESTINATIONS
@@ -271,10 +271,11 @@ def adjusted_view(agg: Aggregates, state: FilterState, policy: DisclosurePolicy,
     yes = ADJUSTED_SUCCESS[measure]
     t = pd.DataFrame({yes: g["observed"].to_numpy(), "Other endings": (g["denominator"] - g["observed"]).to_numpy()},
                      index=labels).round().astype("int64")
-    crude = _adjusted_counts(agg, state, measure, labels)
-    if (crude.to_numpy() == t.to_numpy()).all():
-        # the same figures as the crude table's, so the same cell keys (one shown value for both)
-        t = crude.set_axis(t.columns, axis=1)
+    if policy.perturbs or is_tracing():  # under suppression the crude table's keys are not used
+        crude = _adjusted_counts(agg, state, measure, labels)
+        if (crude.to_numpy() == t.to_numpy()).all():
+            # the same figures as the crude table's, so the same cell keys (one shown value for both)
+            t = crude.set_axis(t.columns, axis=1)
     pt = protect(t, policy, row_total=True, col_total=True, index_name="District")
     expected = pd.Series([*g["expected"], g["expected"].sum()], index=pt.numeric.index)
     # the ratio shown (as a percentage) is worked out from the shown, rounded count, so it reveals
