@@ -117,6 +117,9 @@ def sustainment_table(agg: Aggregates, state: FilterState, policy: DisclosurePol
     min_group = int(registry.definition("disclosure", "min_group_for_summary"))
     ok = ((km["tenancies"] >= min_group) & (km["followed"] >= policy.threshold) & km["sustained"].notna()).to_numpy()
     ok &= ~pt.mask[LOST].to_numpy() & ~pt.mask[FOLLOWED].to_numpy() & ~pt.mask[TENANCIES].to_numpy()
+    # and as shown: a perturbed count of a group of 10 or more can show fewer, and an estimate beside
+    # a group shown smaller than the rule would read as a breach of it
+    ok &= (pt.numeric[TENANCIES].to_numpy() >= min_group)
     est = {SUSTAINED: km["sustained"], LOWER: km["lower"], UPPER: km["upper"]}
     values, numeric, mask, prim = pt.values.copy(), pt.numeric.copy(), pt.mask.copy(), pt.primary_mask.copy()
     for name, series in est.items():
